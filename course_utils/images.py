@@ -1,0 +1,97 @@
+"""Conversions between the ways an image is held: torch tensors in [-1, 1] or [0, 1],
+NumPy arrays and PIL images; and image grids.
+
+Conventions: tensors are (C, H, W) or (N, C, H, W); NumPy arrays are (H, W) or (H, W, C);
+`value_range` says which range a tensor is in: (0, 1) or (-1, 1)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from PIL import Image
+
+RANGES = ((0, 1), (-1, 1))
+
+
+def _check_range(value_range) -> tuple[int, int]:
+    value_range = tuple(value_range)
+    if value_range not in RANGES:
+        raise ValueError(f"value_range must be (0, 1) or (-1, 1), got {value_range}")
+    return value_range
+
+
+def to_unit(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] -> [0, 1] (clamped). Example: to_unit(model_output)."""
+    return ((x + 1) / 2).clamp(0, 1)
+
+
+def to_signed(x: torch.Tensor) -> torch.Tensor:
+    """[0, 1] -> [-1, 1], the range diffusion models are trained in."""
+    return x * 2 - 1
+
+
+def guess_range(x) -> tuple[int, int]:
+    """(-1, 1) if the values go clearly below zero, else (0, 1); for display only."""
+    return (-1, 1) if float(torch.as_tensor(x).min()) < -0.02 else (0, 1)
+
+
+def to_numpy(image, value_range=(0, 1)) -> np.ndarray:
+    """A tensor (C, H, W) / array / PIL image -> float array (H, W) or (H, W, 3) in [0, 1]."""
+    if isinstance(image, Image.Image):
+        arr = np.asarray(image.convert("RGB") if image.mode not in ("L", "RGB") else image)
+        return arr.astype(np.float32) / 255.0
+    if isinstance(image, np.ndarray):
+        arr = image.astype(np.float32)
+        if image.dtype == np.uint8:
+            arr = arr / 255.0
+        return arr.clip(0, 1)
+    if not isinstance(image, torch.Tensor):
+        raise TypeError(f"expected a torch.Tensor, NumPy array or PIL image, got {type(image).__name__}")
+    x = image.detach().float().cpu()
+    if x.ndim != 3 or x.shape[0] not in (1, 3):
+        raise ValueError(f"expected a tensor of shape (C, H, W) with C = 1 or 3, got {tuple(x.shape)}")
+    if _check_range(value_range) == (-1, 1):
+        x = to_unit(x)
+    arr = x.clamp(0, 1).permute(1, 2, 0).numpy()
+    return arr[..., 0] if arr.shape[-1] == 1 else arr
+
+
+def to_pil(image, value_range=(0, 1)) -> Image.Image:
+    """Anything `to_numpy` takes -> a PIL image (L or RGB)."""
+    arr = (to_numpy(image, value_range) * 255).round().astype(np.uint8)
+    return Image.fromarray(arr)
+
+
+def from_pil(image: Image.Image, value_range=(0, 1)) -> torch.Tensor:
+    """A PIL image -> float tensor (C, H, W) in `value_range`."""
+    arr = np.asarray(image).astype(np.float32) / 255.0
+    x = torch.from_numpy(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1).copy())
+    return to_signed(x) if _check_range(value_range) == (-1, 1) else x
+
+
+def from_numpy(arr: np.ndarray, value_range=(0, 1)) -> torch.Tensor:
+    """An array (H, W) or (H, W, C) in [0, 1] (or uint8) -> tensor (C, H, W) in `value_range`."""
+    x = torch.from_numpy(to_numpy(arr).copy())
+    x = x[None] if x.ndim == 2 else x.permute(2, 0, 1)
+    return to_signed(x) if _check_range(value_range) == (-1, 1) else x
+
+
+def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 1,
+              pad_value: float = 1.0) -> torch.Tensor:
+    """(N, C, H, W) -> one (C, H', W') image with the N images in rows of `nrow`.
+
+    Example: to_pil(make_grid(batch, nrow=8))"""
+    if images.ndim != 4:
+        raise ValueError(f"make_grid expects (N, C, H, W), got shape {tuple(images.shape)}")
+    n, c, h, w = images.shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / nrow)
+    grid = torch.full((c, rows * (h + padding) + padding, nrow * (w + padding) + padding),
+                      pad_value, dtype=images.dtype)
+    for i in range(n):
+        r, k = divmod(i, nrow)
+        top, left = padding + r * (h + padding), padding + k * (w + padding)
+        grid[:, top:top + h, left:left + w] = images[i]
+    return grid

@@ -1,0 +1,38 @@
+"""Where the course keeps its files: the repository root, shipped checkpoints, figures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKPOINTS = Path(os.environ.get("COURSE_CHECKPOINTS", ROOT / "assets" / "checkpoints"))
+
+# name -> the script that rebuilds it (DESIGN.md, "Models")
+KNOWN_CHECKPOINTS = {
+    "rbm-digits": "scripts/train_rbm_digits.py",
+    "gan-digits": "scripts/train_gan_digits.py",
+    "ddpm-digits": "scripts/train_ddpm_digits.py",
+    "vae-shapes": "scripts/train_vae_shapes.py",
+    "unet-shapes": "scripts/train_unet_shapes.py",
+}
+
+
+def checkpoint_dir(name: str, must_exist: bool = True) -> Path:
+    """Return the folder of a shipped checkpoint, with an actionable error if it is missing.
+
+    Example: checkpoint_dir("ddpm-digits") -> .../assets/checkpoints/ddpm-digits"""
+    if name not in KNOWN_CHECKPOINTS:
+        raise ValueError(f"unknown checkpoint {name!r}; the course ships: {', '.join(KNOWN_CHECKPOINTS)}")
+    path = CHECKPOINTS / name
+    if must_exist and not any(path.glob("**/*.safetensors")):
+        raise FileNotFoundError(
+            f"checkpoint {name!r} not found in {path}. Rebuild it with: "
+            f"python {KNOWN_CHECKPOINTS[name]}"
+        )
+    return path
+
+
+def is_fast() -> bool:
+    """True when COURSE_FAST=1 (CI): live training demos run shorter, nothing else changes."""
+    return os.environ.get("COURSE_FAST", "0") not in ("", "0", "false", "False")

@@ -1,0 +1,6 @@
+"""Every picture of the course. Each plot function returns its matplotlib Figure."""
+
+from .basic import plot_loss, show_images
+from .history import TIMELINE, plot_stable_diffusion_diagram, plot_timeline
+
+__all__ = ["show_images", "plot_loss", "plot_timeline", "plot_stable_diffusion_diagram", "TIMELINE"]

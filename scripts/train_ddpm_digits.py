@@ -1,0 +1,108 @@
+"""Rebuild the `ddpm-digits` checkpoint of lesson 03 from scratch, with a fixed seed.
+
+    python scripts/train_ddpm_digits.py                 # the shipped settings
+    python scripts/train_ddpm_digits.py --resume        # go on from runs/ddpm-digits/state
+
+A diffusers UNet2DModel learns to predict the noise added to scikit-learn's digits
+(upsampled 8x8 -> 16x16), 1000-step linear schedule, AdamW, EMA of the weights. The EMA
+weights are saved as a DDPMPipeline (safetensors) into assets/checkpoints/ddpm-digits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from course_utils import data
+from course_utils.images import to_signed
+from course_utils.models.ddpm import SCHEDULER_CONFIG, ddpm_loss, make_unet
+from course_utils.noise import make_schedule
+from course_utils.paths import CHECKPOINTS, ROOT
+from course_utils.train import EMA, atomic_dir, load_training_state, save_training_state, train_loop
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=int, default=4000)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--ema", type=float, default=0.995)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--out", type=Path, default=CHECKPOINTS / "ddpm-digits")
+    p.add_argument("--state", type=Path, default=ROOT / "runs" / "ddpm-digits" / "state.safetensors")
+    p.add_argument("--resume", action="store_true")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+
+    x_all = to_signed(data.digits(16).images)                      # (1797, 1, 16, 16) in [-1, 1]
+    schedule = make_schedule("linear", 1000)
+    unet = make_unet()
+    ema = EMA(unet, args.ema)
+    opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
+    warmup = 100
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * (
+        0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps))))
+    gen = torch.Generator().manual_seed(args.seed)
+    start, elapsed = 0, 0.0
+    if args.resume and args.state.exists():
+        meta = load_training_state(args.state, unet, opt, ema)
+        start, elapsed = meta["step"], meta["extra"].get("seconds", 0.0)
+        gen.manual_seed(args.seed + start)
+        for _ in range(start):
+            sched.step()
+        print(f"resumed at step {start}")
+
+    t0 = time.perf_counter()
+
+    def step(i):
+        idx = torch.randint(0, len(x_all), (args.batch_size,), generator=gen)
+        loss = ddpm_loss(unet, x_all[idx], schedule, generator=gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        ema.update(unet)
+        return loss.item()
+
+    def checkpoint(i, losses):
+        save_training_state(args.state, unet, opt, i, ema,
+                            extra={"seconds": elapsed + time.perf_counter() - t0})
+
+    losses = train_loop(step, args.steps, every=500, callback=checkpoint, desc="ddpm-digits", start=start)
+    seconds = elapsed + time.perf_counter() - t0
+    save(unet, ema, args, seconds, losses, start)
+
+
+def save(unet, ema, args, seconds, losses, start):
+    from diffusers import DDPMPipeline, DDPMScheduler
+
+    ema.copy_to(unet)
+    pipe = DDPMPipeline(unet=unet, scheduler=DDPMScheduler(**SCHEDULER_CONFIG))
+    log = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "ema": args.ema,
+           "seed": args.seed, "seconds": round(seconds, 1), "threads": torch.get_num_threads(),
+           "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+           "final_loss_mean_last_200": sum(losses[-200:]) / max(1, len(losses[-200:])),
+           "loss_every_50": [round(sum(losses[i:i + 50]) / len(losses[i:i + 50]), 4)
+                             for i in range(0, len(losses), 50)], "resumed_at": start}
+
+    def write(tmp):
+        pipe.save_pretrained(tmp, safe_serialization=True)
+        (tmp / "training_log.json").write_text(json.dumps(log, indent=1))
+        card = args.out / "README.md"
+        if card.exists():  # keep the model card; scripts/evaluate_checkpoints.py refreshes it
+            (tmp / "README.md").write_text(card.read_text())
+
+    atomic_dir(args.out, write)
+    print(f"saved {args.out} after {args.steps} steps in {seconds / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
