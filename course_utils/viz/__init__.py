@@ -1,6 +1,8 @@
 """Every picture of the course. Each plot function returns its matplotlib Figure."""
 
 from .basic import plot_loss, show_images
+from .diffusion import noised, plot_denoising_trajectory, plot_noising_steps, plot_schedules
 from .history import TIMELINE, plot_stable_diffusion_diagram, plot_timeline
 
-__all__ = ["show_images", "plot_loss", "plot_timeline", "plot_stable_diffusion_diagram", "TIMELINE"]
+__all__ = ["show_images", "plot_loss", "plot_timeline", "plot_stable_diffusion_diagram", "TIMELINE",
+           "noised", "plot_noising_steps", "plot_schedules", "plot_denoising_trajectory"]

@@ -1,0 +1,117 @@
+"""Exercise checkers: friendly, specific feedback, never a bare assert.
+
+Each checker prints what is right or wrong and returns True/False, so an exercise cell left
+as written ("YOUR CODE HERE", answer = None) keeps the notebook running."""
+
+from __future__ import annotations
+
+import torch
+
+from .noise import Schedule, make_schedule
+
+
+def _say(ok: bool, msg: str) -> bool:
+    print(("✅ " if ok else "❌ ") + msg)
+    return ok
+
+
+def not_answered(answer) -> bool:
+    """True (and a hint) when the exercise still holds its placeholder."""
+    if answer is None or answer is ...:
+        print("⏳ Not answered yet: replace the `None` / `...` in the cell above with your answer.")
+        return True
+    return False
+
+
+def compare(answer, expected, name: str = "your answer", atol: float = 1e-5) -> bool:
+    """Karpathy's `cmp`: exact / approximately equal (with the max difference) / wrong."""
+    if not_answered(answer):
+        return False
+    a, e = torch.as_tensor(answer).float(), torch.as_tensor(expected).float()
+    if a.shape != e.shape:
+        return _say(False, f"{name} has shape {tuple(a.shape)}, expected {tuple(e.shape)}")
+    diff = (a - e).abs().max().item() if a.numel() else 0.0
+    if diff == 0:
+        return _say(True, f"{name}: exact match")
+    if diff <= atol:
+        return _say(True, f"{name}: approximately equal (max difference {diff:.2e})")
+    return _say(False, f"{name}: max difference {diff:.3g} from the expected values")
+
+
+# ---------------------------------------------------------------- lesson 00
+def check_compression_ratio(answer) -> bool:
+    """Lesson 00: how many times fewer numbers an 8x8x4 latent holds than a 64x64x3 image."""
+    if not_answered(answer):
+        return False
+    right = 64 * 64 * 3 / (8 * 8 * 4)
+    if abs(float(answer) - right) < 1e-9:
+        return _say(True, f"{64 * 64 * 3:,} numbers vs {8 * 8 * 4}: {right:.0f} times fewer. "
+                          "The denoiser works on that small grid: that is why latent diffusion is fast.")
+    if abs(float(answer) - 64 * 64 / 64) < 1e-9:
+        return _say(False, "close: you compared pixels, but count the channels too (3 colours vs 4 latent channels)")
+    return _say(False, f"{answer} is not it: count all the numbers (height x width x channels) of each")
+
+
+def check_timeline_order(answer) -> bool:
+    """Lesson 00: the models sorted from oldest to newest."""
+    right = ["RBM", "VAE", "GAN", "DDPM", "Stable Diffusion", "DiT"]
+    if not_answered(answer):
+        return False
+    if list(answer) == right:
+        return _say(True, "RBM 2006, VAE 2013, GAN 2014, DDPM 2020, Stable Diffusion 2022, DiT 2023.")
+    if sorted(answer) != sorted(right):
+        return _say(False, f"use exactly these names: {sorted(right)}")
+    first_wrong = next(i for i, (a, b) in enumerate(zip(answer, right)) if a != b)
+    hint = " (GANs are from 2014, not 2012)" if "GAN" in (answer[first_wrong], right[first_wrong]) else ""
+    return _say(False, f"the first {first_wrong} are in order; position {first_wrong + 1} should be "
+                       f"{right[first_wrong]!r}{hint}")
+
+
+# ---------------------------------------------------------------- lesson 03
+def check_add_noise(fn) -> bool:
+    """Lesson 03: fn(x0, noise, t, schedule) must equal q(x_t | x_0) for a batch of timesteps."""
+    if not_answered(fn):
+        return False
+    from .noise import add_noise
+
+    g = torch.Generator().manual_seed(0)
+    x0, noise = torch.randn(4, 1, 8, 8, generator=g), torch.randn(4, 1, 8, 8, generator=g)
+    t = torch.tensor([0, 10, 500, 999])
+    s: Schedule = make_schedule("linear")
+    try:
+        got = fn(x0, noise, t, s)
+    except Exception as e:  # noqa: BLE001 - show the student their error, kindly
+        return _say(False, f"your function raised {type(e).__name__}: {e}")
+    want = add_noise(x0, noise, t, s)
+    if torch.as_tensor(got).shape == want.shape:
+        swapped = s.alphas_cumprod[t].reshape(-1, 1, 1, 1)
+        if torch.allclose(got, (1 - swapped) ** 0.5 * x0 + swapped**0.5 * noise, atol=1e-5):
+            return _say(False, "x0 and the noise have swapped weights: x0 gets sqrt(abar_t), the noise sqrt(1 - abar_t)")
+        if torch.allclose(got, swapped * x0 + (1 - swapped) * noise, atol=1e-5):
+            return _say(False, "take square roots: the weights are sqrt(abar_t) and sqrt(1 - abar_t), so the variance stays 1")
+    return compare(got, want, "add_noise(x0, noise, t, schedule)")
+
+
+def check_last_step(mean, std) -> bool:
+    """Lesson 03: the mean and std of x_999 for a digit under the linear schedule."""
+    if not_answered(mean) or not_answered(std):
+        return False
+    abar = make_schedule("linear").alphas_cumprod[999].item()
+    ok = abs(mean) < 0.05 and abs(std - 1) < 0.05
+    return _say(ok, (f"right: sqrt(abar_999) = {abar ** 0.5:.4f}, so almost nothing of the digit is left: "
+                     "x_999 is (nearly) pure N(0, 1) noise, which is where sampling starts")
+                if ok else "not quite: at t=999, abar is about 4e-5. What is left of x0, and how big is the noise?")
+
+
+def check_half_signal(t) -> bool:
+    """Lesson 03: the first timestep at which the linear schedule keeps less than half the signal
+    variance (abar_t < 0.5, i.e. SNR < 1)."""
+    if not_answered(t):
+        return False
+    abar = make_schedule("linear").alphas_cumprod
+    right = int((abar < 0.5).nonzero()[0])
+    if int(t) == right:
+        return _say(True, f"t = {right}: from here on there is more noise than image (SNR < 1). "
+                          "A quarter of the way in, and already half gone: the linear schedule destroys early.")
+    hint = "later" if int(t) < right else "earlier"
+    return _say(False, f"t = {t} has abar = {abar[int(t)]:.3f}; look {hint}")

@@ -1,0 +1,55 @@
+"""The reverse process of DDPM, written out (Ho et al. 2020). Used in notebooks/03_diffusion.ipynb.
+
+One step goes from x_t to x_(t-1) in three moves:
+    1. guess the clean image from the predicted noise        (eq. 15)
+    2. take the mean of q(x_(t-1) | x_t, x_0) at that guess   (eq. 6-7)
+    3. add fresh noise with the posterior's variance          (sigma_t^2 = beta~_t)
+Without the clipping of step 1 this is exactly line 4 of Algorithm 2:
+    x_(t-1) = 1/sqrt(alpha_t) * (x_t - beta_t / sqrt(1 - abar_t) * eps) + sigma_t * z
+The order of the random draws matches diffusers' DDPMPipeline, so the same generator gives
+the same images (tests/test_diffusion.py)."""
+
+from __future__ import annotations
+
+import torch
+
+from .noise import Schedule
+
+
+def ddpm_step(x_t, eps, t: int, schedule: Schedule, generator=None, clip: bool = True):
+    """One reverse step x_t -> x_(t-1); returns (x_(t-1), predicted x_0). x_t, eps: (B, C, H, W)."""
+    abar_t = schedule.alphas_cumprod[t]
+    abar_prev = schedule.alphas_cumprod[t - 1] if t > 0 else torch.tensor(1.0)
+    beta_t = 1 - abar_t / abar_prev
+    # 1. predict x_0 from the predicted noise, eq. (15)
+    x0_pred = (x_t - (1 - abar_t).sqrt() * eps) / abar_t.sqrt()               # (B, C, H, W)
+    if clip:
+        x0_pred = x0_pred.clamp(-1, 1)
+    # 2. mean of the posterior q(x_(t-1) | x_t, x_0), eq. (7)
+    coef_x0 = abar_prev.sqrt() * beta_t / (1 - abar_t)
+    coef_xt = (1 - beta_t).sqrt() * (1 - abar_prev) / (1 - abar_t)
+    mean = coef_x0 * x0_pred + coef_xt * x_t
+    if t == 0:
+        return mean, x0_pred
+    # 3. add noise with the posterior variance beta~_t = (1 - abar_(t-1)) / (1 - abar_t) * beta_t
+    z = torch.randn(x_t.shape, generator=generator).to(x_t.device)
+    var = ((1 - abar_prev) / (1 - abar_t) * beta_t).clamp(min=1e-20)
+    return mean + var.sqrt() * z, x0_pred
+
+
+@torch.no_grad()
+def ddpm_sample(unet, schedule: Schedule, n: int, generator=None, record_every: int = 0, clip: bool = True):
+    """Algorithm 2 from pure noise: returns (images in [-1, 1], recorded [(t, x_t, x0_pred)]).
+
+    record_every=100 keeps x_t every 100 steps for plotting the trajectory."""
+    cfg = unet.config
+    x = torch.randn((n, cfg.in_channels, cfg.sample_size, cfg.sample_size), generator=generator)
+    x = x.to(unet.device)
+    record = []
+    for t in range(schedule.num_timesteps - 1, -1, -1):
+        eps = unet(x, t).sample
+        x_prev, x0_pred = ddpm_step(x, eps, t, schedule, generator, clip)
+        if record_every and (t % record_every == 0 or t == schedule.num_timesteps - 1):
+            record.append((t, x.cpu(), x0_pred.cpu()))
+        x = x_prev
+    return x.cpu(), record

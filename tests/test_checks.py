@@ -1,0 +1,49 @@
+import torch
+
+from course_utils import checks
+from course_utils.noise import add_noise
+
+
+def test_unanswered_exercises_do_not_fail(capsys):
+    assert checks.check_compression_ratio(None) is False
+    assert "Not answered yet" in capsys.readouterr().out
+
+
+def test_compression_ratio(capsys):
+    assert checks.check_compression_ratio(48) is True
+    assert checks.check_compression_ratio(64) is False
+    assert "channels" in capsys.readouterr().out
+
+
+def test_timeline_order(capsys):
+    assert checks.check_timeline_order(["RBM", "VAE", "GAN", "DDPM", "Stable Diffusion", "DiT"])
+    assert not checks.check_timeline_order(["GAN", "RBM", "VAE", "DDPM", "Stable Diffusion", "DiT"])
+    assert "2014, not 2012" in capsys.readouterr().out
+
+
+def test_add_noise_checker_spots_common_mistakes(capsys):
+    assert checks.check_add_noise(add_noise)
+    capsys.readouterr()
+
+    def swapped(x0, noise, t, s):
+        a = s.alphas_cumprod[t].reshape(-1, 1, 1, 1)
+        return (1 - a).sqrt() * x0 + a.sqrt() * noise
+
+    def no_sqrt(x0, noise, t, s):
+        a = s.alphas_cumprod[t].reshape(-1, 1, 1, 1)
+        return a * x0 + (1 - a) * noise
+
+    assert not checks.check_add_noise(swapped)
+    assert "swapped" in capsys.readouterr().out
+    assert not checks.check_add_noise(no_sqrt)
+    assert "square roots" in capsys.readouterr().out
+    assert not checks.check_add_noise(lambda *a: 1 / 0)
+    assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_compare_reports_exact_approximate_and_wrong(capsys):
+    x = torch.ones(3)
+    assert checks.compare(x, x) and "exact" in capsys.readouterr().out
+    assert checks.compare(x + 1e-7, x) and "approximately" in capsys.readouterr().out
+    assert not checks.compare(x + 1, x) and "max difference 1" in capsys.readouterr().out
+    assert not checks.compare(torch.ones(2), x) and "shape" in capsys.readouterr().out

@@ -1,0 +1,62 @@
+import pytest
+import torch
+
+from course_utils.train import EMA, atomic_dir, load_training_state, save_training_state, train_loop
+
+
+def test_atomic_dir_leaves_nothing_behind_on_error(tmp_path):
+    target = tmp_path / "ckpt"
+
+    def fail(tmp):
+        (tmp / "half.safetensors").write_text("partial")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_dir(target, fail)
+    assert list(tmp_path.iterdir()) == []
+    atomic_dir(target, lambda tmp: (tmp / "a.txt").write_text("v1"))
+    atomic_dir(target, lambda tmp: (tmp / "b.txt").write_text("v2"))  # replaces the whole folder
+    assert sorted(p.name for p in target.iterdir()) == ["b.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]
+
+
+def _model_and_opt():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    return model, torch.optim.AdamW(model.parameters(), lr=0.1)
+
+
+def _steps(model, opt, ema, n):
+    for i in range(n):
+        loss = model(torch.full((4, 3), float(i))).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        ema.update(model)
+
+
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
+    m1, o1 = _model_and_opt()
+    e1 = EMA(m1, 0.9)
+    _steps(m1, o1, e1, 6)
+    m2, o2 = _model_and_opt()
+    e2 = EMA(m2, 0.9)
+    _steps(m2, o2, e2, 3)
+    save_training_state(tmp_path / "state.safetensors", m2, o2, 3, e2, extra={"seconds": 1.5})
+    m3, o3 = _model_and_opt()
+    e3 = EMA(m3, 0.9)
+    meta = load_training_state(tmp_path / "state.safetensors", m3, o3, e3)
+    assert meta["step"] == 3 and meta["extra"]["seconds"] == 1.5
+    for i in range(3, 6):  # the same remaining steps
+        loss = m3(torch.full((4, 3), float(i))).pow(2).mean()
+        o3.zero_grad()
+        loss.backward()
+        o3.step()
+        e3.update(m3)
+    assert torch.allclose(m3.weight, m1.weight) and torch.allclose(e3.shadow["weight"], e1.shadow["weight"])
+
+
+def test_train_loop_calls_back_and_returns_losses():
+    seen = []
+    losses = train_loop(lambda i: 1.0 / (i + 1), 10, every=5, callback=lambda s, ls: seen.append((s, len(ls))))
+    assert losses[0] == 1.0 and len(losses) == 10 and seen == [(5, 5), (10, 10)]
