@@ -82,6 +82,8 @@ def check_add_noise(fn) -> bool:
         got = fn(x0, noise, t, s)
     except Exception as e:  # noqa: BLE001 - show the student their error, kindly
         return _say(False, f"your function raised {type(e).__name__}: {e}")
+    if not_answered(got):
+        return False
     want = add_noise(x0, noise, t, s)
     if torch.as_tensor(got).shape == want.shape:
         swapped = s.alphas_cumprod[t].reshape(-1, 1, 1, 1)
@@ -92,15 +94,18 @@ def check_add_noise(fn) -> bool:
     return compare(got, want, "add_noise(x0, noise, t, schedule)")
 
 
-def check_last_step(mean, std) -> bool:
-    """Lesson 03: the mean and std of x_999 for a digit under the linear schedule."""
-    if not_answered(mean) or not_answered(std):
+def check_last_step(x999) -> bool:
+    """Lesson 03: x_999 of the digits under the linear schedule is (almost) pure N(0, 1) noise."""
+    if not_answered(x999):
         return False
+    mean, std = x999.mean().item(), x999.std().item()
     abar = make_schedule("linear").alphas_cumprod[999].item()
     ok = abs(mean) < 0.05 and abs(std - 1) < 0.05
-    return _say(ok, (f"right: sqrt(abar_999) = {abar ** 0.5:.4f}, so almost nothing of the digit is left: "
-                     "x_999 is (nearly) pure N(0, 1) noise, which is where sampling starts")
-                if ok else "not quite: at t=999, abar is about 4e-5. What is left of x0, and how big is the noise?")
+    if ok:
+        return _say(True, f"mean {mean:.3f}, std {std:.3f}: sqrt(abar_999) = {abar ** 0.5:.4f}, so almost "
+                          "nothing of the digit is left. x_999 is (nearly) pure N(0, 1) noise: where sampling starts.")
+    return _say(False, f"mean {mean:.3f}, std {std:.3f}: not yet pure noise. At t = 999 abar is about "
+                       f"{abar:.0e}; did you noise to t = 999 with noise drawn from N(0, 1)?")
 
 
 def check_half_signal(t) -> bool:

@@ -49,6 +49,10 @@ class ShapeObject:
         self.cy = y if self.cy is None else self.cy
         self.side = SIZES[self.size] if self.side is None else self.side
 
+    def __repr__(self):
+        return (f"ShapeObject({self.colour!r}, {self.shape!r}, {self.size!r}, {self.position!r}, "
+                f"cx={self.cx:.3f}, cy={self.cy:.3f}, side={self.side:.3f})")
+
     def box(self) -> tuple[float, float, float, float]:
         """(left, top, right, bottom) of the shape's box, fractions of the image."""
         h = self.side / 2

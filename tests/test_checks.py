@@ -37,6 +37,8 @@ def test_add_noise_checker_spots_common_mistakes(capsys):
     assert "swapped" in capsys.readouterr().out
     assert not checks.check_add_noise(no_sqrt)
     assert "square roots" in capsys.readouterr().out
+    assert not checks.check_add_noise(lambda *a: None)
+    assert "Not answered" in capsys.readouterr().out
     assert not checks.check_add_noise(lambda *a: 1 / 0)
     assert "ZeroDivisionError" in capsys.readouterr().out
 
@@ -47,3 +49,17 @@ def test_compare_reports_exact_approximate_and_wrong(capsys):
     assert checks.compare(x + 1e-7, x) and "approximately" in capsys.readouterr().out
     assert not checks.compare(x + 1, x) and "max difference 1" in capsys.readouterr().out
     assert not checks.compare(torch.ones(2), x) and "shape" in capsys.readouterr().out
+
+
+def test_last_step_and_half_signal(capsys):
+    from course_utils.noise import make_schedule
+
+    s = make_schedule("linear")
+    x0 = torch.ones(64, 1, 16, 16)
+    eps = torch.randn(64, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    assert checks.check_last_step(add_noise(x0, eps, 999, s))
+    assert not checks.check_last_step(add_noise(x0, eps, 300, s))
+    assert "not yet pure noise" in capsys.readouterr().out
+    right = int((s.alphas_cumprod < 0.5).nonzero()[0])
+    assert checks.check_half_signal(right) and not checks.check_half_signal(right - 1)
+    assert "look later" in capsys.readouterr().out

@@ -19,10 +19,15 @@ def load_pretrained(name: str, device: str | torch.device = "cpu"):
     path = checkpoint_dir(name)
     key = (name, str(device))
     if key not in _CACHE:
+        from diffusers.utils import logging as diffusers_logging
+
+        diffusers_logging.disable_progress_bar()  # no "Loading pipeline components" bars in lessons
         if name == "ddpm-digits":
             from diffusers import DDPMPipeline
 
-            _CACHE[key] = DDPMPipeline.from_pretrained(path, use_safetensors=True).to(device)
+            pipe = DDPMPipeline.from_pretrained(path, use_safetensors=True).to(device)
+            pipe.set_progress_bar_config(disable=True)
+            _CACHE[key] = pipe
         else:
             raise NotImplementedError(f"{name!r} is not available yet in this version of the course")
     return _CACHE[key]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -47,7 +48,7 @@ def show_images(images, titles=None, nrow: int | None = None, value_range=None, 
         ax = axes.flat[i]
         ax.imshow(arr, cmap=cmap if arr.ndim == 2 else None, vmin=0, vmax=1)
         if titles is not None:
-            ax.set_title(str(titles[i]), fontsize=8)
+            ax.set_title(textwrap.fill(str(titles[i]), max(12, int(size * 16))), fontsize=8)
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
