@@ -120,3 +120,64 @@ def check_half_signal(t) -> bool:
                           "A quarter of the way in, and already half gone: the linear schedule destroys early.")
     hint = "later" if int(t) < right else "earlier"
     return _say(False, f"t = {t} has abar = {abar[int(t)]:.3f}; look {hint}")
+
+
+# ---------------------------------------------------------------- lesson 04
+def _call(fn, *args):
+    try:
+        return fn(*args), None
+    except Exception as e:  # noqa: BLE001 - show the student their error, kindly
+        return None, _say(False, f"your function raised {type(e).__name__}: {e}")
+
+
+def check_mean_pool(fn) -> bool:
+    """Lesson 04: fn(embeddings (n, L, d), mask (n, L)) -> (n, d), the mean over real tokens only."""
+    from .text import mean_pool
+
+    g = torch.Generator().manual_seed(0)
+    emb = torch.randn(2, 5, 4, generator=g)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    got, err = _call(fn, emb, mask)
+    if err is not None:
+        return err
+    if not_answered(got):
+        return False
+    if torch.as_tensor(got).shape == (2, 4) and torch.allclose(torch.as_tensor(got), emb.mean(1), atol=1e-5):
+        return _say(False, "you averaged the padding too: multiply by the mask and divide by the number of real tokens")
+    return compare(got, mean_pool(emb, mask), "mean_pool(embeddings, mask)")
+
+
+def check_attention_weights(fn) -> bool:
+    """Lesson 04: fn(q (d,), K (L, d)) -> (L,) softmax(K q / sqrt(d))."""
+    g = torch.Generator().manual_seed(0)
+    q, K = torch.randn(8, generator=g) * 3, torch.randn(5, 8, generator=g) * 3
+    got, err = _call(fn, q, K)
+    if err is not None:
+        return err
+    if not_answered(got):
+        return False
+    got = torch.as_tensor(got)
+    if got.shape == (5,) and torch.allclose(got, torch.softmax(K @ q, 0), atol=1e-5):
+        return _say(False, "almost: divide the scores by sqrt(d) before the softmax, or it saturates as d grows")
+    if got.shape == (5,) and torch.allclose(got, K @ q / 8**0.5, atol=1e-5):
+        return _say(False, "the scores are right; now turn them into weights that sum to 1 with a softmax")
+    return compare(got, torch.softmax(K @ q / 8**0.5, 0), "attention weights")
+
+
+def check_clip_loss(fn) -> bool:
+    """Lesson 04: fn(image_emb (n, d), text_emb (n, d), temperature) -> the symmetric CLIP loss."""
+    g = torch.Generator().manual_seed(0)
+    img = torch.nn.functional.normalize(torch.randn(4, 6, generator=g), dim=-1)
+    txt = torch.nn.functional.normalize(img + 0.5 * torch.randn(4, 6, generator=g), dim=-1)
+    got, err = _call(fn, img, txt, 0.1)
+    if err is not None:
+        return err
+    if not_answered(got):
+        return False
+    logits = img @ txt.T / 0.1                                            # (n, n): row i = image i vs every text
+    labels = torch.arange(4)
+    one_way = torch.nn.functional.cross_entropy(logits, labels)
+    want = (one_way + torch.nn.functional.cross_entropy(logits.T, labels)) / 2
+    if abs(float(got) - float(one_way)) < 1e-5 and abs(float(one_way) - float(want)) > 1e-4:
+        return _say(False, "that is the image -> text half; CLIP averages it with the text -> image half (the transpose)")
+    return compare(torch.as_tensor(float(got)), want, "CLIP loss")

@@ -63,3 +63,24 @@ def test_last_step_and_half_signal(capsys):
     right = int((s.alphas_cumprod < 0.5).nonzero()[0])
     assert checks.check_half_signal(right) and not checks.check_half_signal(right - 1)
     assert "look later" in capsys.readouterr().out
+
+
+def test_lesson_04_checkers(capsys):
+    import torch.nn.functional as F
+
+    from course_utils.text import mean_pool
+
+    assert checks.check_mean_pool(mean_pool)
+    assert not checks.check_mean_pool(lambda e, m: e.mean(1))
+    assert "averaged the padding" in capsys.readouterr().out
+    assert checks.check_attention_weights(lambda q, K: torch.softmax(K @ q / q.shape[0] ** 0.5, 0))
+    assert not checks.check_attention_weights(lambda q, K: torch.softmax(K @ q, 0))
+    assert "sqrt(d)" in capsys.readouterr().out
+
+    def clip(i, t, tau):
+        logits, labels = i @ t.T / tau, torch.arange(len(i))
+        return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+
+    assert checks.check_clip_loss(clip)
+    assert not checks.check_clip_loss(lambda i, t, tau: F.cross_entropy(i @ t.T / tau, torch.arange(len(i))))
+    assert "text -> image half" in capsys.readouterr().out

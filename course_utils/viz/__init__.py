@@ -3,6 +3,14 @@
 from .basic import plot_loss, show_images
 from .diffusion import noised, plot_denoising_trajectory, plot_noising_steps, plot_schedules
 from .history import TIMELINE, plot_stable_diffusion_diagram, plot_timeline
+from .text import (
+           plot_attention_weights,
+           plot_embedding_map,
+           plot_embedding_similarity,
+           plot_tokens,
+           project_2d,
+)
 
 __all__ = ["show_images", "plot_loss", "plot_timeline", "plot_stable_diffusion_diagram", "TIMELINE",
-           "noised", "plot_noising_steps", "plot_schedules", "plot_denoising_trajectory"]
+           "noised", "plot_noising_steps", "plot_schedules", "plot_denoising_trajectory",
+           "plot_tokens", "plot_embedding_similarity", "plot_embedding_map", "plot_attention_weights", "project_2d"]
