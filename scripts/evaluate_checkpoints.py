@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from course_utils import data, metrics, models
+from course_utils import metrics, models
 from course_utils.paths import checkpoint_dir
 from course_utils.train import atomic_file
 
