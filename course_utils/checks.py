@@ -181,3 +181,57 @@ def check_clip_loss(fn) -> bool:
     if abs(float(got) - float(one_way)) < 1e-5 and abs(float(one_way) - float(want)) > 1e-4:
         return _say(False, "that is the image -> text half; CLIP averages it with the text -> image half (the transpose)")
     return compare(torch.as_tensor(float(got)), want, "CLIP loss")
+
+
+# ---------------------------------------------------------------- lesson 05
+def check_sd_compression(answer) -> bool:
+    """Lesson 05: how many times fewer numbers Stable Diffusion's 64x64x4 latent holds than a 512x512x3 image."""
+    if not_answered(answer):
+        return False
+    right = 512 * 512 * 3 / (64 * 64 * 4)
+    if abs(float(answer) - right) < 1e-9:
+        return _say(True, f"{512 * 512 * 3:,} vs {64 * 64 * 4:,} numbers: {right:.0f}x fewer, the same factor as our 64x64 -> 8x8x4")
+    return _say(False, f"{answer} is not it: height x width x channels for both (the latent is 512/8 per side, 4 channels)")
+
+
+def check_reparameterize(fn) -> bool:
+    """Lesson 05: fn(mean, logvar, eps) -> z = mean + exp(logvar / 2) * eps."""
+    g = torch.Generator().manual_seed(0)
+    mean, logvar, eps = (torch.randn(2, 4, 3, 3, generator=g) for _ in range(3))
+    got, err = _call(fn, mean, logvar, eps)
+    if err is not None:
+        return err
+    if not_answered(got):
+        return False
+    if torch.as_tensor(got).shape == mean.shape and torch.allclose(got, mean + logvar * eps, atol=1e-5):
+        return _say(False, "logvar is log(sigma^2): the standard deviation is exp(logvar / 2), not logvar")
+    if torch.as_tensor(got).shape == mean.shape and torch.allclose(got, mean + logvar.exp() * eps, atol=1e-5):
+        return _say(False, "exp(logvar) is the variance; scale the noise by the standard deviation, exp(logvar / 2)")
+    return compare(got, mean + (0.5 * logvar).exp() * eps, "z")
+
+
+def check_kl(fn) -> bool:
+    """Lesson 05: fn(mean, logvar) -> KL(N(mean, exp(logvar)) || N(0, 1)) summed over all numbers of each image."""
+    g = torch.Generator().manual_seed(0)
+    mean, logvar = torch.randn(3, 4, 2, 2, generator=g), torch.randn(3, 4, 2, 2, generator=g) * 0.5
+    got, err = _call(fn, mean, logvar)
+    if err is not None:
+        return err
+    if not_answered(got):
+        return False
+    want = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).sum(dim=(1, 2, 3))
+    if torch.as_tensor(got).numel() == 1:
+        return _say(False, "sum over the latent numbers of each image, but keep one value per image: shape (N,)")
+    return compare(got, want, "KL per image")
+
+
+def check_scaling_factor(answer, latents: torch.Tensor) -> bool:
+    """Lesson 05: the factor that gives the latents a standard deviation of 1."""
+    if not_answered(answer):
+        return False
+    right = 1 / latents.std().item()
+    if abs(float(answer) - right) < 1e-3 * right:
+        return _say(True, f"{right:.4f}: latents x {right:.4f} have std 1, like the diffusion noise (Stable Diffusion's is 0.18215)")
+    if abs(float(answer) - latents.std().item()) < 1e-3:
+        return _say(False, "that is the standard deviation itself; the factor that cancels it is 1 / std")
+    return _say(False, f"{answer:.4g} is not it: which number times the latents gives them a standard deviation of 1?")

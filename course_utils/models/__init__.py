@@ -13,7 +13,8 @@ _CACHE: dict = {}
 
 
 def load_pretrained(name: str, device: str | torch.device = "cpu"):
-    """Load a shipped checkpoint by name (cached). 'ddpm-digits' -> a diffusers DDPMPipeline.
+    """Load a shipped checkpoint by name (cached). 'ddpm-digits' -> a diffusers DDPMPipeline;
+    'vae-shapes' -> a diffusers AutoencoderKL.
 
     Example: pipe = load_pretrained("ddpm-digits"); pipe.unet, pipe.scheduler"""
     path = checkpoint_dir(name)
@@ -28,6 +29,10 @@ def load_pretrained(name: str, device: str | torch.device = "cpu"):
             pipe = DDPMPipeline.from_pretrained(path, use_safetensors=True).to(device)
             pipe.set_progress_bar_config(disable=True)
             _CACHE[key] = pipe
+        elif name == "vae-shapes":
+            from diffusers import AutoencoderKL
+
+            _CACHE[key] = AutoencoderKL.from_pretrained(path, use_safetensors=True).eval().to(device)
         else:
             raise NotImplementedError(f"{name!r} is not available yet in this version of the course")
     return _CACHE[key]

@@ -35,3 +35,42 @@ def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Peak signal-to-noise ratio in dB per image, for images in [0, 1]: 10 log10(1 / MSE)."""
     mse = ((x - y) ** 2).flatten(1).mean(1).clamp(min=1e-10)
     return 10 * torch.log10(1 / mse)
+
+
+def check_images(x: torch.Tensor) -> torch.Tensor:
+    """Images for the VAE: (N, 3, H, W) or (3, H, W), values in [0, 1], H and W multiples of 8.
+    Returns a (N, 3, H, W) float tensor, or raises a ValueError that says what was expected."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"expected a torch.Tensor of images, got {type(x).__name__}")
+    x = x[None] if x.ndim == 3 else x
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f"expected RGB images (N, 3, H, W) or (3, H, W), got shape {tuple(x.shape)}"
+                         + (": grey images need 3 channels, e.g. x.repeat(1, 3, 1, 1)" if x.ndim == 4 and x.shape[1] == 1 else ""))
+    if x.shape[-1] % 8 or x.shape[-2] % 8:
+        raise ValueError(f"height and width must be multiples of 8 (the VAE shrinks them 8x), got {tuple(x.shape[-2:])}")
+    lo, hi = x.min().item(), x.max().item()
+    if lo < -1e-3 or hi > 1 + 1e-3:
+        hint = " (these look like [-1, 1] images: pass (x + 1) / 2)" if lo >= -1 - 1e-3 and hi <= 1 + 1e-3 else ""
+        raise ValueError(f"expected pixel values in [0, 1], got min {lo:.3g} and max {hi:.3g}{hint}")
+    return x.float()
+
+
+@torch.no_grad()
+def encode(vae, x: torch.Tensor, sample: bool = False, generator=None) -> torch.Tensor:
+    """Images (N, 3, H, W) in [0, 1] -> latents (N, 4, H/8, W/8): the mean of q(z | x), or a sample."""
+    x = check_images(x).to(vae.device)
+    dist = vae.encode(x * 2 - 1).latent_dist
+    return (dist.sample(generator=generator) if sample else dist.mode()).cpu()
+
+
+@torch.no_grad()
+def decode(vae, z: torch.Tensor) -> torch.Tensor:
+    """Latents (N, 4, h, w) -> images (N, 3, 8h, 8w) in [0, 1]."""
+    if z.ndim != 4 or z.shape[1] != vae.config.latent_channels:
+        raise ValueError(f"expected latents (N, {vae.config.latent_channels}, h, w), got shape {tuple(z.shape)}")
+    return ((vae.decode(z.to(vae.device)).sample + 1) / 2).clamp(0, 1).cpu()
+
+
+def reconstruct(vae, x: torch.Tensor) -> torch.Tensor:
+    """Images in [0, 1] through the encoder and the decoder -> images in [0, 1]."""
+    return decode(vae, encode(vae, x))

@@ -10,7 +10,14 @@ from .text import (
            plot_tokens,
            project_2d,
 )
+from .vae import (
+           latent_histogram,
+           plot_interpolation,
+           plot_latent_channels,
+           plot_vae_reconstructions,
+)
 
 __all__ = ["show_images", "plot_loss", "plot_timeline", "plot_stable_diffusion_diagram", "TIMELINE",
            "noised", "plot_noising_steps", "plot_schedules", "plot_denoising_trajectory",
-           "plot_tokens", "plot_embedding_similarity", "plot_embedding_map", "plot_attention_weights", "project_2d"]
+           "plot_tokens", "plot_embedding_similarity", "plot_embedding_map", "plot_attention_weights", "project_2d",
+           "plot_vae_reconstructions", "plot_latent_channels", "plot_interpolation", "latent_histogram"]

@@ -1,0 +1,13 @@
+"""The course's interactive pieces. Every function returns its ipywidgets widget.
+
+Each widget keeps its logic in plain methods (e.g. `quiz.answer("real")`), so tests can drive
+it without a browser, and the buttons or sliders only call those methods."""
+
+from .basic import RealOrGeneratedQuiz, real_or_generated_quiz
+from .diffusion import NoisingExplorer, TrajectoryExplorer, noising_explorer, trajectory_explorer
+from .text import SimilarityExplorer, similarity_explorer
+from .vae import LatentInterpolation, SceneAutoencoder, latent_interpolation, scene_autoencoder
+
+__all__ = ["real_or_generated_quiz", "noising_explorer", "trajectory_explorer", "similarity_explorer",
+           "latent_interpolation", "scene_autoencoder", "RealOrGeneratedQuiz", "NoisingExplorer",
+           "TrajectoryExplorer", "SimilarityExplorer", "LatentInterpolation", "SceneAutoencoder"]

@@ -1,0 +1,94 @@
+"""Helpers shared by the widgets, and the "real or generated?" quiz of lesson 00."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from ..images import guess_range, to_numpy
+
+
+def _figure_png(fig) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _image_png(img, size: float = 2.5) -> bytes:
+    arr = to_numpy(img, guess_range(img)) if isinstance(img, torch.Tensor) else to_numpy(img)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(arr, cmap="gray" if arr.ndim == 2 else None, vmin=0, vmax=1)
+    ax.axis("off")
+    return _figure_png(fig)
+
+
+class RealOrGeneratedQuiz(W.VBox):
+    """Shows one image at a time; the student clicks 'real' or 'generated' and gets a score."""
+
+    def __init__(self, real, generated, n_rounds: int = 10, seed: int = 0):
+        if len(real) == 0 or len(generated) == 0:
+            raise ValueError("the quiz needs at least one real and one generated image")
+        rng = np.random.default_rng(seed)
+        pool = [(img, "real") for img in real] + [(img, "generated") for img in generated]
+        order = rng.permutation(len(pool))[:n_rounds]
+        self.rounds = [pool[i] for i in order]
+        self.i, self.score, self.history = 0, 0, []
+        self.image = W.Image(format="png")
+        self.status = W.HTML()
+        self.buttons = [W.Button(description=label, button_style=style)
+                        for label, style in (("real", "info"), ("generated", "warning"))]
+        for b in self.buttons:
+            b.on_click(lambda btn: self.answer(btn.description))
+        super().__init__([self.image, W.HBox(self.buttons), self.status])
+        self._show()
+
+    def _show(self):
+        if self.i < len(self.rounds):
+            self.image.value = _image_png(self.rounds[self.i][0])
+
+    def answer(self, choice: str) -> bool | None:
+        """Record an answer for the current image; returns whether it was right (None when over)."""
+        if choice not in ("real", "generated"):
+            raise ValueError(f"answer 'real' or 'generated', got {choice!r}")
+        if self.i >= len(self.rounds):
+            return None
+        truth = self.rounds[self.i][1]
+        right = choice == truth
+        self.score += right
+        self.history.append((choice, truth))
+        self.i += 1
+        verdict = "right" if right else f"no: it was {truth}"
+        if self.i == len(self.rounds):
+            self.status.value = (f"<b>{verdict}</b>. Done: {self.score}/{len(self.rounds)} right. "
+                                 "Hard to tell? That is what 'generative' means.")
+            for b in self.buttons:
+                b.disabled = True
+        else:
+            self.status.value = f"<b>{verdict}</b> &mdash; score {self.score}/{self.i}; next image:"
+            self._show()
+        return right
+
+
+def real_or_generated_quiz(real, generated, n_rounds: int = 10, seed: int = 0) -> RealOrGeneratedQuiz:
+    """A 'real or generated?' quiz over two sets of images; returns the widget.
+
+    Example: real_or_generated_quiz(data.digits(16).images[:20], models.sample("ddpm-digits", 20))"""
+    return RealOrGeneratedQuiz(real, generated, n_rounds, seed)
+
+
+def _to_png(x: torch.Tensor, scale: int) -> bytes:
+    """(C, H, W) in [0, 1] -> PNG bytes, enlarged `scale` times by nearest neighbour (fast: no matplotlib)."""
+    import io
+
+    from ..images import to_pil
+
+    img = to_pil(x)
+    img = img.resize((img.width * scale, img.height * scale), 0)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()

@@ -1,0 +1,81 @@
+"""Widgets of lesson 03: the forward process and a denoising trajectory."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+import torch
+
+from .basic import _to_png
+
+
+class NoisingExplorer(W.VBox):
+    """A slider over t and a schedule dropdown: the image x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps."""
+
+    def __init__(self, x0: torch.Tensor, num_timesteps: int = 1000, seed: int = 0, display_size: int = 256):
+        from ..images import to_signed
+        from ..noise import KINDS, make_schedule
+
+        if x0.ndim != 3 or x0.shape[0] not in (1, 3):
+            raise ValueError(f"expected one image (C, H, W) in [0, 1], got shape {tuple(x0.shape)}")
+        self.x0 = to_signed(x0.float())
+        self.noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))  # fixed: only t moves
+        self.schedules = {k: make_schedule(k, num_timesteps) for k in KINDS}
+        self.scale = max(1, display_size // x0.shape[-1])
+        self.t = W.IntSlider(0, 0, num_timesteps - 1, description="t", continuous_update=True,
+                             layout=W.Layout(width="420px"))
+        self.kind = W.Dropdown(options=list(KINDS), value="linear", description="schedule")
+        self.image = W.Image(format="png")
+        self.label = W.HTML()
+        self.t.observe(lambda _: self.redraw(), "value")
+        self.kind.observe(lambda _: self.redraw(), "value")
+        super().__init__([W.HBox([self.t, self.kind]), self.image, self.label])
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Recompute x_t for the current slider and dropdown, and show it."""
+        from ..images import to_unit
+
+        s, t = self.schedules[self.kind.value], self.t.value
+        abar = s.alphas_cumprod[t]
+        x_t = abar.sqrt() * self.x0 + (1 - abar).sqrt() * self.noise
+        self.image.value = _to_png(to_unit(x_t), self.scale)
+        self.label.value = (f"t = {t}: ᾱ<sub>t</sub> = {abar:.4f} (signal kept {abar.sqrt():.3f}, noise "
+                            f"{(1 - abar).sqrt():.3f}), SNR = {abar / (1 - abar):.3g}")
+
+
+def noising_explorer(x0: torch.Tensor, num_timesteps: int = 1000, seed: int = 0) -> NoisingExplorer:
+    """A slider over t and a schedule dropdown showing q(x_t | x_0) on any image; returns the widget.
+
+    Example: noising_explorer(data.photo("astronaut", 128))"""
+    return NoisingExplorer(x0, num_timesteps, seed)
+
+
+class TrajectoryExplorer(W.VBox):
+    """A slider over the recorded steps of a reverse process: x_t and the model's guess of x_0."""
+
+    def __init__(self, record, n_show: int = 8, scale: int = 6):
+        from ..images import make_grid, to_unit
+
+        if not record:
+            raise ValueError("the trajectory is empty: sample with record_every > 0")
+        self.frames = []
+        for t, x_t, x0 in record:
+            strip = torch.cat([to_unit(x_t[:n_show]), to_unit(x0[:n_show])])  # (2n, C, H, W)
+            self.frames.append((t, _to_png(make_grid(strip, nrow=min(n_show, len(x_t))), scale)))
+        self.step = W.IntSlider(0, 0, len(self.frames) - 1, description="step",
+                                layout=W.Layout(width="420px"))
+        self.image = W.Image(format="png")
+        self.label = W.HTML()
+        self.step.observe(lambda _: self.redraw(), "value")
+        super().__init__([self.step, self.label, self.image])
+        self.redraw()
+
+    def redraw(self) -> None:
+        t, png = self.frames[self.step.value]
+        self.image.value = png
+        self.label.value = f"t = {t}: top row x<sub>t</sub>, bottom row the model's guess of x<sub>0</sub>"
+
+
+def trajectory_explorer(record, n_show: int = 8) -> TrajectoryExplorer:
+    """A slider over a recorded denoising trajectory [(t, x_t, x0_pred), ...]; returns the widget."""
+    return TrajectoryExplorer(record, n_show)
