@@ -1,0 +1,41 @@
+import pytest
+import torch
+
+from course_utils import metrics, models
+from course_utils.paths import checkpoint_dir
+
+
+def test_unknown_and_missing_checkpoints_say_what_to_do(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="the course ships: rbm-digits"):
+        models.load_pretrained("stable-diffusion-9")
+    import course_utils.paths as paths
+
+    monkeypatch.setattr(paths, "CHECKPOINTS", tmp_path)
+    with pytest.raises(FileNotFoundError, match="python scripts/train_ddpm_digits.py"):
+        checkpoint_dir("ddpm-digits")
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        models.sample("ddpm-digits", 0)
+
+
+@pytest.mark.slow
+def test_ddpm_digits_samples_are_seeded_digits_of_every_class():
+    a = models.sample("ddpm-digits", 200, seed=0, steps=25)
+    assert a.shape == (200, 1, 16, 16) and 0 <= a.min() and a.max() <= 1
+    b, c = (models.sample("ddpm-digits", 8, seed=s, steps=25) for s in (3, 3)), None
+    b, c = list(b)
+    assert torch.equal(b, c) and not torch.equal(b, models.sample("ddpm-digits", 8, seed=4, steps=25))
+    report = metrics.judge_digits(a)
+    noise = metrics.judge_digits(torch.rand(200, 1, 8, 8, generator=torch.Generator().manual_seed(0)))
+    assert report.classes_covered == 10
+    assert report.frechet < noise.frechet / 4 and report.confidence > noise.confidence + 0.15
+
+
+@pytest.mark.slow
+def test_vae_shapes_reconstructs_unseen_scenes():
+    from course_utils import data
+    from course_utils.models.vae import psnr, reconstruct
+
+    vae = models.load_pretrained("vae-shapes")
+    x = data.shapes_world(64, seed=4321).images
+    assert psnr(reconstruct(vae, x), x).mean() > 28
+    assert 0.05 < vae.config.scaling_factor < 2
