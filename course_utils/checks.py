@@ -235,3 +235,45 @@ def check_scaling_factor(answer, latents: torch.Tensor) -> bool:
     if abs(float(answer) - latents.std().item()) < 1e-3:
         return _say(False, "that is the standard deviation itself; the factor that cancels it is 1 / std")
     return _say(False, f"{answer:.4g} is not it: which number times the latents gives them a standard deviation of 1?")
+
+
+# ---------------------------------------------------------------- lesson 01
+def _toy_rbm():
+    from .models.rbm import RBM
+
+    g = torch.Generator().manual_seed(0)
+    rbm = RBM(6, 4, init_std=0.8, generator=g)
+    rbm.intercept_hidden_.copy_(torch.randn(4, generator=g) * 0.5)
+    rbm.intercept_visible_.copy_(torch.randn(6, generator=g) * 0.5)
+    v = (torch.rand(5, 6, generator=g) < 0.5).float()
+    return rbm, v, g
+
+
+def check_free_energy(fn) -> bool:
+    """Lesson 01: fn(v, W, b, c) -> F(v) = -v.b - sum_j softplus(c_j + W_j.v), one value per row of v."""
+    rbm, v, _ = _toy_rbm()
+    got, err = _call(fn, v, rbm.components_.clone(), rbm.intercept_visible_.clone(), rbm.intercept_hidden_.clone())
+    if err is not None:
+        return err
+    if not_answered(got):
+        return False
+    want = rbm.free_energy(v)
+    if torch.as_tensor(got).shape == want.shape and torch.allclose(torch.as_tensor(got), -want, atol=1e-4):
+        return _say(False, "the sign is flipped: F(v) = -v.b - sum softplus(...), low free energy = probable")
+    return compare(got, want, "free energy F(v)", atol=1e-4)
+
+
+def check_gibbs_step(fn) -> bool:
+    """Lesson 01: fn(rbm, v, u_h, u_v) -> v': h = (u_h < p(h | v)), then v' = (u_v < p(v | h))."""
+    rbm, v, g = _toy_rbm()
+    u_h, u_v = torch.rand(5, 4, generator=g), torch.rand(5, 6, generator=g)
+    got, err = _call(fn, rbm, v, u_h, u_v)
+    if err is not None:
+        return err
+    if not_answered(got):
+        return False
+    h = (u_h < rbm.p_h(v)).float()
+    want = (u_v < rbm.p_v(h)).float()
+    if torch.as_tensor(got).shape == want.shape and torch.allclose(torch.as_tensor(got).float(), rbm.p_v(h), atol=1e-5):
+        return _say(False, "those are the probabilities p(v | h); a Gibbs step samples: compare them with u_v")
+    return compare(torch.as_tensor(got).float(), want, "v after one Gibbs step")

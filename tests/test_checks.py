@@ -84,3 +84,22 @@ def test_lesson_04_checkers(capsys):
     assert checks.check_clip_loss(clip)
     assert not checks.check_clip_loss(lambda i, t, tau: F.cross_entropy(i @ t.T / tau, torch.arange(len(i))))
     assert "text -> image half" in capsys.readouterr().out
+
+
+def test_lesson_01_checkers(capsys):
+    import torch.nn.functional as F
+
+    def fe(v, W, b, c):
+        return -(v @ b) - F.softplus(v @ W.T + c).sum(1)
+
+    assert checks.check_free_energy(fe)
+    assert not checks.check_free_energy(lambda v, W, b, c: -fe(v, W, b, c))
+    assert "sign is flipped" in capsys.readouterr().out
+
+    def step(rbm, v, u_h, u_v):
+        h = (u_h < rbm.p_h(v)).float()
+        return (u_v < rbm.p_v(h)).float()
+
+    assert checks.check_gibbs_step(step)
+    assert not checks.check_gibbs_step(lambda rbm, v, u_h, u_v: rbm.p_v((u_h < rbm.p_h(v)).float()))
+    assert "samples" in capsys.readouterr().out

@@ -39,3 +39,12 @@ def test_vae_shapes_reconstructs_unseen_scenes():
     x = data.shapes_world(64, seed=4321).images
     assert psnr(reconstruct(vae, x), x).mean() > 28
     assert 0.05 < vae.config.scaling_factor < 2
+
+
+def test_rbm_digits_samples_look_like_digits():
+    x = models.sample("rbm-digits", 200, seed=0, steps=200)
+    assert x.shape == (200, 1, 8, 8) and 0 <= x.min() and x.max() <= 1
+    assert torch.equal(x[:5], models.sample("rbm-digits", 200, seed=0, steps=200)[:5])
+    report = metrics.judge_digits(x)
+    noise = metrics.judge_digits((torch.rand(200, 1, 8, 8, generator=torch.Generator().manual_seed(0)) < 0.3).float())
+    assert report.classes_covered >= 9 and report.frechet < noise.frechet / 2

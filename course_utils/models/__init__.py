@@ -13,8 +13,8 @@ _CACHE: dict = {}
 
 
 def load_pretrained(name: str, device: str | torch.device = "cpu"):
-    """Load a shipped checkpoint by name (cached). 'ddpm-digits' -> a diffusers DDPMPipeline;
-    'vae-shapes' -> a diffusers AutoencoderKL.
+    """Load a shipped checkpoint by name (cached). 'rbm-digits' -> our RBM; 'ddpm-digits' -> a
+    diffusers DDPMPipeline; 'vae-shapes' -> a diffusers AutoencoderKL.
 
     Example: pipe = load_pretrained("ddpm-digits"); pipe.unet, pipe.scheduler"""
     path = checkpoint_dir(name)
@@ -29,6 +29,17 @@ def load_pretrained(name: str, device: str | torch.device = "cpu"):
             pipe = DDPMPipeline.from_pretrained(path, use_safetensors=True).to(device)
             pipe.set_progress_bar_config(disable=True)
             _CACHE[key] = pipe
+        elif name == "rbm-digits":
+            import json
+
+            from safetensors.torch import load_file
+
+            from .rbm import RBM
+
+            cfg = json.loads((path / "config.json").read_text())
+            rbm = RBM(cfg["n_visible"], cfg["n_hidden"])
+            rbm.load_state_dict(load_file(str(path / "model.safetensors")))
+            _CACHE[key] = rbm
         elif name == "vae-shapes":
             from diffusers import AutoencoderKL
 
@@ -42,7 +53,8 @@ def load_pretrained(name: str, device: str | torch.device = "cpu"):
 def sample(name: str, n: int = 16, seed: int = 0, steps: int = 50, device="cpu") -> torch.Tensor:
     """n samples of a shipped model as (n, C, H, W) in [0, 1]; the same seed, the same images.
 
-    For 'ddpm-digits', `steps` DDIM steps (eta = 0) from the shipped 1000-step model.
+    For 'ddpm-digits', `steps` DDIM steps (eta = 0) from the shipped 1000-step model; for
+    'rbm-digits', `steps` Gibbs steps from random bits (1000 if steps is left at 50).
     Example: sample("ddpm-digits", 16, seed=0).shape -> (16, 1, 16, 16)"""
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
@@ -52,6 +64,10 @@ def sample(name: str, n: int = 16, seed: int = 0, steps: int = 50, device="cpu")
         pipe = load_pretrained(name, device)
         ddim = DDIMScheduler.from_config(pipe.scheduler.config)
         return sample_diffusion(pipe.unet, ddim, n, steps, torch.Generator().manual_seed(seed))
+    if name == "rbm-digits":
+        rbm = load_pretrained(name)
+        pv = rbm.sample(n, steps=1000 if steps == 50 else steps, generator=torch.Generator().manual_seed(seed))
+        return pv.reshape(n, 1, 8, 8)
     load_pretrained(name, device)  # raises the helpful error for unknown / missing names
     raise NotImplementedError(name)
 

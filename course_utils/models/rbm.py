@@ -1,0 +1,142 @@
+"""A Restricted Boltzmann Machine in torch (lesson 01), written out: Bernoulli visible and hidden
+units, energy and free energy, Gibbs sampling, and contrastive divergence (CD-k and persistent CD).
+
+    E(v, h) = -b.v - c.h - h.W.v                 (energy of a joint state)
+    F(v)    = -b.v - sum_j softplus(c_j + W_j.v) (free energy: h summed out)
+    p(h_j = 1 | v) = sigmoid(c_j + W_j.v),   p(v_i = 1 | h) = sigmoid(b_i + W_:i.h)
+
+Parameter names and the update follow scikit-learn's BernoulliRBM (components_ = W), so the
+two can be compared at the same settings (benchmarks/bench_rbm_vs_sklearn.py)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def check_binary(v: torch.Tensor, n_visible: int) -> torch.Tensor:
+    """v as a float (N, n_visible) tensor of 0s and 1s, or a ValueError that says what was expected."""
+    v = torch.as_tensor(v)
+    if v.ndim == 4 and v.shape[1] == 1:  # (N, 1, 8, 8) images
+        v = v.reshape(len(v), -1)
+    if v.ndim != 2 or v.shape[1] != n_visible:
+        raise ValueError(f"expected binary vectors of shape (N, {n_visible}) (or images (N, 1, 8, 8)), got {tuple(v.shape)}")
+    v = v.float()
+    if not torch.all((v == 0) | (v == 1)):
+        raise ValueError("the RBM's visible units are binary: expected only 0s and 1s "
+                         f"(got values like {v[(v != 0) & (v != 1)][0].item():.3g}); threshold first, e.g. (x > 0.5).float()")
+    return v
+
+
+class RBM(torch.nn.Module):
+    """A Bernoulli-Bernoulli RBM with `n_visible` visible and `n_hidden` hidden units."""
+
+    def __init__(self, n_visible: int = 64, n_hidden: int = 256, init_std: float = 0.01, generator=None):
+        super().__init__()
+        self.components_ = torch.nn.Parameter(torch.randn(n_hidden, n_visible, generator=generator) * init_std,
+                                              requires_grad=False)                       # W: (H, V)
+        self.intercept_hidden_ = torch.nn.Parameter(torch.zeros(n_hidden), requires_grad=False)   # c: (H,)
+        self.intercept_visible_ = torch.nn.Parameter(torch.zeros(n_visible), requires_grad=False)  # b: (V,)
+
+    @property
+    def n_visible(self) -> int:
+        return self.components_.shape[1]
+
+    def energy(self, v: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """E(v, h) = -b.v - c.h - h.W.v, one number per pair: (N,)."""
+        W, c, b = self.components_, self.intercept_hidden_, self.intercept_visible_
+        return -(v @ b) - (h @ c) - ((h @ W) * v).sum(1)
+
+    def free_energy(self, v: torch.Tensor) -> torch.Tensor:
+        """F(v) = -b.v - sum_j softplus(c_j + W_j.v); p(v) is proportional to exp(-F(v)). (N,)"""
+        return -(v @ self.intercept_visible_) - F.softplus(v @ self.components_.T + self.intercept_hidden_).sum(1)
+
+    def p_h(self, v: torch.Tensor) -> torch.Tensor:
+        """p(h = 1 | v): (N, H)."""
+        return torch.sigmoid(torch.addmm(self.intercept_hidden_, v, self.components_.T))
+
+    def p_v(self, h: torch.Tensor) -> torch.Tensor:
+        """p(v = 1 | h): (N, V)."""
+        return torch.sigmoid(torch.addmm(self.intercept_visible_, h, self.components_))
+
+    def gibbs_step(self, v: torch.Tensor, generator=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """One block-Gibbs step v -> h -> v'; returns (v', p(v' = 1 | h))."""
+        h = torch.bernoulli(self.p_h(v), generator=generator)
+        pv = self.p_v(h)
+        return torch.bernoulli(pv, generator=generator), pv
+
+    @torch.no_grad()
+    def cd_update(self, v_pos: torch.Tensor, lr: float, k: int = 1, h_chain: torch.Tensor | None = None,
+                  generator=None) -> torch.Tensor:
+        """One contrastive-divergence update on a mini-batch; returns the hidden state where the
+        negative chain stopped. CD-k starts that chain at the data; persistent CD passes the
+        returned state back in as `h_chain` (as scikit-learn's BernoulliRBM does)."""
+        W, c, b = self.components_, self.intercept_hidden_, self.intercept_visible_
+        h_pos = self.p_h(v_pos)                                               # (B, H) data statistics
+        h = torch.bernoulli(h_pos, generator=generator) if h_chain is None else h_chain
+        for _ in range(k):                                                    # k Gibbs steps: model statistics
+            v_neg = torch.bernoulli(self.p_v(h), generator=generator)
+            h_neg = self.p_h(v_neg)
+            h = torch.bernoulli(h_neg, generator=generator)
+        step = lr / len(v_pos)
+        W.addmm_(h_pos.T, v_pos, alpha=step).addmm_(h_neg.T, v_neg, alpha=-step)   # <h v>_data - <h v>_model
+        c.add_(h_pos.sum(0) - h_neg.sum(0), alpha=step)
+        b.add_(v_pos.sum(0) - v_neg.sum(0), alpha=step)
+        return h
+
+    @torch.no_grad()
+    def fit(self, v: torch.Tensor, epochs: int = 20, lr: float = 0.05, batch_size: int = 10, k: int = 1,
+            persistent: bool = True, generator=None, callback=None, track_error: bool = True) -> list[float]:
+        """Train by CD-k (persistent or not); returns the mean reconstruction error per epoch
+        (if track_error). callback(epoch, rbm) is called after every epoch (e.g. for a live plot)."""
+        v = check_binary(v, self.n_visible)
+        chain = torch.zeros(batch_size, self.components_.shape[0]) if persistent else None
+        errors = []
+        for epoch in range(epochs):
+            shuffled = v[torch.randperm(len(v), generator=generator)]
+            for i in range(0, len(v) - batch_size + 1, batch_size):
+                h = self.cd_update(shuffled[i:i + batch_size], lr, k, chain, generator)
+                chain = h if persistent else None
+            if track_error:
+                errors.append(self.reconstruction_error(v))
+            if callback is not None:
+                callback(epoch + 1, self)
+        return errors
+
+    @torch.no_grad()
+    def reconstruction_error(self, v: torch.Tensor) -> float:
+        """Mean squared difference between v and p(v | p(h | v)): a rough training signal."""
+        return float(((v - self.p_v(self.p_h(v))) ** 2).mean())
+
+    @torch.no_grad()
+    def pseudo_log_likelihood(self, v: torch.Tensor, exact: bool = True, generator=None) -> torch.Tensor:
+        """Pseudo-log-likelihood per sample, sum_i log p(v_i | v_rest) = sum_i log sigmoid(F(v with bit i
+        flipped) - F(v)). exact=True sums all V bits; exact=False estimates it from one random bit,
+        V * log sigmoid(...), as scikit-learn's score_samples does. (N,)"""
+        v = check_binary(v, self.n_visible)
+        f0 = self.free_energy(v)
+        if exact:
+            total = torch.zeros(len(v))
+            for i in range(self.n_visible):
+                flipped = v.clone()
+                flipped[:, i] = 1 - flipped[:, i]
+                total += F.logsigmoid(self.free_energy(flipped) - f0)
+            return total
+        idx = torch.randint(0, self.n_visible, (len(v),), generator=generator)
+        flipped = v.clone()
+        flipped[torch.arange(len(v)), idx] = 1 - flipped[torch.arange(len(v)), idx]
+        return self.n_visible * F.logsigmoid(self.free_energy(flipped) - f0)
+
+    @torch.no_grad()
+    def sample(self, n: int, steps: int = 1000, generator=None, start: torch.Tensor | None = None,
+               record_every: int = 0):
+        """Run n Gibbs chains for `steps` steps from random bits (or `start`); returns the last
+        p(v | h) as (n, V), and with record_every > 0 also the list of recorded p(v | h)."""
+        v = (torch.rand(n, self.n_visible, generator=generator) < 0.5).float() if start is None else \
+            check_binary(start, self.n_visible).clone()
+        record, pv = [], v
+        for s in range(steps):
+            v, pv = self.gibbs_step(v, generator)
+            if record_every and (s % record_every == 0 or s == steps - 1):
+                record.append(pv.clone())
+        return (pv, record) if record_every else pv
