@@ -277,3 +277,35 @@ def check_gibbs_step(fn) -> bool:
     if torch.as_tensor(got).shape == want.shape and torch.allclose(torch.as_tensor(got).float(), rbm.p_v(h), atol=1e-5):
         return _say(False, "those are the probabilities p(v | h); a Gibbs step samples: compare them with u_v")
     return compare(torch.as_tensor(got).float(), want, "v after one Gibbs step")
+
+
+# ---------------------------------------------------------------- lesson 02
+def check_discriminator_loss(fn) -> bool:
+    """Lesson 02: fn(real_logits, fake_logits) -> -[mean log D(x) + mean log(1 - D(G(z)))], no smoothing."""
+    g = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(8, 1, generator=g) + 1, torch.randn(8, 1, generator=g) - 1
+    got, err = _call(fn, real, fake)
+    if err is not None:
+        return err
+    if not_answered(got):
+        return False
+    want = -(torch.log(torch.sigmoid(real)).mean() + torch.log(1 - torch.sigmoid(fake)).mean())
+    swapped = -(torch.log(torch.sigmoid(fake)).mean() + torch.log(1 - torch.sigmoid(real)).mean())
+    if abs(float(got) - float(swapped)) < 1e-4:
+        return _say(False, "the labels are swapped: D should say 1 for real images and 0 for fakes")
+    if abs(float(got) + float(want)) < 1e-4:
+        return _say(False, "mind the sign: a loss is minimised, so it is MINUS the log-likelihood")
+    return compare(torch.as_tensor(float(got)), want, "discriminator loss", atol=1e-4)
+
+
+def check_mode_collapse(answer, counts_a, counts_b) -> bool:
+    """Lesson 02: which run ('a' or 'b') collapsed, judged from its predicted-class counts."""
+    if not_answered(answer):
+        return False
+    def covered(c):
+        return sum(1 for x in c if x >= 0.02 * sum(c))
+    right = "a" if covered(counts_a) < covered(counts_b) else "b"
+    if str(answer).lower() == right:
+        return _say(True, f"run {right} covers {min(covered(counts_a), covered(counts_b))} of 10 digits: "
+                          "its generator found a few outputs that fool D and stopped exploring")
+    return _say(False, "count how many digits make up at least 2 % of each run's samples")

@@ -13,8 +13,9 @@ _CACHE: dict = {}
 
 
 def load_pretrained(name: str, device: str | torch.device = "cpu"):
-    """Load a shipped checkpoint by name (cached). 'rbm-digits' -> our RBM; 'ddpm-digits' -> a
-    diffusers DDPMPipeline; 'vae-shapes' -> a diffusers AutoencoderKL.
+    """Load a shipped checkpoint by name (cached). 'rbm-digits' -> our RBM; 'gan-digits' ->
+    (generator, discriminator); 'ddpm-digits' -> a diffusers DDPMPipeline; 'vae-shapes' -> a
+    diffusers AutoencoderKL.
 
     Example: pipe = load_pretrained("ddpm-digits"); pipe.unet, pipe.scheduler"""
     path = checkpoint_dir(name)
@@ -40,6 +41,19 @@ def load_pretrained(name: str, device: str | torch.device = "cpu"):
             rbm = RBM(cfg["n_visible"], cfg["n_hidden"])
             rbm.load_state_dict(load_file(str(path / "model.safetensors")))
             _CACHE[key] = rbm
+        elif name == "gan-digits":
+            import json
+
+            from safetensors.torch import load_file
+
+            from .gan import make_discriminator, make_generator
+
+            cfg = json.loads((path / "config.json").read_text())
+            G = make_generator(cfg["z_dim"], cfg["hidden"])
+            G.load_state_dict(load_file(str(path / "generator.safetensors")))
+            D = make_discriminator(cfg["hidden"], cfg["dropout"])
+            D.load_state_dict(load_file(str(path / "discriminator.safetensors")))
+            _CACHE[key] = (G.eval(), D.eval())
         elif name == "vae-shapes":
             from diffusers import AutoencoderKL
 
@@ -64,6 +78,11 @@ def sample(name: str, n: int = 16, seed: int = 0, steps: int = 50, device="cpu")
         pipe = load_pretrained(name, device)
         ddim = DDIMScheduler.from_config(pipe.scheduler.config)
         return sample_diffusion(pipe.unet, ddim, n, steps, torch.Generator().manual_seed(seed))
+    if name == "gan-digits":
+        from .gan import generate
+
+        G, _ = load_pretrained(name)
+        return generate(G, torch.randn(n, G[0].in_features, generator=torch.Generator().manual_seed(seed)))
     if name == "rbm-digits":
         rbm = load_pretrained(name)
         pv = rbm.sample(n, steps=1000 if steps == 50 else steps, generator=torch.Generator().manual_seed(seed))

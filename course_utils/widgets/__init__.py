@@ -5,10 +5,12 @@ it without a browser, and the buttons or sliders only call those methods."""
 
 from .basic import RealOrGeneratedQuiz, real_or_generated_quiz
 from .diffusion import NoisingExplorer, TrajectoryExplorer, noising_explorer, trajectory_explorer
+from .gan import LatentDirections, SnapshotExplorer, latent_directions, snapshot_explorer
 from .rbm import GibbsExplorer, gibbs_explorer
 from .text import SimilarityExplorer, similarity_explorer
 from .vae import LatentInterpolation, SceneAutoencoder, latent_interpolation, scene_autoencoder
 
 __all__ = ["real_or_generated_quiz", "noising_explorer", "trajectory_explorer", "similarity_explorer",
-           "latent_interpolation", "gibbs_explorer", "GibbsExplorer", "scene_autoencoder", "RealOrGeneratedQuiz", "NoisingExplorer",
+           "latent_interpolation", "gibbs_explorer", "GibbsExplorer",
+           "snapshot_explorer", "latent_directions", "SnapshotExplorer", "LatentDirections", "scene_autoencoder", "RealOrGeneratedQuiz", "NoisingExplorer",
            "TrajectoryExplorer", "SimilarityExplorer", "LatentInterpolation", "SceneAutoencoder"]

@@ -1,0 +1,89 @@
+"""The GAN of lesson 02: two small MLPs playing the minimax game on 8x8 digits (Goodfellow et al. 2014).
+
+G: z (32) -> 256 -> 256 -> 64 pixels in [-1, 1];  D: 64 pixels -> 256 -> 256 -> 1 logit.
+Trained with the non-saturating generator loss and one-sided label smoothing (real label 0.9)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Z_DIM = 32
+
+
+def make_generator(z_dim: int = Z_DIM, hidden: int = 256) -> nn.Sequential:
+    """G: noise z (N, z_dim) -> images (N, 64) in [-1, 1]."""
+    return nn.Sequential(nn.Linear(z_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden),
+                         nn.LeakyReLU(0.2), nn.Linear(hidden, 64), nn.Tanh())
+
+
+def make_discriminator(hidden: int = 256, dropout: float = 0.2) -> nn.Sequential:
+    """D: images (N, 64) in [-1, 1] -> one logit per image (N, 1): high = "real"."""
+    return nn.Sequential(nn.Linear(64, hidden), nn.LeakyReLU(0.2), nn.Dropout(dropout),
+                         nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Dropout(dropout), nn.Linear(hidden, 1))
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 0.9) -> torch.Tensor:
+    """-[log D(x) + log(1 - D(G(z)))], as binary cross-entropy on logits; real targets `real_label`."""
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_label))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return real + fake
+
+
+def generator_loss(fake_logits: torch.Tensor, saturating: bool = False) -> torch.Tensor:
+    """Non-saturating: -log D(G(z)). saturating=True: the original log(1 - D(G(z))), which stalls
+    when D wins early (its gradient vanishes exactly when G is worst)."""
+    if saturating:
+        return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+@dataclass
+class GANRun:
+    """What `train_gan` gives back: the losses per step and snapshots of G's samples."""
+    d_losses: list = field(default_factory=list)
+    g_losses: list = field(default_factory=list)
+    snapshots: list = field(default_factory=list)  # (step, images (n, 1, 8, 8) in [0, 1])
+
+
+def train_gan(G, D, data: torch.Tensor, steps: int, lr: float = 2e-4, batch_size: int = 64, betas=(0.5, 0.999),
+              g_steps: int = 1, real_label: float = 0.9, generator=None, snapshot_every: int = 0,
+              fixed_z: torch.Tensor | None = None, progress: bool = True) -> GANRun:
+    """Alternate one D step and `g_steps` G steps for `steps` rounds. data: (N, 64) in [-1, 1]."""
+    from tqdm.auto import tqdm
+
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
+    z_dim = G[0].in_features
+    fixed_z = fixed_z if fixed_z is not None else torch.randn(16, z_dim, generator=generator)
+    run = GANRun()
+    for step in tqdm(range(steps), desc="GAN", disable=not progress):
+        real = data[torch.randint(0, len(data), (batch_size,), generator=generator)]
+        fake = G(torch.randn(batch_size, z_dim, generator=generator))
+        d_loss = discriminator_loss(D(real), D(fake.detach()), real_label)      # 1. D: tell real from fake
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        for _ in range(g_steps):                                                 # 2. G: fool D
+            g_loss = generator_loss(D(G(torch.randn(batch_size, z_dim, generator=generator))))
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            opt_g.step()
+        run.d_losses.append(d_loss.item())
+        run.g_losses.append(g_loss.item())
+        if snapshot_every and ((step + 1) % snapshot_every == 0 or step == 0):
+            run.snapshots.append((step + 1, generate(G, fixed_z)))
+    return run
+
+
+@torch.no_grad()
+def generate(G, z: torch.Tensor) -> torch.Tensor:
+    """G(z) as images (N, 1, 8, 8) in [0, 1]."""
+    was_training = G.training
+    G.eval()
+    x = G(z)
+    G.train(was_training)
+    return ((x + 1) / 2).clamp(0, 1).reshape(-1, 1, 8, 8)

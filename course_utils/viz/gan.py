@@ -1,0 +1,36 @@
+"""Pictures of lesson 02: the two losses of a GAN, and which digits it draws."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def plot_gan_losses(d_losses, g_losses, smooth: int = 50, ax=None):
+    """The discriminator's and the generator's loss per step (running means); returns the Figure."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 3))
+    for losses, label in ((d_losses, "discriminator"), (g_losses, "generator")):
+        x = np.asarray(losses, dtype=float)
+        k = min(smooth, len(x))
+        ax.plot(np.arange(k - 1, len(x)), np.convolve(x, np.ones(k) / k, mode="valid"), label=label)
+    ax.axhline(2 * np.log(2), color="0.6", ls="--", lw=0.8)
+    ax.text(len(d_losses) * 0.99, 2 * np.log(2), "D guessing: 2 ln 2", ha="right", va="bottom", fontsize=7, color="0.4")
+    ax.set(xlabel="step", ylabel="loss", title="the two players' losses (running mean)")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_histogram(reports: dict):
+    """Bar charts of which digits the judge sees in each set of samples; returns the Figure.
+
+    reports: {name: metrics.DigitReport}."""
+    fig, axes = plt.subplots(1, len(reports), figsize=(3.4 * len(reports), 2.6), squeeze=False)
+    for ax, (name, r) in zip(axes[0], reports.items()):
+        ax.bar(range(10), r.class_counts, color="#6baed6")
+        ax.set_xticks(range(10))
+        ax.set_title(f"{name}\n{r.classes_covered}/10 classes, entropy {r.class_entropy:.2f} bits", fontsize=9)
+        ax.set_xlabel("digit the judge sees")
+    axes[0, 0].set_ylabel("samples")
+    fig.tight_layout()
+    return fig

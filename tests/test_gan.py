@@ -1,0 +1,72 @@
+import pytest
+import torch
+
+from course_utils import checks, metrics, models, viz, widgets
+from course_utils.models.gan import (
+    discriminator_loss,
+    generate,
+    generator_loss,
+    make_discriminator,
+    make_generator,
+    train_gan,
+)
+
+
+def test_losses_follow_the_minimax_game():
+    confident_real, confident_fake = torch.full((4, 1), 8.0), torch.full((4, 1), -8.0)
+    assert discriminator_loss(confident_real, confident_fake, real_label=1.0) < 0.01   # D wins
+    assert discriminator_loss(confident_fake, confident_real, real_label=1.0) > 10     # D fooled
+    # the non-saturating loss keeps a strong gradient when G is bad (D(G(z)) ~ 0); the saturating one does not
+    logits = torch.full((4, 1), -6.0, requires_grad=True)
+    generator_loss(logits).backward()
+    strong = logits.grad.abs().mean().item()
+    logits.grad = None
+    generator_loss(logits, saturating=True).backward()
+    assert strong > 50 * logits.grad.abs().mean().item()
+
+
+@pytest.mark.slow
+def test_a_short_training_run_moves_samples_towards_digits():
+    from course_utils import data
+
+    x = data.digits().images.reshape(-1, 64) * 2 - 1
+    torch.manual_seed(0)
+    G, D = make_generator(), make_discriminator()
+    z = torch.randn(200, 32, generator=torch.Generator().manual_seed(1))
+    before = metrics.judge_digits(generate(G, z)).frechet
+    run = train_gan(G, D, x, 1200, generator=torch.Generator().manual_seed(0), snapshot_every=400, progress=False)
+    assert len(run.d_losses) == 1200 and [s for s, _ in run.snapshots] == [1, 400, 800, 1200]
+    assert metrics.judge_digits(generate(G, z)).frechet < before / 2
+
+
+def test_shipped_gan_samples():
+    a = models.sample("gan-digits", 300, seed=0)
+    assert a.shape == (300, 1, 8, 8) and 0 <= a.min() and a.max() <= 1
+    assert torch.equal(a, models.sample("gan-digits", 300, seed=0))
+    report = metrics.judge_digits(a)
+    assert report.classes_covered == 10 and report.frechet < 10
+
+
+def test_gan_figures_widgets_and_checkers(capsys):
+    G = make_generator()
+    assert viz.plot_gan_losses([1.0] * 100, [0.7] * 100).axes
+    r = metrics.judge_digits(torch.rand(50, 1, 8, 8))
+    assert len(viz.plot_class_histogram({"a": r, "b": r}).axes) == 2
+    snaps = [(1, torch.rand(16, 1, 8, 8)), (2, torch.rand(16, 1, 8, 8))]
+    ex = widgets.snapshot_explorer(snaps)
+    last = ex.image.value
+    ex.index.value = 0
+    assert ex.image.value != last and "<b>1</b>" in ex.label.value
+    walk = widgets.latent_directions(G, n_directions=2)
+    assert not torch.equal(walk.image_at([0, 0]), walk.image_at([3, 0]))
+    with pytest.raises(ValueError, match="no snapshots"):
+        widgets.snapshot_explorer([])
+
+    def d_loss(r, f):
+        return -(torch.log(torch.sigmoid(r)).mean() + torch.log(1 - torch.sigmoid(f)).mean())
+
+    assert checks.check_discriminator_loss(d_loss)
+    assert not checks.check_discriminator_loss(lambda r, f: d_loss(f, r))
+    assert "swapped" in capsys.readouterr().out
+    assert checks.check_mode_collapse("b", [50] * 10, [0, 250, 250, 0, 0, 0, 0, 0, 0, 0])
+    assert not checks.check_mode_collapse("a", [50] * 10, [0, 250, 250, 0, 0, 0, 0, 0, 0, 0])
