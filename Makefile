@@ -20,7 +20,7 @@ lab: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/jupyter lab notebooks/
 
 ## test: unit tests, then every notebook top to bottom under nbval
-test: unit notebooks
+test: lint unit notebooks
 
 unit: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q tests

@@ -1,0 +1,48 @@
+"""The text-conditioned denoiser of lesson 06: a diffusers `UNet2DConditionModel` on the 8x8x4
+latents of `vae-shapes`, cross-attending to the token embeddings of the course's text encoder."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..noise import Schedule, add_noise
+
+UNET_CONFIG = dict(
+    sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
+    block_out_channels=(64, 128), norm_num_groups=32, cross_attention_dim=384, attention_head_dim=8,
+    down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+    up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+)
+# Stable Diffusion's schedule: 1000 steps, "scaled_linear" betas from 0.00085 to 0.012
+SCHEDULER_CONFIG = dict(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085,
+                        beta_end=0.012, prediction_type="epsilon", clip_sample=False, set_alpha_to_one=False,
+                        steps_offset=1)
+CAPTION_DROPOUT = 0.1  # share of captions replaced by "" in training, so classifier-free guidance works
+
+
+def make_unet(**overrides):
+    """A fresh (untrained) `UNet2DConditionModel` with the course's config."""
+    from diffusers import UNet2DConditionModel
+
+    return UNet2DConditionModel(**(UNET_CONFIG | overrides))
+
+
+@torch.no_grad()
+def encode_prompts(tokenizer, text_encoder, prompts: list[str]) -> torch.Tensor:
+    """Token embeddings exactly as StableDiffusionPipeline.encode_prompt computes them:
+    padded to tokenizer.model_max_length, attention mask used when the encoder's config asks. (n, L, d)"""
+    ids = tokenizer(prompts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
+                    return_tensors="pt")
+    use_mask = getattr(text_encoder.config, "use_attention_mask", False)
+    mask = ids.attention_mask.to(text_encoder.device) if use_mask else None
+    return text_encoder(ids.input_ids.to(text_encoder.device), attention_mask=mask)[0]
+
+
+def denoising_loss(unet, latents: torch.Tensor, context: torch.Tensor, schedule: Schedule, generator=None):
+    """Ho et al.'s objective on scaled latents (B, 4, 8, 8), conditioned on token embeddings (B, L, d)."""
+    B = latents.shape[0]
+    t = torch.randint(0, schedule.num_timesteps, (B,), generator=generator)
+    eps = torch.randn(latents.shape, generator=generator)
+    x_t = add_noise(latents, eps, t, schedule)
+    return F.mse_loss(unet(x_t, t, encoder_hidden_states=context).sample, eps)
