@@ -55,7 +55,7 @@ def load_text_to_image(model_id: str | None = None, device: str | torch.device |
     else:
         dtype = torch.float16 if device.type == "cuda" else torch.float32
         try:
-            pipe = StableDiffusionPipeline.from_pretrained(model_id, torch_dtype=dtype, safety_checker=None)
+            pipe = StableDiffusionPipeline.from_pretrained(model_id, dtype=dtype, safety_checker=None)
         except OSError as e:
             raise OSError(f"could not load {model_id!r}: it is not on this machine and the hub cannot be "
                           "reached (offline: HF_HUB_OFFLINE=1). Use model_id=None for the course's own "
