@@ -88,7 +88,7 @@ Rebuild: `python scripts/train_ddpm_digits.py` (add `--resume` to continue an in
 ## Quality
 
 Measured by `python scripts/evaluate_checkpoints.py ddpm-digits` on {machine()}: {JUDGE}.
-{n} samples each, seed 1.
+{n} samples each, seed 1. Sampling times are for all {n} samples at once.
 
 | samples | confidence | classes | class entropy (bits) | Fréchet distance | sampling time |
 |---|---|---|---|---|---|
