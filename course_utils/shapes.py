@@ -101,7 +101,7 @@ def render_scene(scene: Scene, size: int = 64) -> np.ndarray:
     draw = ImageDraw.Draw(canvas)
     for obj in scene.objects:
         _draw_shape(draw, obj, px)
-    return np.asarray(canvas.resize((size, size), Image.Resampling.BOX))
+    return np.array(canvas.resize((size, size), Image.Resampling.BOX))  # a writable copy
 
 
 # ---------------------------------------------------------------- captions
