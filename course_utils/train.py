@@ -6,6 +6,7 @@ training script needs to resume (weights, EMA weights, optimizer moments, step) 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -122,3 +123,25 @@ def train_loop(step_fn: Callable[[int], float], n_steps: int, every: int = 0,
         if callback is not None and every and (step + 1) % every == 0:
             callback(step + 1, losses)
     return losses
+
+
+def warmup_cosine(optimizer, warmup: int, total: int, floor: float = 0.05):
+    """Learning rate: linear warm-up for `warmup` steps, then cosine decay to `floor` x the base at `total`."""
+    def factor(step: int) -> float:
+        return min(1.0, (step + 1) / warmup) * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def save_checkpoint(out, write_weights: Callable[[Path], None], log: dict) -> Path:
+    """Write a checkpoint folder atomically: the weights (by `write_weights(tmp)`), training_log.json,
+    and the model card README.md carried over from the folder it replaces."""
+    out = Path(out)
+
+    def write(tmp: Path) -> None:
+        write_weights(tmp)
+        (tmp / "training_log.json").write_text(json.dumps(log, indent=1))
+        card = out / "README.md"
+        if card.exists():  # scripts/evaluate_checkpoints.py refreshes the card's numbers
+            (tmp / "README.md").write_text(card.read_text())
+
+    return atomic_dir(out, write)

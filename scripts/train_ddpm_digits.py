@@ -10,8 +10,6 @@ weights are saved as a DDPMPipeline (safetensors) into assets/checkpoints/ddpm-d
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import platform
 import time
 from pathlib import Path
@@ -23,7 +21,14 @@ from course_utils.images import to_signed
 from course_utils.models.ddpm import SCHEDULER_CONFIG, ddpm_loss, make_unet
 from course_utils.noise import make_schedule
 from course_utils.paths import CHECKPOINTS, ROOT
-from course_utils.train import EMA, atomic_dir, load_training_state, save_training_state, train_loop
+from course_utils.train import (
+    EMA,
+    load_training_state,
+    save_checkpoint,
+    save_training_state,
+    train_loop,
+    warmup_cosine,
+)
 
 
 def main(argv=None):
@@ -47,9 +52,7 @@ def main(argv=None):
     unet = make_unet()
     ema = EMA(unet, args.ema)
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
-    warmup = 100
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * (
-        0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps))))
+    sched = warmup_cosine(opt, warmup=100, total=args.steps, floor=0.1)
     gen = torch.Generator().manual_seed(args.seed)
     start, elapsed = 0, 0.0
     if args.resume and args.state.exists():
@@ -93,14 +96,7 @@ def save(unet, ema, args, seconds, losses, start):
            "loss_every_50": [round(sum(losses[i:i + 50]) / len(losses[i:i + 50]), 4)
                              for i in range(0, len(losses), 50)], "resumed_at": start}
 
-    def write(tmp):
-        pipe.save_pretrained(tmp, safe_serialization=True)
-        (tmp / "training_log.json").write_text(json.dumps(log, indent=1))
-        card = args.out / "README.md"
-        if card.exists():  # keep the model card; scripts/evaluate_checkpoints.py refreshes it
-            (tmp / "README.md").write_text(card.read_text())
-
-    atomic_dir(args.out, write)
+    save_checkpoint(args.out, lambda tmp: pipe.save_pretrained(tmp, safe_serialization=True), log)
     print(f"saved {args.out} after {args.steps} steps in {seconds / 60:.1f} min")
 
 

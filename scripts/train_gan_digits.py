@@ -21,7 +21,7 @@ from safetensors.torch import save_file
 from course_utils import data
 from course_utils.models.gan import Z_DIM, make_discriminator, make_generator, train_gan
 from course_utils.paths import CHECKPOINTS
-from course_utils.train import atomic_dir
+from course_utils.train import save_checkpoint
 
 
 def main(argv=None):
@@ -57,12 +57,8 @@ def main(argv=None):
                    "steps": torch.tensor([k for k, _ in run.snapshots]), "z": fixed_z},
                   str(tmp / "snapshots.safetensors"))
         (tmp / "config.json").write_text(json.dumps(config, indent=1))
-        (tmp / "training_log.json").write_text(json.dumps(log, indent=1))
-        card = args.out / "README.md"
-        if card.exists():
-            (tmp / "README.md").write_text(card.read_text())
 
-    atomic_dir(args.out, write)
+    save_checkpoint(args.out, write, log)
     print(f"saved {args.out}: {args.steps} steps in {seconds:.0f} s")
 
 

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from course_utils import data
 from course_utils.models.rbm import RBM
 from course_utils.paths import CHECKPOINTS
-from course_utils.train import atomic_dir
+from course_utils.train import save_checkpoint
 
 
 def main(argv=None):
@@ -62,12 +62,8 @@ def main(argv=None):
     def write(tmp):
         save_file({k: t.contiguous() for k, t in rbm.state_dict().items()}, str(tmp / "model.safetensors"))
         (tmp / "config.json").write_text(json.dumps(config, indent=1))
-        (tmp / "training_log.json").write_text(json.dumps(log, indent=1))
-        card = args.out / "README.md"
-        if card.exists():
-            (tmp / "README.md").write_text(card.read_text())
 
-    atomic_dir(args.out, write)
+    save_checkpoint(args.out, write, log)
     print(f"saved {args.out}: {args.epochs} epochs in {seconds:.1f} s")
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import time
 from pathlib import Path
@@ -35,7 +34,13 @@ from course_utils.models.unet_shapes import (
 from course_utils.models.vae import encode
 from course_utils.noise import make_schedule
 from course_utils.paths import CHECKPOINTS, ROOT
-from course_utils.train import EMA, atomic_dir, load_training_state, save_training_state
+from course_utils.train import (
+    EMA,
+    load_training_state,
+    save_checkpoint,
+    save_training_state,
+    warmup_cosine,
+)
 
 
 def encode_scenes(vae, tokenizer, text_encoder, n: int, seed: int, batch: int = 256):
@@ -90,9 +95,7 @@ def main(argv=None):
     unet = make_unet(**args.unet_config)
     ema = EMA(unet, args.ema)
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.01)
-    warmup = 500
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * (
-        0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps))))
+    sched = warmup_cosine(opt, warmup=500, total=args.steps, floor=0.05)
     start, elapsed = 0, 0.0
     if args.resume and args.state.exists():
         meta = load_training_state(args.state, unet, opt, ema)
@@ -135,14 +138,7 @@ def save(unet, ema, args, seconds, losses, start):
            "loss_every_100": [round(float(np.mean(losses[i:i + 100])), 4) for i in range(0, len(losses), 100)],
            "resumed_at": start}
 
-    def write(tmp):
-        unet.save_pretrained(tmp, safe_serialization=True)
-        (tmp / "training_log.json").write_text(json.dumps(log, indent=1))
-        card = args.out / "README.md"
-        if card.exists():
-            (tmp / "README.md").write_text(card.read_text())
-
-    atomic_dir(args.out, write)
+    save_checkpoint(args.out, lambda tmp: unet.save_pretrained(tmp, safe_serialization=True), log)
     print(f"saved {args.out}: {args.steps} steps in {seconds / 60:.1f} min")
 
 

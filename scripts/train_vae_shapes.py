@@ -12,8 +12,6 @@ model as safetensors into assets/checkpoints/vae-shapes."""
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import platform
 import time
 from pathlib import Path
@@ -24,7 +22,13 @@ from course_utils import data
 from course_utils.images import to_signed
 from course_utils.models.vae import make_vae, psnr, vae_loss
 from course_utils.paths import CHECKPOINTS, ROOT
-from course_utils.train import atomic_dir, load_training_state, save_training_state, train_loop
+from course_utils.train import (
+    load_training_state,
+    save_checkpoint,
+    save_training_state,
+    train_loop,
+    warmup_cosine,
+)
 
 EVAL_SEED = 1  # scenes of seed 1 are never used for training (seed 0)
 
@@ -67,9 +71,7 @@ def main(argv=None):
 
     vae = make_vae()
     opt = torch.optim.AdamW(vae.parameters(), lr=args.lr, weight_decay=0.0)
-    warmup = 200
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * (
-        0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps))))
+    sched = warmup_cosine(opt, warmup=200, total=args.steps, floor=0.05)
     gen = torch.Generator().manual_seed(args.seed)
     start, elapsed, history = 0, 0.0, []
     if args.resume and args.state.exists():
@@ -110,14 +112,7 @@ def main(argv=None):
            "mse_every_100": [round(sum(losses[i:i + 100]) / len(losses[i:i + 100]), 5)
                              for i in range(0, len(losses), 100)], "resumed_at": start}
 
-    def write(tmp):
-        vae.save_pretrained(tmp, safe_serialization=True)
-        (tmp / "training_log.json").write_text(json.dumps(log, indent=1))
-        card = args.out / "README.md"
-        if card.exists():
-            (tmp / "README.md").write_text(card.read_text())
-
-    atomic_dir(args.out, write)
+    save_checkpoint(args.out, lambda tmp: vae.save_pretrained(tmp, safe_serialization=True), log)
     print(f"saved {args.out}: {args.steps} steps in {seconds / 60:.1f} min, scaling factor {factor:.4f}")
 
 

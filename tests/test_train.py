@@ -60,3 +60,30 @@ def test_train_loop_calls_back_and_returns_losses():
     seen = []
     losses = train_loop(lambda i: 1.0 / (i + 1), 10, every=5, callback=lambda s, ls: seen.append((s, len(ls))))
     assert losses[0] == 1.0 and len(losses) == 10 and seen == [(5, 5), (10, 10)]
+
+
+def test_warmup_cosine_schedule():
+    from course_utils.train import warmup_cosine
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = warmup_cosine(opt, warmup=10, total=100, floor=0.1)
+    lrs = []
+    for _ in range(100):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[0] == pytest.approx(0.1) and max(lrs) == pytest.approx(lrs[9], abs=0.01) and lrs[9] > 0.95
+    assert lrs[-1] == pytest.approx(0.1, abs=0.01) and all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
+
+
+def test_save_checkpoint_keeps_the_model_card(tmp_path):
+    import json
+
+    from course_utils.train import save_checkpoint
+
+    out = tmp_path / "model"
+    save_checkpoint(out, lambda tmp: (tmp / "w.safetensors").write_text("v1"), {"steps": 1})
+    (out / "README.md").write_text("# card")
+    save_checkpoint(out, lambda tmp: (tmp / "w.safetensors").write_text("v2"), {"steps": 2})
+    assert (out / "README.md").read_text() == "# card" and (out / "w.safetensors").read_text() == "v2"
+    assert json.loads((out / "training_log.json").read_text()) == {"steps": 2}
