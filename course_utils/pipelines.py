@@ -26,7 +26,8 @@ def course_components(device="cpu") -> dict:
     tokenizer, text_encoder = load_text_encoder(None, device)
     tokenizer.model_max_length = MAX_TOKENS           # the pipeline pads every prompt to this length
     text_encoder.config.use_attention_mask = True     # and lets BERT ignore the padding, as in training
-    unet = UNet2DConditionModel.from_pretrained(checkpoint_dir("unet-shapes"), use_safetensors=True)
+    unet = UNet2DConditionModel.from_pretrained(checkpoint_dir("unet-shapes"), use_safetensors=True,
+                                                dtype=torch.float32)     # stored as float16, run as float32
     return dict(tokenizer=tokenizer, text_encoder=text_encoder, vae=load_pretrained("vae-shapes", device),
                 unet=unet.eval().to(device), scheduler=DDIMScheduler(**SCHEDULER_CONFIG))
 
