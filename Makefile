@@ -12,7 +12,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/nbstripout --install >/dev/null 2>&1 || true  # strips outputs on commit, keeps keep_output cells
+	$(BIN)/nbstripout --install --keep-count >/dev/null 2>&1 || true  # strip outputs on commit; keep_output cells keep theirs
 	touch $(STAMP)
 
 ## lab: create .venv, install everything, open JupyterLab on notebooks/
@@ -36,7 +36,7 @@ format: $(STAMP)
 
 ## strip: remove outputs from notebooks (cells with keep_output metadata keep theirs)
 strip: $(STAMP)
-	$(BIN)/nbstripout notebooks/*.ipynb
+	$(BIN)/nbstripout --keep-count notebooks/*.ipynb
 
 benchmark: $(STAMP)
 	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
