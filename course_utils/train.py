@@ -145,3 +145,17 @@ def save_checkpoint(out, write_weights: Callable[[Path], None], log: dict) -> Pa
             (tmp / "README.md").write_text(card.read_text())
 
     return atomic_dir(out, write)
+
+
+def resume(path, model, optimizer, scheduler=None, ema: EMA | None = None) -> tuple[int, dict]:
+    """Load a training state saved by `save_training_state` and fast-forward the learning-rate
+    scheduler to it -> (step to start from, the state's `extra` dict). (0, {}) if there is none."""
+    path = Path(path)
+    if not path.exists():
+        return 0, {}
+    meta = load_training_state(path, model, optimizer, ema)
+    for _ in range(meta["step"]):
+        if scheduler is not None:
+            scheduler.step()
+    print(f"resumed at step {meta['step']} from {path}")
+    return meta["step"], meta["extra"]

@@ -23,7 +23,7 @@ from course_utils.noise import make_schedule
 from course_utils.paths import CHECKPOINTS, ROOT
 from course_utils.train import (
     EMA,
-    load_training_state,
+    resume,
     save_checkpoint,
     save_training_state,
     train_loop,
@@ -55,13 +55,10 @@ def main(argv=None):
     sched = warmup_cosine(opt, warmup=100, total=args.steps, floor=0.1)
     gen = torch.Generator().manual_seed(args.seed)
     start, elapsed = 0, 0.0
-    if args.resume and args.state.exists():
-        meta = load_training_state(args.state, unet, opt, ema)
-        start, elapsed = meta["step"], meta["extra"].get("seconds", 0.0)
+    if args.resume:
+        start, extra = resume(args.state, unet, opt, sched, ema)
+        elapsed = extra.get("seconds", 0.0)
         gen.manual_seed(args.seed + start)
-        for _ in range(start):
-            sched.step()
-        print(f"resumed at step {start}")
 
     t0 = time.perf_counter()
 

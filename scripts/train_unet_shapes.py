@@ -36,7 +36,7 @@ from course_utils.noise import make_schedule
 from course_utils.paths import CHECKPOINTS, ROOT
 from course_utils.train import (
     EMA,
-    load_training_state,
+    resume,
     save_checkpoint,
     save_training_state,
     warmup_cosine,
@@ -97,12 +97,9 @@ def main(argv=None):
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.01)
     sched = warmup_cosine(opt, warmup=500, total=args.steps, floor=0.05)
     start, elapsed = 0, 0.0
-    if args.resume and args.state.exists():
-        meta = load_training_state(args.state, unet, opt, ema)
-        start, elapsed = meta["step"], meta["extra"].get("seconds", 0.0)
-        for _ in range(start):
-            sched.step()
-        accelerator.print(f"resumed at step {start}")
+    if args.resume:
+        start, extra = resume(args.state, unet, opt, sched, ema)
+        elapsed = extra.get("seconds", 0.0)
     unet, opt = accelerator.prepare(unet, opt)
     # each process draws its own batches; the stream depends only on (seed, process, step)
     gen = torch.Generator().manual_seed(args.seed * 1000 + accelerator.process_index + start)

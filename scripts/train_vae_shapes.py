@@ -23,7 +23,7 @@ from course_utils.images import to_signed
 from course_utils.models.vae import make_vae, psnr, vae_loss
 from course_utils.paths import CHECKPOINTS, ROOT
 from course_utils.train import (
-    load_training_state,
+    resume,
     save_checkpoint,
     save_training_state,
     train_loop,
@@ -74,14 +74,10 @@ def main(argv=None):
     sched = warmup_cosine(opt, warmup=200, total=args.steps, floor=0.05)
     gen = torch.Generator().manual_seed(args.seed)
     start, elapsed, history = 0, 0.0, []
-    if args.resume and args.state.exists():
-        meta = load_training_state(args.state, vae, opt)
-        start, elapsed = meta["step"], meta["extra"].get("seconds", 0.0)
-        history = meta["extra"].get("psnr", [])
+    if args.resume:
+        start, extra = resume(args.state, vae, opt, sched)
+        elapsed, history = extra.get("seconds", 0.0), extra.get("psnr", [])
         gen.manual_seed(args.seed + start)
-        for _ in range(start):
-            sched.step()
-        print(f"resumed at step {start}")
     t0 = time.perf_counter()
 
     def step(i):

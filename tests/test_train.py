@@ -87,3 +87,14 @@ def test_save_checkpoint_keeps_the_model_card(tmp_path):
     save_checkpoint(out, lambda tmp: (tmp / "w.safetensors").write_text("v2"), {"steps": 2})
     assert (out / "README.md").read_text() == "# card" and (out / "w.safetensors").read_text() == "v2"
     assert json.loads((out / "training_log.json").read_text()) == {"steps": 2}
+
+
+def test_resume_fast_forwards_the_schedule(tmp_path):
+    from course_utils.train import resume, warmup_cosine
+
+    m, o = _model_and_opt()
+    assert resume(tmp_path / "none.safetensors", m, o) == (0, {})
+    save_training_state(tmp_path / "s.safetensors", m, o, 7, extra={"seconds": 2.0})
+    sched = warmup_cosine(o, warmup=10, total=100)
+    start, extra = resume(tmp_path / "s.safetensors", m, o, sched)
+    assert (start, extra) == (7, {"seconds": 2.0}) and sched.last_epoch == 7
