@@ -10,6 +10,7 @@ import math
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -154,8 +155,10 @@ def resume(path, model, optimizer, scheduler=None, ema: EMA | None = None) -> tu
     if not path.exists():
         return 0, {}
     meta = load_training_state(path, model, optimizer, ema)
-    for _ in range(meta["step"]):
-        if scheduler is not None:
-            scheduler.step()
+    if scheduler is not None:
+        with warnings.catch_warnings():  # "scheduler.step() before optimizer.step()": intended here
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(meta["step"]):
+                scheduler.step()
     print(f"resumed at step {meta['step']} from {path}")
     return meta["step"], meta["extra"]
