@@ -55,15 +55,15 @@ def show_images(images, titles=None, nrow: int | None = None, value_range=None, 
     return fig
 
 
-def plot_loss(losses, smooth: int = 20, title: str = "training loss", ax=None):
-    """The loss per step and its running mean; returns the Figure."""
+def plot_loss(losses, smooth: int = 20, title: str = "training loss", ax=None, xlabel: str = "step"):
+    """The loss per step (or per epoch: xlabel="epoch") and its running mean; returns the Figure."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3))
     losses = np.asarray(losses, dtype=float)
-    ax.plot(losses, alpha=0.3, lw=0.8, label="per step")
+    ax.plot(losses, alpha=0.3, lw=0.8, label=f"per {xlabel}")
     if len(losses) >= smooth:
         run = np.convolve(losses, np.ones(smooth) / smooth, mode="valid")
         ax.plot(np.arange(smooth - 1, len(losses)), run, lw=2, label=f"mean of {smooth}")
-    ax.set(xlabel="step", ylabel="loss", title=title)
+    ax.set(xlabel=xlabel, ylabel="loss", title=title)
     ax.legend(frameon=False)
     fig.tight_layout()
     return fig
