@@ -309,3 +309,49 @@ def check_mode_collapse(answer, counts_a, counts_b) -> bool:
         return _say(True, f"run {right} covers {min(covered(counts_a), covered(counts_b))} of 10 digits: "
                           "its generator found a few outputs that fool D and stopped exploring")
     return _say(False, "count how many digits make up at least 2 % of each run's samples")
+
+
+# ---------------------------------------------------------------- lesson 06
+def check_guidance(fn) -> bool:
+    """Lesson 06: fn(eps_uncond, eps_text, w) -> eps_uncond + w (eps_text - eps_uncond)."""
+    g = torch.Generator().manual_seed(0)
+    uncond, text = torch.randn(2, 4, 8, 8, generator=g), torch.randn(2, 4, 8, 8, generator=g)
+    got, err = _call(fn, uncond, text, 7.5)
+    if err is not None:
+        return err
+    if not_answered(got):
+        return False
+    got = torch.as_tensor(got)
+    if got.shape == text.shape and torch.allclose(got, text + 7.5 * (text - uncond), atol=1e-5):
+        return _say(False, "start from the unconditional prediction, not the text one: eps_u + w (eps_t - eps_u)")
+    if got.shape == text.shape and torch.allclose(got, uncond + 7.5 * (uncond - text), atol=1e-5):
+        return _say(False, "the direction is reversed: step from the unconditional toward the text prediction")
+    ok = compare(got, uncond + 7.5 * (text - uncond), "guided noise prediction")
+    if ok:
+        print("   with w = 1 it returns eps_text exactly: guidance 1 means 'no guidance'.")
+    return ok
+
+
+def check_unet_calls(answer, steps: int = 25) -> bool:
+    """Lesson 06: how many U-Net evaluations (per image) one guided generation of `steps` steps costs."""
+    if not_answered(answer):
+        return False
+    if int(answer) == 2 * steps:
+        return _say(True, f"{2 * steps}: two per step (with and without the prompt; the pipeline batches "
+                          "them as one call of batch 2)")
+    if int(answer) == steps:
+        return _say(False, "one per step would be without guidance; classifier-free guidance needs two predictions")
+    return _say(False, f"{answer} is not it: count the predictions in one step, then the steps")
+
+
+def check_img2img_steps(answer, steps: int = 25, strength: float = 0.6) -> bool:
+    """Lesson 06: how many denoising steps img2img runs at `strength` out of `steps`."""
+    if not_answered(answer):
+        return False
+    right = min(int(steps * strength), steps)
+    if int(answer) == right:
+        return _say(True, f"{right}: img2img noises the picture to the level of step {steps - right + 1} of "
+                          f"{steps} and runs only the last {right} steps; strength 1.0 runs all of them")
+    if int(answer) == steps - right:
+        return _say(False, "that is the number of steps it skips; count the ones it runs")
+    return _say(False, f"{answer} is not it: strength is the share of the {steps} steps that still run")

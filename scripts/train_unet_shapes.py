@@ -6,7 +6,8 @@
 
 A UNet2DConditionModel learns to predict the noise in the 8x8x4 latents of `vae-shapes`
 (scaled by its scaling factor), cross-attending to the token embeddings of the course's text
-encoder, as in Stable Diffusion: 1000-step scaled-linear schedule, epsilon prediction. Scenes
+encoder, as in Stable Diffusion: its 1000-step scaled-linear schedule, rescaled to end in pure
+noise, with v-prediction (see SCHEDULER_CONFIG in course_utils/models/unet_shapes.py). Scenes
 come from Shapes World (seed 0), each with a caption in one of its varied wordings; scenes,
 latents and caption embeddings are computed once up front (the text encoder is frozen, and
 running it on every batch would cost more than the U-Net step). 10 % of captions are dropped
@@ -30,9 +31,9 @@ from course_utils.models.unet_shapes import (
     denoising_loss,
     encode_prompts,
     make_unet,
+    training_schedule,
 )
 from course_utils.models.vae import encode
-from course_utils.noise import make_schedule
 from course_utils.paths import CHECKPOINTS, ROOT
 from course_utils.train import (
     EMA,
@@ -59,7 +60,7 @@ def encode_scenes(vae, tokenizer, text_encoder, n: int, seed: int, batch: int = 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=12000)
+    p.add_argument("--steps", type=int, default=10000)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--ema", type=float, default=0.999)
@@ -90,7 +91,7 @@ def main(argv=None):
     latents, contexts, captions = encode_scenes(vae, tokenizer, text_encoder, args.scenes, args.seed)
     latents = latents * vae.config.scaling_factor                           # std ~1, like the noise
     null = encode_prompts(tokenizer, text_encoder, [""]).cpu()              # (1, L, d): the "no caption" context
-    schedule = make_schedule("scaled_linear", 1000)
+    schedule = training_schedule()
 
     unet = make_unet(**args.unet_config)
     ema = EMA(unet, args.ema)

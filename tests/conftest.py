@@ -4,6 +4,11 @@ import matplotlib
 import pytest
 import torch
 
+import course_utils.paths as paths
+from course_utils import models, pipelines
+from course_utils.models.unet_shapes import make_unet
+from course_utils.models.vae import make_vae
+
 matplotlib.use("Agg")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 torch.set_num_threads(int(os.environ.get("COURSE_TEST_THREADS", torch.get_num_threads())))
@@ -15,3 +20,15 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.fixture()
+def tiny_course_checkpoints(tmp_path, monkeypatch):
+    """A tiny vae-shapes and unet-shapes in a temporary checkpoint folder (untrained)."""
+    torch.manual_seed(0)
+    make_vae(block_out_channels=(8, 8, 8, 8), norm_num_groups=4).save_pretrained(tmp_path / "vae-shapes")
+    make_unet(block_out_channels=(32, 32), attention_head_dim=8).save_pretrained(tmp_path / "unet-shapes")
+    monkeypatch.setattr(paths, "CHECKPOINTS", tmp_path)
+    monkeypatch.setattr(models, "_CACHE", {})
+    monkeypatch.setattr(pipelines, "_CACHE", {})
+    return tmp_path

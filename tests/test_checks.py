@@ -103,3 +103,20 @@ def test_lesson_01_checkers(capsys):
     assert checks.check_gibbs_step(step)
     assert not checks.check_gibbs_step(lambda rbm, v, u_h, u_v: rbm.p_v((u_h < rbm.p_h(v)).float()))
     assert "samples" in capsys.readouterr().out
+
+
+def test_lesson06_guidance_checker_names_the_mistake(capsys):
+    assert checks.check_guidance(lambda u, t, w: u + w * (t - u))
+    capsys.readouterr()
+    assert not checks.check_guidance(lambda u, t, w: t + w * (t - u))
+    assert "unconditional" in capsys.readouterr().out
+    assert not checks.check_guidance(lambda u, t, w: u + w * (u - t))
+    assert "reversed" in capsys.readouterr().out
+    assert not checks.check_guidance(lambda u, t, w: None)
+
+
+def test_lesson06_counting_checkers(capsys):
+    assert checks.check_unet_calls(50) and not checks.check_unet_calls(25) and not checks.check_unet_calls(None)
+    assert "two predictions" in capsys.readouterr().out
+    assert checks.check_img2img_steps(15) and not checks.check_img2img_steps(10)
+    assert "skips" in capsys.readouterr().out

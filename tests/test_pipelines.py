@@ -1,22 +1,8 @@
 import pytest
 import torch
 
-import course_utils.paths as paths
-from course_utils import models, pipelines
-from course_utils.models.unet_shapes import encode_prompts, make_unet
-from course_utils.models.vae import make_vae
-
-
-@pytest.fixture()
-def tiny_course_checkpoints(tmp_path, monkeypatch):
-    """A tiny vae-shapes and unet-shapes in a temporary checkpoint folder (untrained)."""
-    torch.manual_seed(0)
-    make_vae(block_out_channels=(8, 8, 8, 8), norm_num_groups=4).save_pretrained(tmp_path / "vae-shapes")
-    make_unet(block_out_channels=(32, 32), attention_head_dim=8).save_pretrained(tmp_path / "unet-shapes")
-    monkeypatch.setattr(paths, "CHECKPOINTS", tmp_path)
-    monkeypatch.setattr(models, "_CACHE", {})
-    monkeypatch.setattr(pipelines, "_CACHE", {})
-    return tmp_path
+from course_utils import pipelines
+from course_utils.models.unet_shapes import encode_prompts
 
 
 def test_course_pipeline_assembles_and_encodes_like_training(tiny_course_checkpoints):
@@ -35,3 +21,91 @@ def test_unreachable_hub_model_says_what_to_do(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(OSError, match="model_id=None"):
         pipelines.load_text_to_image("someone/not-a-cached-model", device="cpu")
+
+
+def _gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_loop_by_hand_gives_the_pipelines_image(tiny_course_checkpoints):
+    pipe = pipelines.load_text_to_image(device="cpu")
+    for negative in ["", "a blue star"]:
+        mine = pipelines.denoise_by_hand(pipe, "a big yellow star", negative_prompt=negative, guidance_scale=4.0,
+                                         num_inference_steps=4, seed=3)
+        theirs = pipe("a big yellow star", negative_prompt=negative or None, guidance_scale=4.0, num_inference_steps=4,
+                      generator=_gen(3), output_type="pt").images[0]
+        assert torch.allclose(mine["image"], theirs, atol=1e-5)
+        assert mine["latents"].shape == mine["x0"].shape == (4, 4, 8, 8) and len(mine["timesteps"]) == 4
+    # and a different seed gives a different image: the comparison can fail
+    other = pipelines.denoise_by_hand(pipe, "a big yellow star", guidance_scale=4.0, num_inference_steps=4, seed=4)
+    assert not torch.allclose(other["image"], theirs, atol=1e-3)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(prompt=3), "prompt must be a string"),
+    (dict(prompt=["a red circle", 5]), "prompt must be a string"),
+    (dict(prompt="a red circle", negative_prompt=7), "negative_prompt must be a string"),
+    (dict(prompt="a red circle", height=60, width=64), "multiple of 8"),
+    (dict(prompt="a red circle", height=0, width=64), "multiple of 8"),
+    (dict(prompt="a red circle", num_inference_steps=0), "at least 1"),
+    (dict(prompt="a red circle", num_inference_steps=-2), "at least 1"),
+    (dict(prompt="a red circle", num_inference_steps=2.5), "at least 1"),
+])
+def test_bad_generation_input_gets_a_clear_value_error(tiny_course_checkpoints, kwargs, message):
+    pipe = pipelines.load_text_to_image(device="cpu")
+    kwargs.setdefault("num_inference_steps", 2)
+    with pytest.raises(ValueError, match=message):
+        pipe(**kwargs, generator=_gen(), output_type="pt")
+
+
+def test_empty_prompt_is_unconditional_and_long_prompt_warns(tiny_course_checkpoints):
+    pipe = pipelines.load_text_to_image(device="cpu")
+    assert pipe("", num_inference_steps=2, generator=_gen(), output_type="pt").images.shape == (1, 3, 64, 64)
+    with pytest.warns(UserWarning, match="reads only the first 32"):
+        out = pipe("a small red circle in the top left " * 6, num_inference_steps=2, generator=_gen(), output_type="pt")
+    assert out.images.shape == (1, 3, 64, 64)
+
+
+def test_saved_pipeline_loads_back_with_from_pretrained(tiny_course_checkpoints, tmp_path):
+    pipe = pipelines.load_text_to_image(device="cpu")
+    pipe.save_pretrained(tmp_path / "saved")
+    again = pipelines.load_text_to_image(str(tmp_path / "saved"), device="cpu")
+    assert again is not pipe and again.tokenizer.model_max_length == 32
+    assert again.scheduler.config.prediction_type == pipe.scheduler.config.prediction_type
+    a = pipe("a red circle", num_inference_steps=3, generator=_gen(), output_type="pt").images
+    b = again("a red circle", num_inference_steps=3, generator=_gen(), output_type="pt").images
+    assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_img2img_shares_the_parts_and_strength_sets_the_steps(tiny_course_checkpoints):
+    pipe = pipelines.load_text_to_image(device="cpu")
+    i2i = pipelines.img2img(pipe)
+    assert type(i2i).__name__ == "StableDiffusionImg2ImgPipeline" and i2i.unet is pipe.unet
+    calls = []
+    hook = pipe.unet.register_forward_hook(lambda m, a, o: calls.append(1))
+    image = torch.rand(1, 3, 64, 64)
+    out = i2i("a blue star", image=image, strength=0.6, num_inference_steps=10, generator=_gen(), output_type="pt")
+    hook.remove()
+    assert out.images.shape == (1, 3, 64, 64) and len(calls) == 6
+
+
+@pytest.mark.parametrize("name", ["DDIM", "DPM-Solver++", "Euler"])
+def test_denoising_strip_works_with_each_scheduler(tiny_course_checkpoints, name):
+    from course_utils.widgets.sd import make_scheduler
+
+    pipe = pipelines.load_text_to_image(device="cpu")
+    pipe.scheduler = make_scheduler(name, pipe.scheduler.config)
+    img, latents, steps = pipelines.denoising_strip(pipe, "a red circle", n_show=3, num_inference_steps=5)
+    assert img.shape == (3, 64, 64) and latents.shape == (3, 4, 8, 8) and steps == [1, 3, 5]
+    assert latents.abs().max() < 50     # Euler's sigma-scaled latents were brought back to unit scale
+
+
+def test_measure_adherence_and_component_table(tiny_course_checkpoints):
+    pipe = pipelines.load_text_to_image(device="cpu")
+    r = pipelines.measure_adherence(pipe, 3, num_inference_steps=2)
+    assert set(r) >= {"colour", "shape", "size", "position", "background", "all"}
+    assert all(0 <= v <= 1 for v in r.values())
+    rows = pipelines.component_table(pipe)
+    assert [r["part"] for r in rows] == ["tokenizer", "text_encoder", "unet", "scheduler", "vae (decode)"]
+    assert rows[2]["parameters"] == sum(p.numel() for p in pipe.unet.parameters())
+    assert "(1, 32, 384)" in rows[1]["output"] and "(1, 3, 64, 64)" in rows[4]["output"]

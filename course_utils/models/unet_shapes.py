@@ -14,10 +14,16 @@ UNET_CONFIG = dict(
     down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
     up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
 )
-# Stable Diffusion's schedule: 1000 steps, "scaled_linear" betas from 0.00085 to 0.012
+# Stable Diffusion's schedule (1000 steps, "scaled_linear" betas from 0.00085 to 0.012), with the
+# fixes of Lin et al. 2024 ("Common Diffusion Noise Schedules and Sample Steps are Flawed"): the
+# betas rescaled so that the last step is pure noise (SD's leaves 7 % of the image in, and a model
+# that learns to read the layout from that leak ignores the prompt's "top left" when sampling
+# starts from pure noise), v-prediction (the U-Net predicts v = sqrt(abar) eps - sqrt(1 - abar) x0,
+# as Stable Diffusion 2 does: at pure noise, v = -x0 must come from the prompt alone), and
+# sampling that starts at the last timestep ("trailing").
 SCHEDULER_CONFIG = dict(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085,
-                        beta_end=0.012, prediction_type="epsilon", clip_sample=False, set_alpha_to_one=False,
-                        steps_offset=1)
+                        beta_end=0.012, prediction_type="v_prediction", rescale_betas_zero_snr=True,
+                        timestep_spacing="trailing", clip_sample=False, set_alpha_to_one=False)
 CAPTION_DROPOUT = 0.1  # share of captions replaced by "" in training, so classifier-free guidance works
 
 
@@ -39,10 +45,26 @@ def encode_prompts(tokenizer, text_encoder, prompts: list[str]) -> torch.Tensor:
     return text_encoder(ids.input_ids.to(text_encoder.device), attention_mask=mask)[0]
 
 
-def denoising_loss(unet, latents: torch.Tensor, context: torch.Tensor, schedule: Schedule, generator=None):
-    """Ho et al.'s objective on scaled latents (B, 4, 8, 8), conditioned on token embeddings (B, L, d)."""
+def training_schedule() -> Schedule:
+    """The noise schedule of SCHEDULER_CONFIG (zero terminal SNR included), as a course Schedule."""
+    from diffusers import DDIMScheduler
+
+    return Schedule("scaled_linear, zero terminal SNR", DDIMScheduler(**SCHEDULER_CONFIG).betas.float())
+
+
+def denoising_loss(unet, latents: torch.Tensor, context: torch.Tensor, schedule: Schedule, generator=None,
+                   prediction_type: str = SCHEDULER_CONFIG["prediction_type"]):
+    """Ho et al.'s objective on scaled latents (B, 4, 8, 8), conditioned on token embeddings (B, L, d),
+    with the target the scheduler expects: the noise eps, or v = sqrt(abar) eps - sqrt(1 - abar) x0."""
     B = latents.shape[0]
     t = torch.randint(0, schedule.num_timesteps, (B,), generator=generator)
     eps = torch.randn(latents.shape, generator=generator)
     x_t = add_noise(latents, eps, t, schedule)
-    return F.mse_loss(unet(x_t, t, encoder_hidden_states=context).sample, eps)
+    if prediction_type == "epsilon":
+        target = eps
+    elif prediction_type == "v_prediction":
+        abar = schedule.alphas_cumprod[t].reshape(B, 1, 1, 1).to(latents)       # (B, 1, 1, 1)
+        target = abar.sqrt() * eps - (1 - abar).sqrt() * latents               # Salimans & Ho 2022
+    else:
+        raise ValueError(f"prediction_type must be 'epsilon' or 'v_prediction', got {prediction_type!r}")
+    return F.mse_loss(unet(x_t, t, encoder_hidden_states=context).sample, target)

@@ -7,10 +7,20 @@ from .basic import RealOrGeneratedQuiz, real_or_generated_quiz
 from .diffusion import NoisingExplorer, TrajectoryExplorer, noising_explorer, trajectory_explorer
 from .gan import LatentDirections, SnapshotExplorer, latent_directions, snapshot_explorer
 from .rbm import GibbsExplorer, gibbs_explorer
+from .sd import (
+    GuidanceExplorer,
+    Img2ImgExplorer,
+    PromptPlayground,
+    guidance_explorer,
+    img2img_explorer,
+    prompt_playground,
+)
 from .text import SimilarityExplorer, similarity_explorer
 from .vae import LatentInterpolation, SceneAutoencoder, latent_interpolation, scene_autoencoder
 
 __all__ = ["real_or_generated_quiz", "noising_explorer", "trajectory_explorer", "similarity_explorer",
            "latent_interpolation", "gibbs_explorer", "GibbsExplorer",
            "snapshot_explorer", "latent_directions", "SnapshotExplorer", "LatentDirections", "scene_autoencoder", "RealOrGeneratedQuiz", "NoisingExplorer",
-           "TrajectoryExplorer", "SimilarityExplorer", "LatentInterpolation", "SceneAutoencoder"]
+           "TrajectoryExplorer", "SimilarityExplorer", "LatentInterpolation", "SceneAutoencoder",
+           "prompt_playground", "PromptPlayground", "guidance_explorer", "GuidanceExplorer",
+           "img2img_explorer", "Img2ImgExplorer"]

@@ -1,0 +1,80 @@
+"""How fast the course's text-to-image pipeline is, and how much of that is the U-Net (lesson 06).
+
+    python benchmarks/bench_text_to_image.py [--threads 2] [--repeats 15]
+
+Targets (issue: lesson 06): one 64x64 image with 25 steps and guidance in <= 0.3 s on 2 CPU
+cores, and the pipeline's total time within 1.2x the time of its bare U-Net evaluations (25
+calls with a batch of 2), i.e. little wasted around the model. All timings are medians,
+measured side by side in this one run, after a warm-up."""
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from course_utils import pipelines
+
+BUDGET_S, OVERHEAD = 0.3, 1.2
+
+
+def median_seconds(fn, repeats: int) -> float:
+    fn()                                                               # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=15)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    pipe = pipelines.load_text_to_image(device="cpu")
+    steps, prompt = 25, "a small red circle in the top left"
+    ids = pipe.tokenizer(["", prompt], padding="max_length", max_length=32, truncation=True, return_tensors="pt")
+    with torch.no_grad():
+        context = pipe.text_encoder(ids.input_ids, attention_mask=ids.attention_mask)[0]     # (2, 32, 384)
+    latents = torch.randn(2, 4, 8, 8)
+    pipe.scheduler.set_timesteps(steps)
+    ts = pipe.scheduler.timesteps
+
+    @torch.no_grad()
+    def bare_unet():
+        for t in ts:
+            pipe.unet(latents, t, encoder_hidden_states=context)
+
+    @torch.no_grad()
+    def text_encoder():
+        pipe.text_encoder(ids.input_ids, attention_mask=ids.attention_mask)
+
+    @torch.no_grad()
+    def vae_decode():
+        pipe.vae.decode(latents[:1])
+
+    def pipeline():
+        pipe(prompt, num_inference_steps=steps, guidance_scale=5.0, generator=torch.Generator().manual_seed(0))
+
+    t_pipe = median_seconds(pipeline, args.repeats)
+    t_unet = median_seconds(bare_unet, args.repeats)
+    t_text = median_seconds(text_encoder, args.repeats)
+    t_vae = median_seconds(vae_decode, args.repeats)
+    ratio = t_pipe / t_unet
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, one 64x64 image, {steps} steps, guidance 5")
+    print(f"  pipeline, PIL image out        {t_pipe * 1000:7.1f} ms  (budget {BUDGET_S * 1000:.0f} ms: {t_pipe / BUDGET_S:.2f} x)")
+    print(f"  bare U-Net, {steps} calls of batch 2 {t_unet * 1000:7.1f} ms  ({t_unet / steps * 1000:.2f} ms per call)")
+    print(f"  text encoder, 2 prompts        {t_text * 1000:7.1f} ms")
+    print(f"  VAE decode, 1 latent           {t_vae * 1000:7.1f} ms")
+    print(f"  pipeline / bare U-Net = {ratio:.2f} (target <= {OVERHEAD}); "
+          f"U-Net + text + VAE explain {(t_unet + t_text + t_vae) / t_pipe:.0%} of the pipeline's time")
+    ok = t_pipe <= BUDGET_S and ratio <= OVERHEAD
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""Pictures of lesson 06: the denoising trajectory in latent space and in pixels, and grids of prompts."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+
+from ..images import to_numpy
+
+
+def plot_latent_trajectory(latents: torch.Tensor, images: torch.Tensor, steps, x0_images=None):
+    """Columns = denoising steps. Rows: the 4 latent channels (8x8, tiled 2x2), the latents
+    decoded by the VAE, and optionally the predicted clean image at that step; returns the Figure.
+
+    latents (k, 4, h, w) as the pipeline holds them; images, x0_images (k, 3, H, W) in [0, 1].
+    Used in notebooks/06_stable_diffusion.ipynb."""
+    rows = 2 if x0_images is None else 3
+    k = len(latents)
+    fig, axes = plt.subplots(rows, k, figsize=(1.5 * k, 1.6 * rows + 0.3), squeeze=False)
+    lim = float(latents.abs().quantile(0.99))
+    for j in range(k):
+        z = latents[j]                                                               # (4, h, w)
+        tiled = torch.cat([torch.cat([z[0], z[1]], 1), torch.cat([z[2], z[3]], 1)], 0)  # (2h, 2w)
+        axes[0, j].imshow(tiled.numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim)
+        axes[0, j].set_title(f"step {steps[j]}", fontsize=9)
+        axes[1, j].imshow(to_numpy(images[j]))
+        if x0_images is not None:
+            axes[2, j].imshow(to_numpy(x0_images[j]))
+    labels = ["latent (4 channels)", "decoded", "predicted x̂₀"]
+    for i in range(rows):
+        axes[i, 0].set_ylabel(labels[i], fontsize=9)
+        for ax in axes[i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def plot_prompt_grid(images: torch.Tensor, row_labels, col_labels, size: float = 1.3, title: str | None = None):
+    """A (rows x cols) grid of images (rows*cols, 3, H, W) with labels on both axes; returns the Figure.
+
+    Example: plot_prompt_grid(imgs, ["guidance 1", "guidance 5"], ["seed 0", "seed 1", "seed 2"])"""
+    r, c = len(row_labels), len(col_labels)
+    if len(images) != r * c:
+        raise ValueError(f"need rows x cols = {r} x {c} = {r * c} images, got {len(images)}")
+    fig, axes = plt.subplots(r, c, figsize=(size * c + 1.2, size * r + 0.4), squeeze=False)
+    for i in range(r):
+        for j in range(c):
+            ax = axes[i, j]
+            ax.imshow(to_numpy(images[i * c + j]))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(str(col_labels[j]), fontsize=8)
+        axes[i, 0].set_ylabel(str(row_labels[i]), fontsize=8, rotation=0, ha="right", va="center")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,152 @@
+"""Widgets of lesson 06: the text-to-image playground and a guidance-scale slider."""
+
+from __future__ import annotations
+
+import time
+
+import ipywidgets as W
+import torch
+
+from .basic import _to_png
+
+SCHEDULERS = ("DDIM", "DPM-Solver++", "Euler")
+
+
+def make_scheduler(name: str, config):
+    """A diffusers scheduler by its lesson name ('DDIM', 'DPM-Solver++', 'Euler') from `config`."""
+    from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler
+
+    classes = dict(zip(SCHEDULERS, (DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler)))
+    if name not in classes:
+        raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {name!r}")
+    return classes[name].from_config(config)
+
+
+class PromptPlayground(W.VBox):
+    """Type a prompt, set guidance / steps / seed / scheduler, press Generate (or Enter).
+
+    Shows the image, the latents after evenly spaced steps decoded by the VAE, and the time taken."""
+
+    def __init__(self, pipe, prompt: str = "a big yellow star in the top right", scale: int = 4):
+        self.pipe, self.scale = pipe, scale
+        self._configs = {"DDIM": pipe.scheduler.config}
+        lay = W.Layout(width="560px")
+        self.prompt = W.Text(prompt, description="prompt", layout=lay, continuous_update=False)
+        self.negative = W.Text("", description="negative", layout=lay, continuous_update=False,
+                               placeholder="what to steer away from (optional)")
+        self.guidance = W.FloatSlider(5.0, min=1.0, max=12.0, step=0.5, description="guidance")
+        self.steps = W.IntSlider(25, min=1, max=50, description="steps")
+        self.seed = W.IntText(0, description="seed", layout=W.Layout(width="180px"))
+        self.scheduler = W.Dropdown(options=SCHEDULERS, value="DDIM", description="scheduler")
+        self.button = W.Button(description="Generate", button_style="primary")
+        self.image, self.strip, self.label = W.Image(format="png"), W.Image(format="png"), W.HTML()
+        self.button.on_click(lambda _: self.generate())
+        self.prompt.observe(lambda _: self.generate(), "value")
+        super().__init__([self.prompt, self.negative, W.HBox([self.guidance, self.steps]),
+                          W.HBox([self.seed, self.scheduler, self.button]), W.HBox([self.image, self.strip]),
+                          self.label])
+        self.generate()
+
+    def run(self, prompt, negative="", guidance=5.0, steps=25, seed=0, scheduler="DDIM") -> dict:
+        """One generation -> {'image' (3, H, W), 'strip' (k, 3, H, W), 'steps_shown', 'seconds'}."""
+        from ..pipelines import denoising_strip, latents_to_images
+
+        self.pipe.scheduler = make_scheduler(scheduler, self._configs["DDIM"])
+        t0 = time.perf_counter()
+        img, latents, shown = denoising_strip(self.pipe, prompt, n_show=5, seed=seed, guidance_scale=guidance,
+                                              num_inference_steps=steps, negative_prompt=negative or None)
+        seconds = time.perf_counter() - t0
+        self.pipe.scheduler = make_scheduler("DDIM", self._configs["DDIM"])
+        return {"image": img, "strip": latents_to_images(self.pipe, latents), "steps_shown": shown,
+                "seconds": seconds}
+
+    def generate(self) -> dict:
+        from ..images import make_grid
+
+        try:
+            r = self.run(self.prompt.value, self.negative.value, self.guidance.value, self.steps.value,
+                         self.seed.value, self.scheduler.value)
+        except ValueError as e:                                   # a bad prompt: say so, keep the old image
+            self.label.value = f"<span style='color:#b00'>{e}</span>"
+            return {}
+        self.image.value = _to_png(r["image"], self.scale)
+        self.strip.value = _to_png(make_grid(r["strip"], nrow=len(r["strip"]), padding=2), 2)
+        self.label.value = (f"{self.scheduler.value}, {self.steps.value} steps in <b>{r['seconds']:.2f} s</b>; "
+                            f"right: the latents after steps {r['steps_shown']}, decoded")
+        return r
+
+
+def prompt_playground(pipe, prompt: str = "a big yellow star in the top right") -> PromptPlayground:
+    """The text-to-image playground: prompt, negative prompt, guidance, steps, seed, scheduler.
+
+    Example: prompt_playground(pipelines.load_text_to_image())"""
+    return PromptPlayground(pipe, prompt)
+
+
+class GuidanceExplorer(W.VBox):
+    """A slider over the guidance scale for one prompt and a few seeds (images made up front)."""
+
+    def __init__(self, pipe, prompt: str, scales=(1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0), n_seeds: int = 4,
+                 num_inference_steps: int = 25, scale: int = 3):
+        from ..pipelines import generate
+
+        self.scales, self.scale = list(scales), scale
+        self.images = {s: generate(pipe, [prompt] * n_seeds, seed=0, guidance_scale=s,
+                                   num_inference_steps=num_inference_steps) for s in self.scales}
+        self.slider = W.SelectionSlider(options=self.scales, value=self.scales[len(self.scales) // 2],
+                                        description="guidance", layout=W.Layout(width="420px"))
+        self.image, self.label = W.Image(format="png"), W.HTML()
+        self.slider.observe(lambda _: self.redraw(), "value")
+        super().__init__([W.HTML(f"<b>{prompt}</b>"), self.slider, self.image, self.label])
+        self.redraw()
+
+    def redraw(self) -> None:
+        from ..images import make_grid
+
+        x = self.images[self.slider.value]
+        self.image.value = _to_png(make_grid(x, nrow=len(x), padding=2), self.scale)
+        self.label.value = ("the same seeds at every scale; 1 = no guidance (the conditional prediction alone), "
+                            f"now {self.slider.value}")
+
+
+def guidance_explorer(pipe, prompt: str = "a small red circle in the top left", **kwargs) -> GuidanceExplorer:
+    """Slide over the classifier-free guidance scale; the same seeds at every scale.
+
+    Example: guidance_explorer(pipe, "a big blue star at the bottom")"""
+    return GuidanceExplorer(pipe, prompt, **kwargs)
+
+
+class Img2ImgExplorer(W.VBox):
+    """A strength slider for img2img: the start picture next to the result for the prompt."""
+
+    def __init__(self, i2i, prompt: str, image, strength: float = 0.6, seed: int = 0, scale: int = 4, **kwargs):
+        self.i2i, self.prompt, self.picture, self.seed, self.scale = i2i, prompt, image, seed, scale
+        self.kwargs = {"num_inference_steps": 25, "guidance_scale": 5.0} | kwargs
+        self.strength = W.FloatSlider(strength, min=0.05, max=1.0, step=0.05, description="strength",
+                                      layout=W.Layout(width="420px"))
+        self.image, self.label = W.Image(format="png"), W.HTML()
+        self.strength.observe(lambda _: self.redraw(), "value")
+        super().__init__([W.HTML(f"prompt: <b>{prompt}</b>"), self.strength, self.image, self.label])
+        self.redraw()
+
+    def run(self, strength: float) -> torch.Tensor:
+        """The img2img result at `strength`, (3, H, W) in [0, 1]."""
+        g = torch.Generator().manual_seed(self.seed)
+        return self.i2i(self.prompt, image=self.picture, strength=strength, generator=g, output_type="pt",
+                        **self.kwargs).images[0].cpu()
+
+    def redraw(self) -> None:
+        from ..images import make_grid
+
+        out = self.run(self.strength.value)
+        start = self.picture[0] if self.picture.ndim == 4 else self.picture
+        self.image.value = _to_png(make_grid(torch.stack([start.cpu(), out]), nrow=2, padding=2), self.scale)
+        steps = int(self.kwargs["num_inference_steps"] * self.strength.value)
+        self.label.value = f"left: the start picture; right: strength {self.strength.value:.2f} ({steps} denoising steps run)"
+
+
+def img2img_explorer(i2i, prompt: str, image, **kwargs) -> Img2ImgExplorer:
+    """Slide the img2img strength from 'keep the picture' to 'ignore it'.
+
+    Example: img2img_explorer(pipelines.img2img(pipe), "a blue square", shapes_world(1).images)"""
+    return Img2ImgExplorer(i2i, prompt, image, **kwargs)

@@ -1,0 +1,74 @@
+import pytest
+import torch
+from diffusers import DDIMScheduler
+
+from course_utils.models.unet_shapes import (
+    SCHEDULER_CONFIG,
+    denoising_loss,
+    make_unet,
+    training_schedule,
+)
+from course_utils.noise import add_noise
+
+
+def test_training_schedule_is_the_schedulers_and_ends_in_pure_noise():
+    s, d = training_schedule(), DDIMScheduler(**SCHEDULER_CONFIG)
+    assert torch.allclose(s.alphas_cumprod, d.alphas_cumprod.float(), atol=1e-6)
+    assert s.alphas_cumprod[-1] == 0 and s.alphas_cumprod[0] > 0.99     # zero terminal SNR (Lin et al. 2024)
+
+
+def test_v_target_is_what_the_scheduler_inverts():
+    """If the U-Net predicted our training target exactly, DDIM would recover x0 exactly."""
+    s, d = training_schedule(), DDIMScheduler(**SCHEDULER_CONFIG)
+    d.set_timesteps(10)
+    g = torch.Generator().manual_seed(0)
+    x0, eps = torch.randn(2, 4, 8, 8, generator=g), torch.randn(2, 4, 8, 8, generator=g)
+    for t in [int(d.timesteps[0]), int(d.timesteps[5])]:
+        abar = s.alphas_cumprod[t]
+        v = abar.sqrt() * eps - (1 - abar).sqrt() * x0
+        x_t = add_noise(x0, eps, t, s)
+        out = d.step(v, t, x_t)
+        assert torch.allclose(out.pred_original_sample, x0, atol=1e-4)
+
+
+class _Oracle(torch.nn.Module):
+    """Returns a fixed tensor, so the loss can be checked by hand."""
+    def __init__(self, out):
+        super().__init__()
+        self.out = out
+
+    def forward(self, x, t, encoder_hidden_states):
+        return type("O", (), {"sample": self.out})
+
+
+def test_denoising_loss_targets_v_or_epsilon():
+    s = training_schedule()
+    latents, context = torch.randn(3, 4, 8, 8), torch.randn(3, 32, 384)
+    zero = _Oracle(torch.zeros(3, 4, 8, 8))
+    # with a zero prediction the loss is E[target^2]: eps has variance 1, v = sqrt(abar) eps - sqrt(1-abar) x0 too
+    g = torch.Generator().manual_seed(0)
+    t = torch.randint(0, 1000, (3,), generator=g)
+    eps = torch.randn(latents.shape, generator=g)
+    abar = s.alphas_cumprod[t].reshape(3, 1, 1, 1)
+    v = abar.sqrt() * eps - (1 - abar).sqrt() * latents
+    got_v = denoising_loss(zero, latents, context, s, torch.Generator().manual_seed(0), "v_prediction")
+    got_eps = denoising_loss(zero, latents, context, s, torch.Generator().manual_seed(0), "epsilon")
+    assert torch.isclose(got_v, (v ** 2).mean()) and torch.isclose(got_eps, (eps ** 2).mean())
+    with pytest.raises(ValueError, match="prediction_type"):
+        denoising_loss(zero, latents, context, s, None, "sample")
+
+
+def test_tiny_unet_learns_on_one_batch():
+    torch.manual_seed(0)
+    unet = make_unet(block_out_channels=(32, 32), attention_head_dim=8)
+    s = training_schedule()
+    latents, context = torch.randn(4, 4, 8, 8), torch.randn(4, 32, 384)
+    opt = torch.optim.AdamW(unet.parameters(), lr=1e-3)
+    losses = []
+    for step in range(30):
+        loss = denoising_loss(unet, latents, context, s, torch.Generator().manual_seed(step % 2))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5

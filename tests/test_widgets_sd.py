@@ -1,0 +1,45 @@
+"""The lesson 06 widgets, driven without a browser on a tiny untrained pipeline."""
+import pytest
+
+from course_utils import pipelines, widgets
+from course_utils.widgets.sd import make_scheduler
+
+
+def test_prompt_playground_generates_and_reports_bad_prompts(tiny_course_checkpoints):
+    pipe = pipelines.load_text_to_image(device="cpu")
+    pg = widgets.prompt_playground(pipe)
+    pg.steps.value, pg.scheduler.value = 4, "Euler"
+    r = pg.generate()
+    assert r["image"].shape == (3, 64, 64) and r["strip"].shape[1:] == (3, 64, 64)
+    assert pg.image.value[:4] == b"\x89PNG" and "Euler, 4 steps" in pg.label.value
+    assert type(pipe.scheduler).__name__ == "DDIMScheduler"        # the pipeline's own scheduler is put back
+    with pytest.raises(ValueError, match="at least 1"):
+        pg.run("a red circle", steps=0)
+    first = pg.image.value
+    pg.run = lambda *a: pg.pipe(3)                                   # a bad prompt: a message, the old image stays
+    assert pg.generate() == {} and "must be a string" in pg.label.value and pg.image.value == first
+
+
+def test_guidance_explorer_switches_images(tiny_course_checkpoints):
+    pipe = pipelines.load_text_to_image(device="cpu")
+    ge = widgets.guidance_explorer(pipe, "a red circle", scales=(1.0, 5.0), n_seeds=2, num_inference_steps=2)
+    before = ge.image.value
+    ge.slider.value = 1.0 if ge.slider.value == 5.0 else 5.0
+    assert ge.image.value != before
+
+
+def test_unknown_scheduler_name():
+    with pytest.raises(ValueError, match="DDIM"):
+        make_scheduler("PNDM", {})
+
+
+def test_img2img_explorer_follows_the_strength(tiny_course_checkpoints):
+    import torch
+
+    pipe = pipelines.load_text_to_image(device="cpu")
+    ex = widgets.img2img_explorer(pipelines.img2img(pipe), "a blue square", torch.rand(1, 3, 64, 64),
+                                  strength=0.5, num_inference_steps=4)
+    assert "2 denoising steps" in ex.label.value
+    before = ex.image.value
+    ex.strength.value = 1.0
+    assert "4 denoising steps" in ex.label.value and ex.image.value != before
