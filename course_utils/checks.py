@@ -355,3 +355,44 @@ def check_img2img_steps(answer, steps: int = 25, strength: float = 0.6) -> bool:
     if int(answer) == steps - right:
         return _say(False, "that is the number of steps it skips; count the ones it runs")
     return _say(False, f"{answer} is not it: strength is the share of the {steps} steps that still run")
+
+
+# ---------------------------------------------------------------- lesson 07
+def check_flow_target(fn) -> bool:
+    """Lesson 07: fn(x0, eps) -> the rectified-flow velocity target, eps - x0 (t = 0 data, t = 1 noise)."""
+    g = torch.Generator().manual_seed(0)
+    x0, eps = torch.randn(3, 1, 4, 4, generator=g), torch.randn(3, 1, 4, 4, generator=g)
+    got, err = _call(fn, x0, eps)
+    if err is not None:
+        return err
+    if not_answered(got):
+        return False
+    got = torch.as_tensor(got)
+    if got.shape == x0.shape and torch.allclose(got, x0 - eps, atol=1e-6):
+        return _say(False, "reversed: with x_t = (1 - t) x0 + t eps, dx_t/dt = eps - x0 (t grows toward noise)")
+    if got.shape == x0.shape and torch.allclose(got, eps, atol=1e-6):
+        return _say(False, "that is the diffusion target (the noise); the flow's target is the velocity along the line")
+    ok = compare(got, eps - x0, "velocity target")
+    if ok:
+        print("   it does not depend on t: every point of the line moves at the same velocity.")
+    return ok
+
+
+def check_flow_wins(answer, results: dict, metric: str = "frechet") -> bool:
+    """Lesson 07: the step counts at which flow-digits has the lower `metric` than ddpm-digits.
+
+    results: {"flow-digits": {steps: DigitReport}, "ddpm-digits (DDIM)": {steps: DigitReport}}"""
+    if not_answered(answer):
+        return False
+    flow_name = next(k for k in results if k.startswith("flow"))
+    ddpm_name = next(k for k in results if k.startswith("ddpm"))
+    right = sorted(s for s in results[flow_name]
+                   if getattr(results[flow_name][s], metric) < getattr(results[ddpm_name][s], metric))
+    try:
+        given = sorted(int(s) for s in answer)
+    except (TypeError, ValueError):
+        return _say(False, "give a list of step counts, e.g. [1, 2]")
+    if given == right:
+        where = f"at {right} steps" if right else "at none of these step counts"
+        return _say(True, f"flow matching has the lower {metric} {where} (measured in this run)")
+    return _say(False, f"{given} is not what the table says: compare the two '{metric}' columns row by row")

@@ -15,6 +15,7 @@ KNOWN_CHECKPOINTS = {
     "ddpm-digits": "scripts/train_ddpm_digits.py",
     "vae-shapes": "scripts/train_vae_shapes.py",
     "unet-shapes": "scripts/train_unet_shapes.py",
+    "flow-digits": "scripts/train_flow_digits.py",
 }
 
 

@@ -120,3 +120,20 @@ def test_lesson06_counting_checkers(capsys):
     assert "two predictions" in capsys.readouterr().out
     assert checks.check_img2img_steps(15) and not checks.check_img2img_steps(10)
     assert "skips" in capsys.readouterr().out
+
+
+def test_lesson07_flow_checkers(capsys):
+    from course_utils.metrics import DigitReport
+
+    assert checks.check_flow_target(lambda x0, eps: eps - x0)
+    capsys.readouterr()
+    assert not checks.check_flow_target(lambda x0, eps: x0 - eps)
+    assert "reversed" in capsys.readouterr().out
+    assert not checks.check_flow_target(lambda x0, eps: eps)
+
+    def rep(fd):
+        return DigitReport(n=10, confidence=0.9, classes_covered=10, class_counts=[1] * 10, class_entropy=3.3, frechet=fd)
+
+    results = {"flow-digits": {1: rep(10), 2: rep(5), 8: rep(2)}, "ddpm-digits (DDIM)": {1: rep(50), 2: rep(20), 8: rep(1)}}
+    assert checks.check_flow_wins([2, 1], results) and not checks.check_flow_wins([1, 2, 8], results)
+    assert not checks.check_flow_wins("many", results)

@@ -48,3 +48,26 @@ def test_rbm_digits_samples_look_like_digits():
     report = metrics.judge_digits(x)
     noise = metrics.judge_digits((torch.rand(200, 1, 8, 8, generator=torch.Generator().manual_seed(0)) < 0.3).float())
     assert report.classes_covered >= 9 and report.frechet < noise.frechet / 2
+
+
+@pytest.mark.slow
+def test_flow_digits_samples_are_seeded_digits_in_few_steps():
+    a = models.sample("flow-digits", 200, seed=0, steps=8)
+    assert a.shape == (200, 1, 16, 16) and 0 <= a.min() and a.max() <= 1
+    assert torch.equal(models.sample("flow-digits", 4, seed=3, steps=4), models.sample("flow-digits", 4, seed=3, steps=4))
+    report = metrics.judge_digits(a)
+    noise = metrics.judge_digits(torch.rand(200, 1, 8, 8, generator=torch.Generator().manual_seed(0)))
+    assert report.classes_covered == 10
+    assert report.frechet < noise.frechet / 4 and report.confidence > noise.confidence + 0.15
+
+
+@pytest.mark.slow
+def test_course_text_to_image_follows_prompts():
+    from course_utils import pipelines
+
+    pipe = pipelines.load_text_to_image(device="cpu")
+    r = pipelines.measure_adherence(pipe, 32, guidance_scale=5.0)
+    assert r["colour"] > 0.8 and r["background"] > 0.8 and r["size"] > 0.7
+    image = pipe("a big blue square in the center", num_inference_steps=25, guidance_scale=5.0,
+                 generator=torch.Generator().manual_seed(0), output_type="pt").images
+    assert image.shape == (1, 3, 64, 64)

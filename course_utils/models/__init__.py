@@ -14,7 +14,8 @@ _CACHE: dict = {}
 
 def load_pretrained(name: str, device: str | torch.device = "cpu"):
     """Load a shipped checkpoint by name (cached). 'rbm-digits' -> our RBM; 'gan-digits' ->
-    (generator, discriminator); 'ddpm-digits' -> a diffusers DDPMPipeline; 'vae-shapes' -> a
+    (generator, discriminator); 'ddpm-digits' -> a diffusers DDPMPipeline; 'flow-digits' -> a
+    diffusers UNet2DModel that predicts rectified-flow velocities; 'vae-shapes' -> a
     diffusers AutoencoderKL.
 
     Example: pipe = load_pretrained("ddpm-digits"); pipe.unet, pipe.scheduler"""
@@ -54,6 +55,10 @@ def load_pretrained(name: str, device: str | torch.device = "cpu"):
             D = make_discriminator(cfg["hidden"], cfg["dropout"])
             D.load_state_dict(load_file(str(path / "discriminator.safetensors")))
             _CACHE[key] = (G.eval(), D.eval())
+        elif name == "flow-digits":
+            from diffusers import UNet2DModel
+
+            _CACHE[key] = UNet2DModel.from_pretrained(path, use_safetensors=True).eval().to(device)
         elif name == "vae-shapes":
             from diffusers import AutoencoderKL
 
@@ -68,6 +73,7 @@ def sample(name: str, n: int = 16, seed: int = 0, steps: int = 50, device="cpu")
     """n samples of a shipped model as (n, C, H, W) in [0, 1]; the same seed, the same images.
 
     For 'ddpm-digits', `steps` DDIM steps (eta = 0) from the shipped 1000-step model; for
+    'flow-digits', `steps` Euler steps along the learned velocity (lesson 07); for
     'rbm-digits', `steps` Gibbs steps from random bits (1000 if steps is left at 50).
     Example: sample("ddpm-digits", 16, seed=0).shape -> (16, 1, 16, 16)"""
     if n < 1:
@@ -78,6 +84,15 @@ def sample(name: str, n: int = 16, seed: int = 0, steps: int = 50, device="cpu")
         pipe = load_pretrained(name, device)
         ddim = DDIMScheduler.from_config(pipe.scheduler.config)
         return sample_diffusion(pipe.unet, ddim, n, steps, torch.Generator().manual_seed(seed))
+    if name == "flow-digits":
+        from ..flow import euler_sample, unet_velocity
+
+        unet = load_pretrained(name, device)
+        cfg = unet.config
+        noise = torch.randn((n, cfg.in_channels, cfg.sample_size, cfg.sample_size),
+                            generator=torch.Generator().manual_seed(seed)).to(unet.device)
+        x = euler_sample(unet_velocity(unet), noise, steps)
+        return ((x.clamp(-1, 1) + 1) / 2).cpu()
     if name == "gan-digits":
         from .gan import generate
 

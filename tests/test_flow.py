@@ -1,0 +1,62 @@
+import pytest
+import torch
+
+from course_utils import flow
+
+
+def test_interpolate_is_the_straight_line_and_checks_t():
+    x0, eps = torch.zeros(2, 1, 4, 4), torch.ones(2, 1, 4, 4)
+    x = flow.interpolate(x0, eps, torch.tensor([0.0, 0.25]))
+    assert torch.all(x[0] == 0) and torch.allclose(x[1], torch.full((1, 4, 4), 0.25))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        flow.interpolate(x0, eps, torch.tensor([0.5, 1.5]))
+
+
+def test_flow_loss_is_zero_for_the_true_velocity_field_of_one_point():
+    """With a single data point x0, the exact velocity at x_t is (x_t - x0) / t = eps - x0."""
+    x0 = torch.randn(1, 2, generator=torch.Generator().manual_seed(0))
+
+    def exact(x, t):
+        return (x - x0) / t.reshape(-1, 1)
+
+    loss = flow.flow_loss(exact, x0.repeat(64, 1), torch.Generator().manual_seed(1))
+    assert loss < 1e-8
+    assert flow.flow_loss(lambda x, t: torch.zeros_like(x), x0.repeat(64, 1), torch.Generator().manual_seed(1)) > 0.5
+
+
+def test_euler_sampler_matches_diffusers_flow_match_scheduler():
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    def model(x, t):                                   # any smooth velocity field
+        return torch.sin(x) * t.reshape(-1, 1) + 0.3
+
+    noise = torch.randn(5, 2, generator=torch.Generator().manual_seed(0))
+    ours, trail, times = flow.euler_sample(model, noise, 6, record=True)
+    sched = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+    sched.set_timesteps(sigmas=times[:-1])             # the same times; diffusers appends the final 0
+    x = noise
+    for t in sched.timesteps:
+        x = sched.step(model(x, (t / 1000).expand(len(x))), t, x).prev_sample
+    assert torch.allclose(ours, x, atol=1e-5) and len(trail) == 7
+    with pytest.raises(ValueError, match="at least 1"):
+        flow.euler_sample(model, noise, 0)
+
+
+def test_toy_flow_moves_noise_onto_the_moons():
+    model, losses = flow.train_toy(steps=600)
+    x = flow.euler_sample(model, torch.randn(1000, 2, generator=torch.Generator().manual_seed(3)), 16)
+    data = flow.toy_data(1000)
+    # nearest-data-point distance: samples land near the moons, far closer than the noise they came from
+    d_samples = torch.cdist(x, data).min(1).values.median()
+    d_noise = torch.cdist(torch.randn(1000, 2, generator=torch.Generator().manual_seed(3)), data).min(1).values.median()
+    assert d_samples < 0.5 * d_noise
+
+
+def test_flow_explorer_moves_through_time():
+    from course_utils import widgets
+
+    trail = [torch.randn(50, 2), torch.zeros(50, 2)]
+    ex = widgets.flow_explorer(trail, [1.0, 0.0], torch.zeros(10, 2))
+    first = ex.image.value
+    ex.step.value = 1
+    assert "t = 0.00" in ex.label.value and ex.image.value != first
