@@ -66,8 +66,8 @@ def test_course_text_to_image_follows_prompts():
     from course_utils import pipelines
 
     pipe = pipelines.load_text_to_image(device="cpu")
-    r = pipelines.measure_adherence(pipe, 32, guidance_scale=5.0)
-    assert r["colour"] > 0.8 and r["background"] > 0.8 and r["size"] > 0.7
+    r = pipelines.measure_adherence(pipe, 32, guidance_scale=2.0)    # card, 400 prompts: 0.83 / 0.83 / 0.98 / 1.0
+    assert r["colour"] > 0.6 and r["position"] > 0.6 and r["size"] > 0.8 and r["background"] > 0.9
     image = pipe("a big blue square in the center", num_inference_steps=25, guidance_scale=5.0,
                  generator=torch.Generator().manual_seed(0), output_type="pt").images
     assert image.shape == (1, 3, 64, 64)

@@ -21,7 +21,7 @@ UNET_CONFIG = dict(
 # starts from pure noise), v-prediction (the U-Net predicts v = sqrt(abar) eps - sqrt(1 - abar) x0,
 # as Stable Diffusion 2 does: at pure noise, v = -x0 must come from the prompt alone), and
 # sampling that starts at the last timestep ("trailing").
-SCHEDULER_CONFIG = dict(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085,
+SCHEDULER_CONFIG = dict(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085, steps_offset=1,
                         beta_end=0.012, prediction_type="v_prediction", rescale_betas_zero_snr=True,
                         timestep_spacing="trailing", clip_sample=False, set_alpha_to_one=False)
 CAPTION_DROPOUT = 0.1  # share of captions replaced by "" in training, so classifier-free guidance works

@@ -34,7 +34,7 @@ class PromptPlayground(W.VBox):
         self.prompt = W.Text(prompt, description="prompt", layout=lay, continuous_update=False)
         self.negative = W.Text("", description="negative", layout=lay, continuous_update=False,
                                placeholder="what to steer away from (optional)")
-        self.guidance = W.FloatSlider(5.0, min=1.0, max=12.0, step=0.5, description="guidance")
+        self.guidance = W.FloatSlider(2.0, min=1.0, max=12.0, step=0.5, description="guidance")
         self.steps = W.IntSlider(25, min=1, max=50, description="steps")
         self.seed = W.IntText(0, description="seed", layout=W.Layout(width="180px"))
         self.scheduler = W.Dropdown(options=SCHEDULERS, value="DDIM", description="scheduler")
@@ -47,7 +47,7 @@ class PromptPlayground(W.VBox):
                           self.label])
         self.generate()
 
-    def run(self, prompt, negative="", guidance=5.0, steps=25, seed=0, scheduler="DDIM") -> dict:
+    def run(self, prompt, negative="", guidance=2.0, steps=25, seed=0, scheduler="DDIM") -> dict:
         """One generation -> {'image' (3, H, W), 'strip' (k, 3, H, W), 'steps_shown', 'seconds'}."""
         from ..pipelines import denoising_strip, latents_to_images
 
@@ -121,7 +121,7 @@ class Img2ImgExplorer(W.VBox):
 
     def __init__(self, i2i, prompt: str, image, strength: float = 0.6, seed: int = 0, scale: int = 4, **kwargs):
         self.i2i, self.prompt, self.picture, self.seed, self.scale = i2i, prompt, image, seed, scale
-        self.kwargs = {"num_inference_steps": 25, "guidance_scale": 5.0} | kwargs
+        self.kwargs = {"num_inference_steps": 25, "guidance_scale": 2.0} | kwargs
         self.strength = W.FloatSlider(strength, min=0.05, max=1.0, step=0.05, description="strength",
                                       layout=W.Layout(width="420px"))
         self.image, self.label = W.Image(format="png"), W.HTML()
