@@ -52,11 +52,13 @@ class PromptPlayground(W.VBox):
         from ..pipelines import denoising_strip, latents_to_images
 
         self.pipe.scheduler = make_scheduler(scheduler, self._configs["DDIM"])
-        t0 = time.perf_counter()
-        img, latents, shown = denoising_strip(self.pipe, prompt, n_show=5, seed=seed, guidance_scale=guidance,
-                                              num_inference_steps=steps, negative_prompt=negative or None)
-        seconds = time.perf_counter() - t0
-        self.pipe.scheduler = make_scheduler("DDIM", self._configs["DDIM"])
+        try:
+            t0 = time.perf_counter()
+            img, latents, shown = denoising_strip(self.pipe, prompt, n_show=5, seed=seed, guidance_scale=guidance,
+                                                  num_inference_steps=steps, negative_prompt=negative or None)
+            seconds = time.perf_counter() - t0
+        finally:                                   # even after a bad input, the pipeline gets its DDIM back
+            self.pipe.scheduler = make_scheduler("DDIM", self._configs["DDIM"])
         return {"image": img, "strip": latents_to_images(self.pipe, latents), "steps_shown": shown,
                 "seconds": seconds}
 
