@@ -151,7 +151,7 @@ def img2img(pipe):
     """A StableDiffusionImg2ImgPipeline sharing `pipe`'s components (no extra memory).
 
     Example: out = img2img(pipe)("a blue star", image=picture, strength=0.6).images[0]"""
-    i2i = _SDImg2Img(**pipe.components)
+    i2i = _SDImg2Img(**pipe.components, requires_safety_checker=False)   # no stderr notice about it
     i2i.set_progress_bar_config(disable=True)
     return i2i
 

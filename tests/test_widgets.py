@@ -41,3 +41,9 @@ def test_trajectory_explorer_steps_through_frames():
     assert ex.image.value != first and "t = 0" in ex.label.value
     with pytest.raises(ValueError, match="empty"):
         widgets.trajectory_explorer([])
+
+
+def test_widget_pictures_are_not_stretched():
+    ex = widgets.noising_explorer(data.photo("astronaut", 32))
+    assert ex.image.layout.width == "256px" and ex.image.layout.height == "auto"
+    assert ex.image.layout.object_fit == "contain"

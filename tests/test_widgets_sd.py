@@ -43,3 +43,22 @@ def test_img2img_explorer_follows_the_strength(tiny_course_checkpoints):
     before = ex.image.value
     ex.strength.value = 1.0
     assert "4 denoising steps" in ex.label.value and ex.image.value != before
+
+
+def test_enter_generates_even_when_the_prompt_is_unchanged(tiny_course_checkpoints):
+    pipe = pipelines.load_text_to_image(device="cpu")
+    pg = widgets.prompt_playground(pipe, scale=3)
+    pg.steps.value = 2
+    calls = []
+    pg.run = lambda *args: calls.append(args) or {}
+    pg.prompt._handle_custom_msg({"event": "submit"}, [])          # what the browser sends on Enter
+    pg.negative._handle_custom_msg({"event": "submit"}, [])
+    assert len(calls) == 2 and calls[0][0] == pg.prompt.value
+    assert not pg.guidance.continuous_update and not pg.steps.continuous_update   # a model run per release
+
+
+def test_pictures_keep_their_own_size(tiny_course_checkpoints):
+    pipe = pipelines.load_text_to_image(device="cpu")
+    pg = widgets.prompt_playground(pipe, scale=3)
+    assert pg.image.layout.width == "192px" and pg.image.layout.max_width == "100%"   # 64 px x 3, shrinks if it must
+    assert pg.image.layout.align_self == "flex-start"                                # never stretched by its box

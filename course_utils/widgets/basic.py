@@ -19,6 +19,30 @@ def _figure_png(fig) -> bytes:
     return buf.getvalue()
 
 
+def picture() -> W.Image:
+    """An image widget drawn at its own pixel size: never stretched by the box around it, and when
+    the page is narrower, shrunk with its aspect ratio kept. Give it pictures with `show(...)`."""
+    return W.Image(format="png", layout=W.Layout(max_width="100%", height="auto", object_fit="contain",
+                                                 align_self="flex-start", flex="0 1 auto"))
+
+
+def show(image: W.Image, png: bytes) -> None:
+    """Put PNG bytes into a `picture()`, sized to the PNG's own width in CSS pixels."""
+    image.value = png
+    if png[:8] == b"\x89PNG\r\n\x1a\n":
+        image.layout.width = f"{int.from_bytes(png[16:20], 'big')}px"
+
+
+def side_by_side(*children, gap: str = "16px") -> W.HBox:
+    """A row that wraps (a picture beside its controls, or under them when the page is narrow)."""
+    return W.HBox(list(children), layout=W.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap=gap))
+
+
+def on_enter(text: W.Text, callback) -> None:
+    """Call `callback()` whenever Enter is pressed in `text`, changed or not (ipywidgets' 'submit')."""
+    text.on_msg(lambda _w, content, _b: callback() if content.get("event") == "submit" else None)
+
+
 def _image_png(img, size: float = 2.5) -> bytes:
     arr = to_numpy(img, guess_range(img)) if isinstance(img, torch.Tensor) else to_numpy(img)
     fig, ax = plt.subplots(figsize=(size, size))
@@ -38,18 +62,19 @@ class RealOrGeneratedQuiz(W.VBox):
         order = rng.permutation(len(pool))[:n_rounds]
         self.rounds = [pool[i] for i in order]
         self.i, self.score, self.history = 0, 0, []
-        self.image = W.Image(format="png")
+        self.image = picture()
         self.status = W.HTML()
         self.buttons = [W.Button(description=label, button_style=style)
                         for label, style in (("real", "info"), ("generated", "warning"))]
         for b in self.buttons:
             b.on_click(lambda btn: self.answer(btn.description))
-        super().__init__([self.image, W.HBox(self.buttons), self.status])
+        super().__init__([side_by_side(self.image, W.VBox([W.HBox(self.buttons), self.status],
+                                                          layout=W.Layout(width="360px")))])
         self._show()
 
     def _show(self):
         if self.i < len(self.rounds):
-            self.image.value = _image_png(self.rounds[self.i][0])
+            show(self.image, _image_png(self.rounds[self.i][0]))
 
     def answer(self, choice: str) -> bool | None:
         """Record an answer for the current image; returns whether it was right (None when over)."""

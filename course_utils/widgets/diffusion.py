@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 import torch
 
-from .basic import _to_png
+from .basic import _to_png, picture, show, side_by_side
 
 
 class NoisingExplorer(W.VBox):
@@ -21,14 +21,15 @@ class NoisingExplorer(W.VBox):
         self.noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))  # fixed: only t moves
         self.schedules = {k: make_schedule(k, num_timesteps) for k in KINDS}
         self.scale = max(1, display_size // x0.shape[-1])
-        self.t = W.IntSlider(0, 0, num_timesteps - 1, description="t", continuous_update=True,
-                             layout=W.Layout(width="420px"))
-        self.kind = W.Dropdown(options=list(KINDS), value="linear", description="schedule")
-        self.image = W.Image(format="png")
-        self.label = W.HTML()
+        self.t = W.IntSlider(0, 0, num_timesteps - 1, description="t", continuous_update=True,  # no model: live
+                             layout=W.Layout(width="360px"))
+        self.kind = W.Dropdown(options=list(KINDS), value="linear", description="schedule",
+                               layout=W.Layout(width="360px"))
+        self.image = picture()
+        self.label = W.HTML(layout=W.Layout(width="360px"))
         self.t.observe(lambda _: self.redraw(), "value")
         self.kind.observe(lambda _: self.redraw(), "value")
-        super().__init__([W.HBox([self.t, self.kind]), self.image, self.label])
+        super().__init__([side_by_side(self.image, W.VBox([self.t, self.kind, self.label]))])
         self.redraw()
 
     def redraw(self) -> None:
@@ -38,7 +39,7 @@ class NoisingExplorer(W.VBox):
         s, t = self.schedules[self.kind.value], self.t.value
         abar = s.alphas_cumprod[t]
         x_t = abar.sqrt() * self.x0 + (1 - abar).sqrt() * self.noise
-        self.image.value = _to_png(to_unit(x_t), self.scale)
+        show(self.image, _to_png(to_unit(x_t), self.scale))
         self.label.value = (f"t = {t}: ᾱ<sub>t</sub> = {abar:.4f} (signal kept {abar.sqrt():.3f}, noise "
                             f"{(1 - abar).sqrt():.3f}), SNR = {abar / (1 - abar):.3g}")
 
@@ -64,7 +65,7 @@ class TrajectoryExplorer(W.VBox):
             self.frames.append((t, _to_png(make_grid(strip, nrow=min(n_show, len(x_t))), scale)))
         self.step = W.IntSlider(0, 0, len(self.frames) - 1, description="step",
                                 layout=W.Layout(width="420px"))
-        self.image = W.Image(format="png")
+        self.image = picture()
         self.label = W.HTML()
         self.step.observe(lambda _: self.redraw(), "value")
         super().__init__([self.step, self.label, self.image])
@@ -72,7 +73,7 @@ class TrajectoryExplorer(W.VBox):
 
     def redraw(self) -> None:
         t, png = self.frames[self.step.value]
-        self.image.value = png
+        show(self.image, png)
         self.label.value = f"t = {t}: top row x<sub>t</sub>, bottom row the model's guess of x<sub>0</sub>"
 
 

@@ -12,22 +12,24 @@ class FlowExplorer(W.VBox):
     def __init__(self, trail, times, data: torch.Tensor):
         self.trail, self.times, self.data = trail, list(times), data
         self.step = W.IntSlider(0, min=0, max=len(trail) - 1, description="step", layout=W.Layout(width="420px"))
-        self.image, self.label = W.Image(format="png"), W.HTML()
+        from .basic import picture, side_by_side
+
+        self.image, self.label = picture(), W.HTML(layout=W.Layout(width="420px"))
         self.step.observe(lambda _: self.redraw(), "value")
-        super().__init__([self.step, self.image, self.label])
+        super().__init__([side_by_side(self.image, W.VBox([self.step, self.label]))])
         self.redraw()
 
     def redraw(self) -> None:
         import matplotlib.pyplot as plt
 
-        from .basic import _figure_png
+        from .basic import _figure_png, show
 
         i = self.step.value
         fig, ax = plt.subplots(figsize=(3.2, 3.2))
         ax.scatter(*self.data.T, s=2, c="#cccccc")
         ax.scatter(*self.trail[i].T, s=2, c="#1f77b4")
         ax.set(xlim=(-3.2, 3.2), ylim=(-3.2, 3.2), xticks=[], yticks=[], aspect="equal")
-        self.image.value = _figure_png(fig)
+        show(self.image, _figure_png(fig))
         plt.close(fig)
         self.label.value = f"t = {self.times[i]:.2f} (1 = noise, 0 = data); grey: the real points"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 import torch
 
-from .basic import _to_png
+from .basic import _to_png, picture, show, side_by_side
 
 
 class SnapshotExplorer(W.VBox):
@@ -19,7 +19,7 @@ class SnapshotExplorer(W.VBox):
         self.frames = [(step, _to_png(make_grid(imgs, nrow=8), scale)) for step, imgs in snapshots]
         self.index = W.IntSlider(len(self.frames) - 1, 0, len(self.frames) - 1, description="snapshot",
                                  layout=W.Layout(width="420px"))
-        self.image, self.label = W.Image(format="png"), W.HTML()
+        self.image, self.label = picture(), W.HTML()
         self.index.observe(lambda _: self.redraw(), "value")
         super().__init__([self.index, self.label, self.image])
         self.redraw()
@@ -27,7 +27,7 @@ class SnapshotExplorer(W.VBox):
     def redraw(self) -> None:
         step, png = self.frames[self.index.value]
         self.label.value = f"after <b>{step}</b> training steps (the same 16 noise vectors z every time)"
-        self.image.value = png
+        show(self.image, png)
 
 
 def snapshot_explorer(snapshots) -> SnapshotExplorer:
@@ -49,8 +49,8 @@ class LatentDirections(W.VBox):
                                       layout=W.Layout(width="380px")) for i in range(n_directions)]
         for s in self.sliders:
             s.observe(lambda _: self.redraw(), "value")
-        self.image = W.Image(format="png")
-        super().__init__([*self.sliders, self.image])
+        self.image = picture()
+        super().__init__([side_by_side(self.image, W.VBox(self.sliders))])
         self.redraw()
 
     def image_at(self, amounts) -> torch.Tensor:
@@ -61,7 +61,7 @@ class LatentDirections(W.VBox):
         return generate(self.G, z)[0]
 
     def redraw(self) -> None:
-        self.image.value = _to_png(self.image_at([s.value for s in self.sliders]), self.scale)
+        show(self.image, _to_png(self.image_at([s.value for s in self.sliders]), self.scale))
 
 
 def latent_directions(G, n_directions: int = 3, seed: int = 0) -> LatentDirections:

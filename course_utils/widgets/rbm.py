@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 import torch
 
-from .basic import _to_png
+from .basic import _to_png, picture, show
 
 
 class GibbsExplorer(W.VBox):
@@ -23,13 +23,13 @@ class GibbsExplorer(W.VBox):
                                 layout=W.Layout(width="420px"))
         self.play = W.Play(value=0, min=0, max=len(self.frames) - 1, interval=80)
         W.jslink((self.play, "value"), (self.step, "value"))
-        self.image = W.Image(format="png")
+        self.image = picture()
         self.step.observe(lambda _: self.redraw(), "value")
         super().__init__([W.HBox([self.play, self.step]), self.image])
         self.redraw()
 
     def redraw(self) -> None:
-        self.image.value = self.frames[self.step.value]
+        show(self.image, self.frames[self.step.value])
 
 
 def gibbs_explorer(rbm, n: int = 8, steps: int = 200, seed: int = 0, start=None) -> GibbsExplorer:

@@ -7,7 +7,7 @@ import time
 import ipywidgets as W
 import torch
 
-from .basic import _to_png
+from .basic import _to_png, on_enter, picture, show, side_by_side
 
 SCHEDULERS = ("DDIM", "DPM-Solver++", "Euler")
 
@@ -23,28 +23,36 @@ def make_scheduler(name: str, config):
 
 
 class PromptPlayground(W.VBox):
-    """Type a prompt, set guidance / steps / seed / scheduler, press Generate (or Enter).
+    """Type a prompt, set guidance / steps / seed / scheduler; Enter or Generate makes the image.
 
-    Shows the image, the latents after evenly spaced steps decoded by the VAE, and the time taken."""
+    The controls sit left of the image; under them, the latents after evenly spaced steps decoded by
+    the VAE, and the time taken. Enter generates even when the prompt is unchanged; moving a slider,
+    the seed or the scheduler generates when it is let go (`continuous_update=False`)."""
 
-    def __init__(self, pipe, prompt: str = "a big yellow star in the top right", scale: int = 4):
-        self.pipe, self.scale = pipe, scale
+    def __init__(self, pipe, prompt: str = "a big yellow star in the top right", scale: int = 4,
+                 strip_scale: int = 2):
+        self.pipe, self.scale, self.strip_scale = pipe, scale, strip_scale
         self._configs = {"DDIM": pipe.scheduler.config}
-        lay = W.Layout(width="560px")
-        self.prompt = W.Text(prompt, description="prompt", layout=lay, continuous_update=False)
-        self.negative = W.Text("", description="negative", layout=lay, continuous_update=False,
+        lay = W.Layout(width="420px")
+        self.prompt = W.Text(prompt, description="prompt", layout=lay)
+        self.negative = W.Text("", description="negative", layout=lay,
                                placeholder="what to steer away from (optional)")
-        self.guidance = W.FloatSlider(2.0, min=1.0, max=12.0, step=0.5, description="guidance")
-        self.steps = W.IntSlider(25, min=1, max=50, description="steps")
+        self.guidance = W.FloatSlider(2.0, min=1.0, max=12.0, step=0.5, description="guidance",
+                                      continuous_update=False, layout=lay)
+        self.steps = W.IntSlider(25, min=1, max=50, description="steps", continuous_update=False, layout=lay)
         self.seed = W.IntText(0, description="seed", layout=W.Layout(width="180px"))
-        self.scheduler = W.Dropdown(options=SCHEDULERS, value="DDIM", description="scheduler")
+        self.scheduler = W.Dropdown(options=SCHEDULERS, value="DDIM", description="scheduler",
+                                    layout=W.Layout(width="236px"))
         self.button = W.Button(description="Generate", button_style="primary")
-        self.image, self.strip, self.label = W.Image(format="png"), W.Image(format="png"), W.HTML()
+        self.image, self.strip, self.label = picture(), picture(), W.HTML(layout=lay)
         self.button.on_click(lambda _: self.generate())
-        self.prompt.observe(lambda _: self.generate(), "value")
-        super().__init__([self.prompt, self.negative, W.HBox([self.guidance, self.steps]),
-                          W.HBox([self.seed, self.scheduler, self.button]), W.HBox([self.image, self.strip]),
-                          self.label])
+        for text in (self.prompt, self.negative):          # Enter generates, changed or not
+            on_enter(text, self.generate)
+        for control in (self.guidance, self.steps, self.seed, self.scheduler):
+            control.observe(lambda _: self.generate(), "value")
+        controls = W.VBox([self.prompt, self.negative, self.guidance, self.steps,
+                           W.HBox([self.seed, self.scheduler]), self.button, self.label])
+        super().__init__([side_by_side(controls, self.image), self.strip])
         self.generate()
 
     def run(self, prompt, negative="", guidance=2.0, steps=25, seed=0, scheduler="DDIM") -> dict:
@@ -71,18 +79,19 @@ class PromptPlayground(W.VBox):
         except ValueError as e:                                   # a bad prompt: say so, keep the old image
             self.label.value = f"<span style='color:#b00'>{e}</span>"
             return {}
-        self.image.value = _to_png(r["image"], self.scale)
-        self.strip.value = _to_png(make_grid(r["strip"], nrow=len(r["strip"]), padding=2), 2)
+        show(self.image, _to_png(r["image"], self.scale))
+        show(self.strip, _to_png(make_grid(r["strip"], nrow=len(r["strip"]), padding=2), self.strip_scale))
         self.label.value = (f"{self.scheduler.value}, {self.steps.value} steps in <b>{r['seconds']:.2f} s</b>; "
-                            f"right: the latents after steps {r['steps_shown']}, decoded")
+                            f"below: the latents after steps {r['steps_shown']}, decoded")
         return r
 
 
-def prompt_playground(pipe, prompt: str = "a big yellow star in the top right") -> PromptPlayground:
+def prompt_playground(pipe, prompt: str = "a big yellow star in the top right", scale: int = 4,
+                      strip_scale: int = 2) -> PromptPlayground:
     """The text-to-image playground: prompt, negative prompt, guidance, steps, seed, scheduler.
 
-    Example: prompt_playground(pipelines.load_text_to_image())"""
-    return PromptPlayground(pipe, prompt)
+    Example: prompt_playground(pipelines.load_text_to_image())  # scale=7 for a projector"""
+    return PromptPlayground(pipe, prompt, scale, strip_scale)
 
 
 class GuidanceExplorer(W.VBox):
@@ -97,8 +106,8 @@ class GuidanceExplorer(W.VBox):
                                    num_inference_steps=num_inference_steps) for s in self.scales}
         self.slider = W.SelectionSlider(options=self.scales, value=self.scales[len(self.scales) // 2],
                                         description="guidance", layout=W.Layout(width="420px"))
-        self.image, self.label = W.Image(format="png"), W.HTML()
-        self.slider.observe(lambda _: self.redraw(), "value")
+        self.image, self.label = picture(), W.HTML()
+        self.slider.observe(lambda _: self.redraw(), "value")   # the images are made: the slider is live
         super().__init__([W.HTML(f"<b>{prompt}</b>"), self.slider, self.image, self.label])
         self.redraw()
 
@@ -106,7 +115,7 @@ class GuidanceExplorer(W.VBox):
         from ..images import make_grid
 
         x = self.images[self.slider.value]
-        self.image.value = _to_png(make_grid(x, nrow=len(x), padding=2), self.scale)
+        show(self.image, _to_png(make_grid(x, nrow=len(x), padding=2), self.scale))
         self.label.value = ("the same seeds at every scale; 1 = no guidance (the conditional prediction alone), "
                             f"now {self.slider.value}")
 
@@ -125,10 +134,11 @@ class Img2ImgExplorer(W.VBox):
         self.i2i, self.prompt, self.picture, self.seed, self.scale = i2i, prompt, image, seed, scale
         self.kwargs = {"num_inference_steps": 25, "guidance_scale": 2.0} | kwargs
         self.strength = W.FloatSlider(strength, min=0.05, max=1.0, step=0.05, description="strength",
-                                      layout=W.Layout(width="420px"))
-        self.image, self.label = W.Image(format="png"), W.HTML()
+                                      layout=W.Layout(width="360px"), continuous_update=False)  # one run per release
+        self.image, self.label = picture(), W.HTML(layout=W.Layout(width="360px"))
         self.strength.observe(lambda _: self.redraw(), "value")
-        super().__init__([W.HTML(f"prompt: <b>{prompt}</b>"), self.strength, self.image, self.label])
+        controls = W.VBox([W.HTML(f"prompt: <b>{prompt}</b>"), self.strength, self.label])
+        super().__init__([side_by_side(self.image, controls)])
         self.redraw()
 
     def run(self, strength: float) -> torch.Tensor:
@@ -142,7 +152,7 @@ class Img2ImgExplorer(W.VBox):
 
         out = self.run(self.strength.value)
         start = self.picture[0] if self.picture.ndim == 4 else self.picture
-        self.image.value = _to_png(make_grid(torch.stack([start.cpu(), out]), nrow=2, padding=2), self.scale)
+        show(self.image, _to_png(make_grid(torch.stack([start.cpu(), out]), nrow=2, padding=2), self.scale))
         steps = int(self.kwargs["num_inference_steps"] * self.strength.value)
         self.label.value = f"left: the start picture; right: strength {self.strength.value:.2f} ({steps} denoising steps run)"
 

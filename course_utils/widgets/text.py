@@ -13,8 +13,8 @@ class SimilarityExplorer(W.VBox):
 
         self.corpus, self.k = list(corpus), k
         self.corpus_emb = text.sentence_embeddings(self.corpus)                 # (N, d)
-        self.a = W.Text(a, description="prompt A", layout=W.Layout(width="420px"))
-        self.b = W.Text(b, description="prompt B", layout=W.Layout(width="420px"))
+        self.a = W.Text(a, description="prompt A", layout=W.Layout(width="420px"), continuous_update=False)
+        self.b = W.Text(b, description="prompt B", layout=W.Layout(width="420px"), continuous_update=False)
         self.out = W.HTML()
         for box in (self.a, self.b):
             box.observe(lambda _: self.redraw(), "value")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 import torch
 
-from .basic import _to_png
+from .basic import _to_png, picture, show, side_by_side
 
 
 class LatentInterpolation(W.VBox):
@@ -18,11 +18,13 @@ class LatentInterpolation(W.VBox):
         self.vae, self.scale, self._grid = vae, scale, make_grid
         self.x = torch.cat([check_images(image_a)[:1], check_images(image_b)[:1]])   # (2, 3, H, W)
         self.z = encode(vae, self.x)                                                # (2, 4, h, w)
-        self.alpha = W.FloatSlider(0.5, min=0, max=1, step=0.05, description="α", layout=W.Layout(width="420px"))
-        self.image = W.Image(format="png")
-        self.label = W.HTML("left: decoded from the blended latent; right: the blended pixels")
+        self.alpha = W.FloatSlider(0.5, min=0, max=1, step=0.05, description="α", layout=W.Layout(width="360px"),
+                                   continuous_update=False)                       # runs the decoder: on release
+        self.image = picture()
+        self.label = W.HTML("left: decoded from the blended latent; right: the blended pixels",
+                            layout=W.Layout(width="360px"))
         self.alpha.observe(lambda _: self.redraw(), "value")
-        super().__init__([self.alpha, self.image, self.label])
+        super().__init__([side_by_side(self.image, W.VBox([self.alpha, self.label]))])
         self.redraw()
 
     def blend(self, alpha: float) -> torch.Tensor:
@@ -34,7 +36,7 @@ class LatentInterpolation(W.VBox):
         return torch.cat([decode(self.vae, z), pixels])
 
     def redraw(self) -> None:
-        self.image.value = _to_png(self._grid(self.blend(self.alpha.value), nrow=2, padding=2), self.scale)
+        show(self.image, _to_png(self._grid(self.blend(self.alpha.value), nrow=2, padding=2), self.scale))
 
 
 def latent_interpolation(vae, image_a, image_b) -> LatentInterpolation:
@@ -60,9 +62,9 @@ class SceneAutoencoder(W.VBox):
         }
         for c in self.controls.values():
             c.observe(lambda _: self.redraw(), "value")
-        self.image, self.latent, self.label = W.Image(format="png"), W.Image(format="png"), W.HTML()
+        self.image, self.latent, self.label = picture(), picture(), W.HTML()
         boxes = list(self.controls.values())
-        super().__init__([W.HBox(boxes[:3]), W.HBox(boxes[3:]), W.HBox([self.image, self.latent]), self.label])
+        super().__init__([W.HBox(boxes[:3]), W.HBox(boxes[3:]), side_by_side(self.image, self.latent), self.label])
         self.redraw()
 
     def run(self, colour, shape, size, position, background) -> dict:
@@ -80,13 +82,13 @@ class SceneAutoencoder(W.VBox):
         from ..images import make_grid
 
         r = self.run(**{k: c.value for k, c in self.controls.items()})
-        self.image.value = _to_png(make_grid(torch.stack([r["image"], r["reconstruction"]]), nrow=2, padding=2), self.scale)
+        show(self.image, _to_png(make_grid(torch.stack([r["image"], r["reconstruction"]]), nrow=2, padding=2), self.scale))
         z = r["latent"]                                                                   # (4, 8, 8)
         lim = z.abs().max().clamp(min=1e-6)
         chans = ((z / lim + 1) / 2).unsqueeze(1)                                          # (4, 1, 8, 8) in [0, 1]
-        self.latent.value = _to_png(make_grid(chans, nrow=4, padding=1), self.scale * 4)
+        show(self.latent, _to_png(make_grid(chans, nrow=2, padding=1), self.scale * 4))  # 2 x 2 channels
         self.label.value = (f"left: the scene (64×64×3 = 12,288 numbers) and its reconstruction, PSNR "
-                            f"<b>{r['psnr']:.1f} dB</b>; right: the 4 latent channels (8×8×4 = 256 numbers, grey = 0)")
+                            f"<b>{r['psnr']:.1f} dB</b>; right: the 4 latent channels, 2 × 2 (8×8×4 = 256 numbers, grey = 0)")
 
 
 def scene_autoencoder(vae) -> SceneAutoencoder:
