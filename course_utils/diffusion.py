@@ -53,3 +53,27 @@ def ddpm_sample(unet, schedule: Schedule, n: int, generator=None, record_every: 
             record.append((t, x.cpu(), x0_pred.cpu()))
         x = x_prev
     return x.cpu(), record
+
+
+@torch.no_grad()
+def sample_diffusion(unet, scheduler, n: int, steps: int, generator: torch.Generator) -> torch.Tensor:
+    """Run a diffusers scheduler's reverse loop from seeded noise -> (n, C, H, W) in [0, 1].
+
+    The loop of DDPMPipeline and DDIMPipeline, for any scheduler; used in notebooks/03 and 07."""
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    cfg = unet.config
+    x = torch.randn((n, cfg.in_channels, cfg.sample_size, cfg.sample_size), generator=generator)
+    x = x.to(unet.device)
+    scheduler.set_timesteps(steps)
+    for t in scheduler.timesteps:
+        eps = unet(x, t).sample
+        x = scheduler.step(eps, t, x, generator=generator).prev_sample
+    return ((x.clamp(-1, 1) + 1) / 2).cpu()
+
+
+def sample_from_pipeline(pipe, n: int, generator, steps: int) -> torch.Tensor:
+    """n images from a DDPMPipeline by `steps` DDIM steps (eta = 0), for models.sample."""
+    from diffusers import DDIMScheduler
+
+    return sample_diffusion(pipe.unet, DDIMScheduler.from_config(pipe.scheduler.config), n, steps, generator)

@@ -92,3 +92,12 @@ def train_toy(steps: int = 2000, n: int = 4096, seed: int = 0, lr: float = 3e-3)
         opt.step()
         losses.append(loss.item())
     return model.eval(), losses
+
+
+@torch.no_grad()
+def sample_from_unet(unet, n: int, generator, steps: int) -> torch.Tensor:
+    """n images from a velocity UNet2DModel by `steps` Euler steps -> (n, C, H, W) in [0, 1]."""
+    cfg = unet.config
+    noise = torch.randn((n, cfg.in_channels, cfg.sample_size, cfg.sample_size), generator=generator)
+    x = euler_sample(unet_velocity(unet), noise.to(unet.device), steps)
+    return ((x.clamp(-1, 1) + 1) / 2).cpu()

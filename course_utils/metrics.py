@@ -203,14 +203,16 @@ def adherence(images, scenes) -> dict:
         if len(scene.objects) == 1:
             want = scene.objects[0]
             got = found[0] if found else None
-            ok = {a: got is not None and getattr(got, a) == getattr(want, a) for a in ATTRIBUTES}
+            unsaid = getattr(scene, "unsaid", ())  # left out of the prompt: any value is right
+            ok = {a: got is not None and (a in unsaid or getattr(got, a) == getattr(want, a)) for a in ATTRIBUTES}
             for a in ATTRIBUTES:
                 singles[a].append(ok[a])
-            singles["background"].append(bg == scene.background)
+            singles["background"].append("background" in unsaid or bg == scene.background)
             singles["all"].append(all(ok.values()))
         else:
-            want = sorted((o.colour, o.shape, o.size, o.position) for o in scene.objects)
-            got = sorted((o.colour, o.shape, o.size, o.position) for o in found[:2])
+            keep = [a for a in ATTRIBUTES if a not in getattr(scene, "unsaid", ())]
+            want = sorted(tuple(getattr(o, a) for a in keep) for o in scene.objects)
+            got = sorted(tuple(getattr(o, a) for a in keep) for o in found[:2])
             pairs.append(got == want)
     out = {k: float(np.mean(v)) for k, v in singles.items() if v}
     if pairs:

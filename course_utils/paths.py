@@ -5,18 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .registry import REGISTRY
+
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINTS = Path(os.environ.get("COURSE_CHECKPOINTS", ROOT / "assets" / "checkpoints"))
 
-# name -> the script that rebuilds it (DESIGN.md, "Models")
-KNOWN_CHECKPOINTS = {
-    "rbm-digits": "scripts/train_rbm_digits.py",
-    "gan-digits": "scripts/train_gan_digits.py",
-    "ddpm-digits": "scripts/train_ddpm_digits.py",
-    "vae-shapes": "scripts/train_vae_shapes.py",
-    "unet-shapes": "scripts/train_unet_shapes.py",
-    "flow-digits": "scripts/train_flow_digits.py",
-}
+# name -> the script that rebuilds it (course_utils/registry.py lists everything else)
+KNOWN_CHECKPOINTS = {name: entry.script for name, entry in REGISTRY.items()}
 
 
 def checkpoint_dir(name: str, must_exist: bool = True) -> Path:
@@ -28,8 +23,8 @@ def checkpoint_dir(name: str, must_exist: bool = True) -> Path:
     path = CHECKPOINTS / name
     if must_exist and not any(path.glob("**/*.safetensors")):
         raise FileNotFoundError(
-            f"checkpoint {name!r} not found in {path}. Rebuild it with: "
-            f"python {KNOWN_CHECKPOINTS[name]}"
+            f"checkpoint {name!r} not found in {path}. Rebuild it from the repository root ({ROOT}) "
+            f"with: python {KNOWN_CHECKPOINTS[name]}"
         )
     return path
 

@@ -96,20 +96,17 @@ class StableDiffusionPipeline(_SD):
 
 def course_components(device="cpu") -> dict:
     """The course's text encoder, tokenizer, VAE and U-Net, ready for a StableDiffusionPipeline."""
-    from diffusers import DDIMScheduler, UNet2DConditionModel
+    from diffusers import DDIMScheduler
 
     from .models import load_pretrained
     from .models.unet_shapes import SCHEDULER_CONFIG
-    from .paths import checkpoint_dir
     from .text import load_text_encoder
 
     tokenizer, text_encoder = load_text_encoder(None, device)
     tokenizer.model_max_length = MAX_TOKENS           # the pipeline pads every prompt to this length
     text_encoder.config.use_attention_mask = True     # and lets BERT ignore the padding, as in training
-    unet = UNet2DConditionModel.from_pretrained(checkpoint_dir("unet-shapes"), use_safetensors=True,
-                                                dtype=torch.float32)     # stored as float16, run as float32
     return dict(tokenizer=tokenizer, text_encoder=text_encoder, vae=load_pretrained("vae-shapes", device),
-                unet=unet.eval().to(device), scheduler=DDIMScheduler(**SCHEDULER_CONFIG))
+                unet=load_pretrained("unet-shapes", device), scheduler=DDIMScheduler(**SCHEDULER_CONFIG))
 
 
 def load_text_to_image(model_id: str | None = None, device: str | torch.device | None = None):

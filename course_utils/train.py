@@ -162,3 +162,135 @@ def resume(path, model, optimizer, scheduler=None, ema: EMA | None = None) -> tu
                 scheduler.step()
     print(f"resumed at step {meta['step']} from {path}")
     return meta["step"], meta["extra"]
+
+
+# ---------------------------------------------------------------- the one training driver
+def make_accelerator(**kwargs):
+    """HF Accelerate's Accelerator: GPUs where there are, otherwise CPU processes.
+
+    `cpu=True` without a GPU matters: under `torchrun --nproc_per_node N` it makes N CPU
+    processes that synchronise their gradients (Accelerator() alone reports one process of one)."""
+    from accelerate import Accelerator
+
+    return Accelerator(cpu=not torch.cuda.is_available(), **kwargs)
+
+
+class Objective(torch.nn.Module):
+    """`loss_fn(model, batch, generator)` as a module, so that data-parallel training (DDP) sees
+    one forward pass that owns every parameter, whatever the loss calls inside."""
+
+    def __init__(self, model: torch.nn.Module, loss_fn: Callable):
+        super().__init__()
+        self.model, self.loss_fn = model, loss_fn
+
+    def forward(self, batch, generator):
+        return self.loss_fn(self.model, batch, generator)
+
+
+def _optimizer(model, kind: str, lr: float, weight_decay: float, betas):
+    if kind == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr)
+    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=betas)
+
+
+def _checksum(model: torch.nn.Module) -> float:
+    return float(sum(p.detach().double().sum() for p in model.parameters()))
+
+
+def training_parser(name: str, doc: str, steps: int, lr: float, batch_size: int, threads: int = 0):
+    """The arguments every scripts/train_<name>.py takes: --steps, --batch-size, --lr, --seed,
+    --threads, --out (the checkpoint folder), --state (resumable state) and --resume."""
+    import argparse
+
+    from .paths import CHECKPOINTS, ROOT
+
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=int, default=steps)
+    p.add_argument("--batch-size", type=int, default=batch_size)
+    p.add_argument("--lr", type=float, default=lr)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=threads, help="torch threads per process (0: torch's default)")
+    p.add_argument("--out", type=Path, default=CHECKPOINTS / name, help="where the checkpoint is written")
+    p.add_argument("--state", type=Path, default=ROOT / "runs" / name / "state.safetensors")
+    p.add_argument("--resume", action="store_true", help="go on from --state")
+    return p
+
+
+def parse_training_args(parser, argv=None):
+    """Parse, set the thread count and the seed of the initial weights."""
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    return args
+
+
+def fit(model, loss_fn: Callable, draw_batch: Callable, steps: int, *, lr: float, name: str,
+        out=None, write_weights: Callable | None = None, state=None, resume_run: bool = False,
+        ema_decay: float | None = None, warmup: int = 0, floor: float = 1.0, optimizer: str = "adamw",
+        weight_decay: float = 0.0, betas=(0.9, 0.999), clip: float | None = None, seed: int = 0,
+        save_every: int = 500, every: int = 0, callback: Callable | None = None, settings: dict | None = None,
+        finish: Callable | None = None):
+    """Train `model` for `steps` steps on one or many processes; returns (model, log).
+
+    Each step: batch = draw_batch(generator, step) (on the CPU, from a generator seeded by
+    seed, process and step); loss = loss_fn(model, batch, generator); backward (gradients
+    averaged over processes); optional clipping; optimizer and LR step (linear warm-up, then
+    cosine down to `floor` x lr); EMA of the weights. Every `save_every` steps the main process
+    saves a resumable state (weights, EMA, optimizer, step) to `state`; `resume_run=True` goes
+    on from it. At the end the EMA weights (if any) are copied into the model and, if `out` is
+    given, `write_weights(model, folder)` and training_log.json go to `out` atomically.
+    `callback(step, losses, model)` runs every `every` steps on the main process (samples,
+    evaluations); `finish(model) -> dict` runs once at the end, and its dict joins the log.
+
+    Example (scripts/train_ddpm_digits.py):
+        fit(make_unet(), ddpm_loss_fn, draw, 4000, lr=1e-3, name="ddpm-digits", ema_decay=0.995, ...)"""
+    import platform
+    import time
+
+    accelerator = make_accelerator()
+    opt = _optimizer(model, optimizer, lr, weight_decay, betas)
+    sched = warmup_cosine(opt, max(1, warmup), steps, floor) if (warmup or floor < 1) else None
+    ema = EMA(model, ema_decay) if ema_decay else None
+    start, extra = resume(state, model, opt, sched, ema) if (resume_run and state) else (0, {})
+    objective, opt = accelerator.prepare(Objective(model, loss_fn), opt)
+    gen = torch.Generator().manual_seed(seed * 1000 + accelerator.process_index + start)
+    losses, t0, elapsed = [], time.perf_counter(), extra.get("seconds", 0.0)
+    bar = tqdm(range(start, steps), initial=start, total=steps, desc=name, disable=not accelerator.is_main_process)
+    for step in bar:
+        loss = objective(draw_batch(gen, step), gen)
+        opt.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        if clip:
+            accelerator.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        if sched is not None:
+            sched.step()
+        if ema is not None:
+            ema.update(model)
+        losses.append(loss.item())
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{sum(losses[-100:]) / len(losses[-100:]):.4f}")
+        done = step + 1
+        if callback is not None and every and done % every == 0 and accelerator.is_main_process:
+            callback(done, losses, model)
+        if state and accelerator.is_main_process and (done % save_every == 0 or done == steps):
+            save_training_state(state, model, opt.optimizer, done, ema,
+                                extra={"seconds": elapsed + time.perf_counter() - t0})
+    accelerator.wait_for_everyone()
+    checksums = accelerator.gather(torch.tensor([_checksum(model)], dtype=torch.float64)).tolist()
+    if ema is not None:
+        ema.copy_to(model)
+    log = {"name": name, "steps": steps, "resumed_at": start, "lr": lr, "optimizer": optimizer, "seed": seed,
+           "ema": ema_decay, "seconds": round(elapsed + time.perf_counter() - t0, 1),
+           "num_processes": accelerator.num_processes, "device": str(accelerator.device),
+           "threads": torch.get_num_threads(), "machine": platform.machine(),
+           "rank_weight_checksums": checksums, **(settings or {}),
+           "loss_every_100": [round(sum(losses[i:i + 100]) / len(losses[i:i + 100]), 5)
+                              for i in range(0, len(losses), 100)]}
+    if finish is not None and accelerator.is_main_process:
+        log |= finish(model)
+    if out is not None and accelerator.is_main_process:
+        save_checkpoint(out, lambda tmp: write_weights(model, tmp), log)
+        print(f"saved {out}: {steps} steps in {log['seconds'] / 60:.1f} min on {accelerator.num_processes} process(es)")
+    return model, log

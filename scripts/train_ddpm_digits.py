@@ -1,18 +1,15 @@
 """Rebuild the `ddpm-digits` checkpoint of lesson 03 from scratch, with a fixed seed.
 
-    python scripts/train_ddpm_digits.py                 # the shipped settings
-    python scripts/train_ddpm_digits.py --resume        # go on from runs/ddpm-digits/state
+    python scripts/train_ddpm_digits.py                              # the shipped settings
+    python scripts/train_ddpm_digits.py --resume                     # go on from runs/ddpm-digits/state
+    torchrun --nproc_per_node 2 scripts/train_ddpm_digits.py         # 2 CPU processes, gradients synchronised
 
 A diffusers UNet2DModel learns to predict the noise added to scikit-learn's digits
 (upsampled 8x8 -> 16x16), 1000-step linear schedule, AdamW, EMA of the weights. The EMA
-weights are saved as a DDPMPipeline (safetensors) into assets/checkpoints/ddpm-digits."""
+weights are saved as a DDPMPipeline (safetensors) into assets/checkpoints/ddpm-digits.
+`train_digits_unet` is shared with scripts/train_flow_digits.py: only the loss differs."""
 
 from __future__ import annotations
-
-import argparse
-import platform
-import time
-from pathlib import Path
 
 import torch
 
@@ -20,81 +17,34 @@ from course_utils import data
 from course_utils.images import to_signed
 from course_utils.models.ddpm import SCHEDULER_CONFIG, ddpm_loss, make_unet
 from course_utils.noise import make_schedule
-from course_utils.paths import CHECKPOINTS, ROOT
-from course_utils.train import (
-    EMA,
-    resume,
-    save_checkpoint,
-    save_training_state,
-    train_loop,
-    warmup_cosine,
-)
+from course_utils.train import fit, parse_training_args, training_parser
+
+
+def train_digits_unet(name: str, doc: str, steps: int, loss, write_weights, argv=None, **settings):
+    """The digits UNet2DModel, trained by `loss(unet, x0, generator)` on random batches of digits."""
+    p = training_parser(name, doc, steps=steps, lr=1e-3, batch_size=128)
+    p.add_argument("--ema", type=float, default=0.995)
+    args = parse_training_args(p, argv)
+    x_all = to_signed(data.digits(16).images)                       # (1797, 1, 16, 16) in [-1, 1]
+
+    def draw(gen, step):
+        return x_all[torch.randint(0, len(x_all), (args.batch_size,), generator=gen)]
+
+    return fit(make_unet(), loss, draw, args.steps, lr=args.lr, name=name, out=args.out,
+               write_weights=write_weights, state=args.state, resume_run=args.resume, ema_decay=args.ema,
+               warmup=100, floor=0.1, seed=args.seed, settings={"batch_size": args.batch_size, **settings})
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=4000)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--ema", type=float, default=0.995)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    p.add_argument("--out", type=Path, default=CHECKPOINTS / "ddpm-digits")
-    p.add_argument("--state", type=Path, default=ROOT / "runs" / "ddpm-digits" / "state.safetensors")
-    p.add_argument("--resume", action="store_true")
-    args = p.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-
-    x_all = to_signed(data.digits(16).images)                      # (1797, 1, 16, 16) in [-1, 1]
-    schedule = make_schedule("linear", 1000)
-    unet = make_unet()
-    ema = EMA(unet, args.ema)
-    opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
-    sched = warmup_cosine(opt, warmup=100, total=args.steps, floor=0.1)
-    gen = torch.Generator().manual_seed(args.seed)
-    start, elapsed = 0, 0.0
-    if args.resume:
-        start, extra = resume(args.state, unet, opt, sched, ema)
-        elapsed = extra.get("seconds", 0.0)
-        gen.manual_seed(args.seed + start)
-
-    t0 = time.perf_counter()
-
-    def step(i):
-        idx = torch.randint(0, len(x_all), (args.batch_size,), generator=gen)
-        loss = ddpm_loss(unet, x_all[idx], schedule, generator=gen)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        ema.update(unet)
-        return loss.item()
-
-    def checkpoint(i, losses):
-        save_training_state(args.state, unet, opt, i, ema,
-                            extra={"seconds": elapsed + time.perf_counter() - t0})
-
-    losses = train_loop(step, args.steps, every=500, callback=checkpoint, desc="ddpm-digits", start=start)
-    seconds = elapsed + time.perf_counter() - t0
-    save(unet, ema, args, seconds, losses, start)
-
-
-def save(unet, ema, args, seconds, losses, start):
     from diffusers import DDPMPipeline, DDPMScheduler
 
-    ema.copy_to(unet)
-    pipe = DDPMPipeline(unet=unet, scheduler=DDPMScheduler(**SCHEDULER_CONFIG))
-    log = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "ema": args.ema,
-           "seed": args.seed, "seconds": round(seconds, 1), "threads": torch.get_num_threads(),
-           "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-           "final_loss_mean_last_200": sum(losses[-200:]) / max(1, len(losses[-200:])),
-           "loss_every_50": [round(sum(losses[i:i + 50]) / len(losses[i:i + 50]), 4)
-                             for i in range(0, len(losses), 50)], "resumed_at": start}
+    schedule = make_schedule("linear", 1000)
 
-    save_checkpoint(args.out, lambda tmp: pipe.save_pretrained(tmp, safe_serialization=True), log)
-    print(f"saved {args.out} after {args.steps} steps in {seconds / 60:.1f} min")
+    def write(unet, tmp):
+        DDPMPipeline(unet=unet, scheduler=DDPMScheduler(**SCHEDULER_CONFIG)).save_pretrained(tmp, safe_serialization=True)
+
+    train_digits_unet("ddpm-digits", __doc__, 4000, lambda unet, x0, g: ddpm_loss(unet, x0, schedule, generator=g),
+                      write, argv, objective="DDPM, noise prediction")
 
 
 if __name__ == "__main__":

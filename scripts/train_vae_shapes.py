@@ -2,6 +2,7 @@
 
     python scripts/train_vae_shapes.py                  # the shipped settings
     python scripts/train_vae_shapes.py --resume         # go on from runs/vae-shapes/state
+    torchrun --nproc_per_node 2 scripts/train_vae_shapes.py   # 2 CPU processes, gradients synchronised
 
 An AutoencoderKL (64x64x3 <-> 8x8x4) learns to reconstruct Shapes World scenes (seed 0, an
 endless stream: no scene is seen twice), with MSE + 1e-6 KL. Every --eval-every steps it
@@ -11,24 +12,12 @@ model as safetensors into assets/checkpoints/vae-shapes."""
 
 from __future__ import annotations
 
-import argparse
-import platform
-import time
-from pathlib import Path
-
 import torch
 
 from course_utils import data
 from course_utils.images import to_signed
 from course_utils.models.vae import make_vae, psnr, vae_loss
-from course_utils.paths import CHECKPOINTS, ROOT
-from course_utils.train import (
-    resume,
-    save_checkpoint,
-    save_training_state,
-    train_loop,
-    warmup_cosine,
-)
+from course_utils.train import fit, parse_training_args, training_parser
 
 EVAL_SEED = 1  # scenes of seed 1 are never used for training (seed 0)
 
@@ -54,62 +43,30 @@ def scaling_factor(vae, n: int = 1024, seed: int = EVAL_SEED) -> float:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=10000)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p = training_parser("vae-shapes", __doc__, steps=10000, lr=2e-3, batch_size=16)
     p.add_argument("--eval-every", type=int, default=1000)
-    p.add_argument("--out", type=Path, default=CHECKPOINTS / "vae-shapes")
-    p.add_argument("--state", type=Path, default=ROOT / "runs" / "vae-shapes" / "state.safetensors")
-    p.add_argument("--resume", action="store_true")
-    args = p.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    args = parse_training_args(p, argv)
+    history = []  # (step, PSNR on unseen scenes)
 
-    vae = make_vae()
-    opt = torch.optim.AdamW(vae.parameters(), lr=args.lr, weight_decay=0.0)
-    sched = warmup_cosine(opt, warmup=200, total=args.steps, floor=0.05)
-    gen = torch.Generator().manual_seed(args.seed)
-    start, elapsed, history = 0, 0.0, []
-    if args.resume:
-        start, extra = resume(args.state, vae, opt, sched)
-        elapsed, history = extra.get("seconds", 0.0), extra.get("psnr", [])
-        gen.manual_seed(args.seed + start)
-    t0 = time.perf_counter()
+    def draw(gen, step):  # a random stretch of the endless stream: no scene is seen twice (in practice)
+        start = int(torch.randint(0, 2**40, (1,), generator=gen))
+        return to_signed(data.shapes_world(args.batch_size, seed=args.seed, start=start).images)
 
-    def step(i):
-        x = to_signed(data.shapes_world(args.batch_size, seed=args.seed, start=i * args.batch_size).images)
-        loss, mse, kl = vae_loss(vae, x, generator=gen)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        return mse.item()
+    def evaluation(step, losses, vae):
+        history.append((step, round(evaluate(vae), 2)))
+        print(f"\nstep {step}: PSNR {history[-1][1]:.2f} dB on unseen scenes", flush=True)
 
-    def checkpoint(i, losses):
-        if i % args.eval_every == 0:
-            history.append((i, round(evaluate(vae), 2)))
-            print(f"\nstep {i}: PSNR {history[-1][1]:.2f} dB on unseen scenes", flush=True)
-        save_training_state(args.state, vae, opt, i,
-                            extra={"seconds": elapsed + time.perf_counter() - t0, "psnr": history})
+    def finish(vae):
+        vae.eval()
+        factor = scaling_factor(vae)
+        vae.register_to_config(scaling_factor=factor)
+        return {"psnr_unseen_256": history, "scaling_factor": factor}
 
-    losses = train_loop(step, args.steps, every=500, callback=checkpoint, desc="vae-shapes", start=start)
-    seconds = elapsed + time.perf_counter() - t0
-    vae.eval()
-    factor = scaling_factor(vae)
-    vae.register_to_config(scaling_factor=factor)
-    log = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
-           "seconds": round(seconds, 1), "threads": torch.get_num_threads(), "machine": platform.machine(),
-           "psnr_unseen_256": history, "scaling_factor": factor,
-           "mse_every_100": [round(sum(losses[i:i + 100]) / len(losses[i:i + 100]), 5)
-                             for i in range(0, len(losses), 100)], "resumed_at": start}
-
-    save_checkpoint(args.out, lambda tmp: vae.save_pretrained(tmp, safe_serialization=True), log)
-    print(f"saved {args.out}: {args.steps} steps in {seconds / 60:.1f} min, scaling factor {factor:.4f}")
+    fit(make_vae(), lambda vae, x, g: vae_loss(vae, x, generator=g)[0], draw, args.steps, lr=args.lr,
+        name="vae-shapes", out=args.out, write_weights=lambda vae, tmp: vae.save_pretrained(tmp, safe_serialization=True),
+        state=args.state, resume_run=args.resume, warmup=200, floor=0.05, clip=1.0, seed=args.seed,
+        every=args.eval_every, callback=evaluation, finish=finish,
+        settings={"batch_size": args.batch_size, "loss": "MSE + 1e-6 KL"})
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ def test_unknown_and_missing_checkpoints_say_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "CHECKPOINTS", tmp_path)
     with pytest.raises(FileNotFoundError, match="python scripts/train_ddpm_digits.py"):
         checkpoint_dir("ddpm-digits")
-    with pytest.raises(ValueError, match="n must be at least 1"):
+    with pytest.raises(ValueError, match="n must be between 1 and 10000"):
         models.sample("ddpm-digits", 0)
 
 

@@ -34,3 +34,19 @@ def ddpm_loss(unet, x0: torch.Tensor, schedule: Schedule, generator: torch.Gener
     x_t = add_noise(x0, noise.to(x0.device), t, schedule)                         # 3. q(x_t | x_0)
     eps_pred = unet(x_t, t.to(x0.device)).sample                                  # 4. predict eps
     return F.mse_loss(eps_pred, noise.to(x0.device))
+
+
+def load(folder, device="cpu"):
+    """The DDPMPipeline saved in `folder` (safetensors), for models.load_pretrained."""
+    from diffusers import DDPMPipeline
+
+    pipe = DDPMPipeline.from_pretrained(folder, use_safetensors=True).to(device)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def load_unet(folder, device="cpu"):
+    """A bare UNet2DModel saved in `folder` (flow-digits), for models.load_pretrained."""
+    from diffusers import UNet2DModel
+
+    return UNet2DModel.from_pretrained(folder, use_safetensors=True).eval().to(device)

@@ -41,6 +41,21 @@ def generator_loss(fake_logits: torch.Tensor, saturating: bool = False) -> torch
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
 
+def simultaneous_loss(pair: nn.ModuleDict, real: torch.Tensor, generator=None, real_label: float = 0.9) -> torch.Tensor:
+    """D's loss plus G's non-saturating loss, as one number for one optimizer over both players.
+
+    G's half sees D through detached weights (torch.func.functional_call), so D's parameters get
+    only D's gradient and G's only G's: one step updates both players at once (simultaneous
+    gradient descent) instead of alternating as `train_gan` does. scripts/train_gan_digits.py
+    trains with it through the course's one training driver. pair: ModuleDict(G=..., D=...)."""
+    G, D = pair["G"], pair["D"]
+    fake = G(torch.randn(len(real), G[0].in_features, generator=generator).to(real))
+    d_loss = discriminator_loss(D(real), D(fake.detach()), real_label)                  # D: tell real from fake
+    frozen = {name: p.detach() for name, p in D.named_parameters()}
+    g_loss = generator_loss(torch.func.functional_call(D, frozen, (fake,)))            # G: fool a fixed D
+    return d_loss + g_loss
+
+
 @dataclass
 class GANRun:
     """What `train_gan` gives back: the losses per step and snapshots of G's samples."""
@@ -87,3 +102,24 @@ def generate(G, z: torch.Tensor) -> torch.Tensor:
     x = G(z)
     G.train(was_training)
     return ((x + 1) / 2).clamp(0, 1).reshape(-1, 1, 8, 8)
+
+
+def load(folder, device="cpu"):
+    """(G, D) saved in `folder` (config.json + two safetensors files), for models.load_pretrained."""
+    import json
+
+    from safetensors.torch import load_file
+
+    cfg = json.loads((folder / "config.json").read_text())
+    G = make_generator(cfg["z_dim"], cfg["hidden"])
+    G.load_state_dict(load_file(str(folder / "generator.safetensors")))
+    D = make_discriminator(cfg["hidden"], cfg["dropout"])
+    D.load_state_dict(load_file(str(folder / "discriminator.safetensors")))
+    return G.eval().to(device), D.eval().to(device)
+
+
+def sample_from(pair, n: int, generator, steps=None) -> torch.Tensor:
+    """G(z) for n seeded z -> (n, 1, 8, 8) in [0, 1], for models.sample (a GAN takes no steps)."""
+    G = pair[0]
+    z = torch.randn(n, G[0].in_features, generator=generator)
+    return generate(G, z.to(next(G.parameters()).device)).cpu()

@@ -84,6 +84,18 @@ class RBM(torch.nn.Module):
         b.add_(v_pos.sum(0) - v_neg.sum(0), alpha=step)
         return h
 
+    def cd_loss(self, v_pos: torch.Tensor, k: int = 1, generator=None) -> torch.Tensor:
+        """F(data) - F(chain), averaged over the batch: its gradient is exactly the CD-k update of
+        `cd_update` (for W: -(<h v>_data - <h v>_model) / B), so plain SGD at the same lr makes the
+        same step, and a generic training loop can train the RBM like any network. Needs the
+        parameters' requires_grad on (rbm.requires_grad_(True))."""
+        with torch.no_grad():                                                 # the chain is not differentiated
+            h = torch.bernoulli(self.p_h(v_pos), generator=generator)
+            for _ in range(k):
+                v_neg = torch.bernoulli(self.p_v(h), generator=generator)
+                h = torch.bernoulli(self.p_h(v_neg), generator=generator)
+        return self.free_energy(v_pos).mean() - self.free_energy(v_neg).mean()
+
     @torch.no_grad()
     def fit(self, v: torch.Tensor, epochs: int = 20, lr: float = 0.05, batch_size: int = 10, k: int = 1,
             persistent: bool = True, generator=None, callback=None, track_error: bool = True) -> list[float]:
@@ -140,3 +152,20 @@ class RBM(torch.nn.Module):
             if record_every and (s % record_every == 0 or s == steps - 1):
                 record.append(pv.clone())
         return (pv, record) if record_every else pv
+
+
+def load(folder, device="cpu") -> RBM:
+    """The RBM saved in `folder` (config.json + model.safetensors), for models.load_pretrained."""
+    import json
+
+    from safetensors.torch import load_file
+
+    cfg = json.loads((folder / "config.json").read_text())
+    rbm = RBM(cfg["n_visible"], cfg["n_hidden"])
+    rbm.load_state_dict(load_file(str(folder / "model.safetensors")))
+    return rbm.to(device)
+
+
+def sample_from(rbm: RBM, n: int, generator, steps: int) -> torch.Tensor:
+    """`steps` Gibbs steps from random bits -> (n, 1, 8, 8) probabilities p(v | h), for models.sample."""
+    return rbm.sample(n, steps=steps, generator=generator).reshape(n, 1, 8, 8).cpu()

@@ -68,3 +68,11 @@ def denoising_loss(unet, latents: torch.Tensor, context: torch.Tensor, schedule:
     else:
         raise ValueError(f"prediction_type must be 'epsilon' or 'v_prediction', got {prediction_type!r}")
     return F.mse_loss(unet(x_t, t, encoder_hidden_states=context).sample, target)
+
+
+def load(folder, device="cpu"):
+    """The UNet2DConditionModel saved in `folder` (stored as float16, run as float32)."""
+    from diffusers import UNet2DConditionModel
+
+    unet = UNet2DConditionModel.from_pretrained(folder, use_safetensors=True, dtype=torch.float32)
+    return unet.eval().to(device)

@@ -74,3 +74,10 @@ def decode(vae, z: torch.Tensor) -> torch.Tensor:
 def reconstruct(vae, x: torch.Tensor) -> torch.Tensor:
     """Images in [0, 1] through the encoder and the decoder -> images in [0, 1]."""
     return decode(vae, encode(vae, x))
+
+
+def load(folder, device="cpu"):
+    """The AutoencoderKL saved in `folder` (safetensors), for models.load_pretrained."""
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL.from_pretrained(folder, use_safetensors=True).eval().to(device)
