@@ -40,8 +40,8 @@ POSITION_PHRASES = {
 }
 PREPOSITIONS = ["in the", "at the", "on the", "", ""]
 BACKGROUND_FORMS = ["on a {bg} background", "{bg} background", "on {bg}", "against {bg}",
-                    "{bg} bg", "with a {bg} backdrop", "over a {bg} background"]
-VERBS = ["", "", "", "draw ", "a picture of ", "an image of ", "show ", "render ", "generate "]
+                    "{bg} bg", "with a {bg} backdrop", "behind it: {bg}"]
+VERBS = ["", "", "", "draw ", "an image of ", "show ", "render ", "generate "]  # not "a picture of": held out
 
 
 def _pick(rng: np.random.Generator, options):

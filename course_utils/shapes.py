@@ -174,11 +174,16 @@ def make_caption(scene: Scene, rng: np.random.Generator, wording: str = "train")
         return (captions.varied_caption if wording == "varied" else captions.freeform_caption)(scene, rng)
     if len(scene.objects) == 1:
         obj = scene.objects[0]
-        return str(rng.choice(TEMPLATES[wording])).format(
+        template = str(rng.choice(TEMPLATES[wording]))
+        caption = template.format(
             size=rng.choice(SIZE_WORDS[wording][obj.size]), colour=obj.colour, shape=obj.shape,
             pos=rng.choice(POSITION_WORDS[wording][obj.position]), bg=scene.background)
-    a, b = (describe_object(o, rng, wording) for o in scene.objects)
-    return str(rng.choice(TWO_OBJECT_TEMPLATES[wording])).format(a=a, b=b, bg=scene.background)
+    else:
+        a, b = (describe_object(o, rng, wording) for o in scene.objects)
+        template = str(rng.choice(TWO_OBJECT_TEMPLATES[wording]))
+        caption = template.format(a=a, b=b, bg=scene.background)
+    scene.unsaid = () if "{bg}" in template else ("background",)
+    return caption
 
 
 # ---------------------------------------------------------------- random scenes

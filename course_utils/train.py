@@ -234,7 +234,7 @@ def fit(model, loss_fn: Callable, draw_batch: Callable, steps: int, *, lr: float
     """Train `model` for `steps` steps on one or many processes; returns (model, log).
 
     Each step: batch = draw_batch(generator, step) (on the CPU, from a generator seeded by
-    seed, process and step); loss = loss_fn(model, batch, generator); backward (gradients
+    seed, process and step, so a resumed run is the uninterrupted one); loss = loss_fn(model, batch, generator); backward (gradients
     averaged over processes); optional clipping; optimizer and LR step (linear warm-up, then
     cosine down to `floor` x lr); EMA of the weights. Every `save_every` steps the main process
     saves a resumable state (weights, EMA, optimizer, step) to `state`; `resume_run=True` goes
@@ -254,10 +254,11 @@ def fit(model, loss_fn: Callable, draw_batch: Callable, steps: int, *, lr: float
     ema = EMA(model, ema_decay) if ema_decay else None
     start, extra = resume(state, model, opt, sched, ema) if (resume_run and state) else (0, {})
     objective, opt = accelerator.prepare(Objective(model, loss_fn), opt)
-    gen = torch.Generator().manual_seed(seed * 1000 + accelerator.process_index + start)
+    gen = torch.Generator()
     losses, t0, elapsed = [], time.perf_counter(), extra.get("seconds", 0.0)
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=name, disable=not accelerator.is_main_process)
     for step in bar:
+        gen.manual_seed((seed * 1000 + accelerator.process_index) * 10**9 + step)  # a resumed run draws the same
         loss = objective(draw_batch(gen, step), gen)
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)

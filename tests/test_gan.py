@@ -70,3 +70,31 @@ def test_gan_figures_widgets_and_checkers(capsys):
     assert "swapped" in capsys.readouterr().out
     assert checks.check_mode_collapse("b", [50] * 10, [0, 250, 250, 0, 0, 0, 0, 0, 0, 0])
     assert not checks.check_mode_collapse("a", [50] * 10, [0, 250, 250, 0, 0, 0, 0, 0, 0, 0])
+
+
+def test_simultaneous_loss_gives_each_player_its_own_gradient():
+    from torch import nn
+
+    from course_utils.models.gan import (
+        discriminator_loss,
+        generator_loss,
+        make_discriminator,
+        make_generator,
+        simultaneous_loss,
+    )
+
+    torch.manual_seed(0)
+    pair = nn.ModuleDict({"G": make_generator(), "D": make_discriminator(dropout=0.0)})
+    real = torch.rand(8, 64) * 2 - 1
+    simultaneous_loss(pair, real, torch.Generator().manual_seed(1)).backward()
+    got = {n: p.grad.clone() for n, p in pair.named_parameters()}
+    pair.zero_grad()
+    fake = pair["G"](torch.randn(8, 32, generator=torch.Generator().manual_seed(1)))
+    discriminator_loss(pair["D"](real), pair["D"](fake.detach())).backward()       # D's own loss
+    for n, p in pair["D"].named_parameters():
+        torch.testing.assert_close(got[f"D.{n}"], p.grad)
+    pair.zero_grad()
+    generator_loss(pair["D"](fake)).backward()                                      # G's own loss
+    for n, p in pair["G"].named_parameters():
+        torch.testing.assert_close(got[f"G.{n}"], p.grad)
+    assert any(not torch.allclose(got[f"D.{n}"], p.grad) for n, p in pair["D"].named_parameters())  # G's loss moves D too

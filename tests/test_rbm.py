@@ -93,3 +93,20 @@ def test_rbm_figures_and_gibbs_widget():
     first = ex.image.value
     ex.step.value = 9
     assert len(ex.frames) == 10 and ex.image.value != first
+
+
+def test_sgd_on_cd_loss_makes_exactly_the_cd_update():
+    from course_utils.models.rbm import RBM
+
+    v = (torch.rand(10, 64, generator=torch.Generator().manual_seed(0)) > 0.5).float()
+    a = RBM(64, 32, generator=torch.Generator().manual_seed(1))
+    b = RBM(64, 32, generator=torch.Generator().manual_seed(1)).requires_grad_(True)
+    a.cd_update(v, lr=0.05, k=2, generator=torch.Generator().manual_seed(2))
+    opt = torch.optim.SGD(b.parameters(), lr=0.05)
+    b.cd_loss(v, k=2, generator=torch.Generator().manual_seed(2)).backward()
+    opt.step()
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb.detach(), atol=1e-6, rtol=0)
+    c = RBM(64, 32, generator=torch.Generator().manual_seed(1)).requires_grad_(True)  # negative control:
+    c.cd_loss(v, k=2, generator=torch.Generator().manual_seed(3)).backward()         # another chain
+    assert not torch.allclose(c.components_.grad, b.components_.grad)

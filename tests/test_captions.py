@@ -1,0 +1,60 @@
+import re
+
+import numpy as np
+import torch
+
+from course_utils import captions, data, metrics
+from course_utils import shapes as sw
+
+
+def _scenes(wording, n=600, two=0.5, seed=0):
+    return [data.shapes_scene(seed, i, two, wording) for i in range(n)]
+
+
+def test_varied_captions_never_use_a_heldout_phrase():
+    text = " | ".join(s.caption.lower() for s in _scenes("varied", 3000))
+    held = [w for words in sw.POSITION_WORDS["heldout"].values() for w in words] + ["tiny", "huge"]
+    for phrase in held:
+        assert re.search(rf"\b{re.escape(phrase)}\b", text) is None, phrase
+    for template in ("a picture of a", "the background is", "as well as"):
+        assert template not in text
+
+
+def test_varied_captions_name_every_colour_and_say_what_they_leave_out():
+    scenes = _scenes("varied", 2000)
+    for s in scenes:
+        low = s.caption.lower()
+        for obj in s.objects:
+            assert obj.colour in low
+            assert any(w in low for w in captions.SHAPE_WORDS[obj.shape])
+        if "background" not in s.unsaid:
+            assert any(w in low for w in captions.BACKGROUND_WORDS[s.background])
+    unsaid = [s.unsaid for s in scenes]
+    assert 0.05 < np.mean(["size" in u for u in unsaid]) < 0.25       # sometimes, not always
+    assert len({s.caption for s in scenes}) > 0.95 * len(scenes)        # wording really varies
+
+
+def test_freeform_prompts_come_from_their_own_templates():
+    varied = {s.caption.lower() for s in _scenes("varied", 3000, seed=0)}
+    free = [s.caption for s in _scenes("freeform", 300, two=0.3, seed=2024)]
+    assert sum(c.lower() in varied for c in free) < 0.02 * len(free)
+    assert any(c.isupper() for c in free) and any("please" in c for c in free)
+
+
+def test_adherence_does_not_grade_what_the_prompt_left_out():
+    scene = sw.Scene("white", [sw.ShapeObject("red", "circle", "large", "top left")])
+    image = torch.from_numpy(sw.render_scene(scene)).permute(2, 0, 1)[None].float() / 255
+    asked = sw.Scene("black", [sw.ShapeObject("red", "circle", "small", "top left")])
+    assert metrics.adherence(image, [asked])["all"] == 0.0
+    asked.unsaid = ("background", "size")
+    result = metrics.adherence(image, [asked])
+    assert result["all"] == 1.0 and result["background"] == 1.0
+
+
+def test_two_object_adherence_reads_rendered_scenes_back():
+    scenes = [data.shapes_scene(7, i, 1.0, "varied") for i in range(40)]
+    images = data.shapes_world(40, seed=7, two_object_fraction=1.0, wording="varied").images
+    assert metrics.adherence(images, scenes)["both_objects"] >= 0.95
+    swapped = [sw.Scene(s.background, [sw.ShapeObject(o.colour, o.shape, o.size, p.position)
+                                       for o, p in zip(s.objects, s.objects[::-1])]) for s in scenes]
+    assert metrics.adherence(images, swapped)["both_objects"] <= 0.1   # colours bound to the wrong places
