@@ -1,4 +1,5 @@
-"""Measure a shipped checkpoint and write its model card (assets/checkpoints/<name>/README.md).
+"""Measure a shipped checkpoint: its numbers go to assets/checkpoints/<name>/metrics.json and
+its model card (README.md) is rendered from them by course_utils.cards.
 
     python scripts/evaluate_checkpoints.py ddpm-digits
     python scripts/evaluate_checkpoints.py vae-shapes
@@ -19,7 +20,9 @@ import time
 import torch
 
 from course_utils import data, metrics, models
+from course_utils.cards import render_card
 from course_utils.paths import checkpoint_dir
+from course_utils.registry import REGISTRY
 from course_utils.train import atomic_file
 
 
@@ -288,114 +291,38 @@ shape edges (see the error maps in lesson 05), so scenes with more edge (two obj
 shapes) score lowest.
 """
 
-def evaluate_unet(n: int = 400, seed: int = 2024) -> str:
+def evaluate_unet(n: int = 300, seed: int = 2024) -> dict:
+    """Prompt adherence of the course pipeline, read back from the pixels -> metrics.json."""
     from course_utils import pipelines
 
     pipe = pipelines.load_text_to_image(device="cpu")
-    log = json.loads((checkpoint_dir("unet-shapes") / "training_log.json").read_text())
-    params = sum(p.numel() for p in pipe.unet.parameters())
-    scales = [1.0, 2.0, 3.0, 5.0, 7.5, 10.0]
-    rows, results = [], {}
-    for g in scales:
+
+    def measure(g, rescale=0.0, k=n, two=0.0, wording="heldout", steps=25):
         t0 = time.perf_counter()
-        r = pipelines.measure_adherence(pipe, n, seed=seed, guidance_scale=g, num_inference_steps=25)
-        seconds = time.perf_counter() - t0
-        results[g] = r
-        rows.append(f"| {g} | {r['colour']:.3f} | {r['shape']:.3f} | {r['size']:.3f} | {r['position']:.3f} | "
-                    f"{r['background']:.3f} | {r['all']:.3f} | {seconds / n * 1000:.0f} ms |")
-        print(f"guidance {g}: {r}", flush=True)
-    best = max(scales, key=lambda g: results[g]["all"])
-    train_words = pipelines.measure_adherence(pipe, n, seed=seed, wording="train", guidance_scale=best)
-    two = {g: pipelines.measure_adherence(pipe, n // 2, seed=seed, two_object_fraction=1.0, guidance_scale=g)
-           for g in (1.0, best)}
-    steps_rows = []
-    for k in (5, 10, 25, 50):
-        r = pipelines.measure_adherence(pipe, n // 2, seed=seed, guidance_scale=best, num_inference_steps=k)
-        steps_rows.append(f"| {k} | {r['all']:.3f} | {r['position']:.3f} |")
-    example = data.shapes_scene(seed, 0, 0.0, "heldout").caption
-    curve = ", ".join(f"{v}" for v in log["loss_every_100"][::10])
-    b1, bb = results[1.0], results[best]
-    paused = (f"; the run was paused for {log['paused_seconds'] / 60:.0f} min while another model trained, "
-              "which is subtracted") if log.get("paused_seconds") else ""
-    return f"""# unet-shapes
+        r = pipelines.measure_adherence(pipe, k, seed=seed, two_object_fraction=two, wording=wording,
+                                        guidance_scale=g, guidance_rescale=rescale, num_inference_steps=steps)
+        r |= {"guidance": g, "rescale": rescale, "steps": steps, "n": k, "wording": wording,
+              "ms_per_image": round((time.perf_counter() - t0) / k * 1000, 1)}
+        print(r, flush=True)
+        return r
 
-The denoising U-Net of `notebooks/06_stable_diffusion.ipynb`: a diffusers `UNet2DConditionModel`
-({params / 1e6:.2f} M parameters, `block_out_channels=(64, 128)`, one layer per block, cross-attention
-at both levels, `cross_attention_dim=384`) on the 8x8x4 latents of `vae-shapes`, cross-attending to
-the token embeddings (32 tokens x 384) of the course's all-MiniLM-L6-v2 text encoder. With them and
-a DDIM scheduler it forms a diffusers `StableDiffusionPipeline`:
-`pipelines.load_text_to_image()`.
+    single = [measure(g) for g in (1.0, 2.0, 3.0, 5.0, 7.5)]
+    best = max(single[1:], key=lambda r: r["all"])["guidance"]          # best of the guided ones (w >= 2)
+    return {
+        "machine": machine(), "n": n, "seed": seed, "best_guidance": best,
+        "params": sum(p.numel() for p in pipe.unet.parameters()),
+        "file_mb": round((checkpoint_dir("unet-shapes") / "diffusion_pytorch_model.safetensors").stat().st_size / 1e6, 1),
+        "example_heldout": data.shapes_scene(seed, 0, 0.0, "heldout").caption,
+        "examples_freeform": [data.shapes_scene(seed, i, 0.0, "freeform").caption for i in range(4)],
+        "example_two": data.shapes_scene(seed, 0, 1.0, "heldout").caption,
+        "single": single,
+        "rescaled": [measure(g, 0.7) for g in (3.0, 5.0, 7.5)],
+        "freeform": [measure(g, k=n, wording="freeform", two=0.0) for g in (2.0, 5.0)],
+        "two_objects": [measure(g, k=200, two=1.0) for g in (2.0, 5.0)],
+        "training_wording": measure(best, wording="varied"),
+        "steps": [measure(best, k=200, steps=k) for k in (10, 50)],
+    }
 
-Stable Diffusion's 1000-step scaled-linear schedule (0.00085 to 0.012), **rescaled to zero terminal
-SNR, with v-prediction and "trailing" timesteps** (Lin et al. 2024; `SCHEDULER_CONFIG` in
-`course_utils/models/unet_shapes.py`, stored in the pipeline's scheduler config).
-
-## Training
-
-| | |
-|---|---|
-| data | {log['scenes']:,} Shapes World scenes of seed 0 (30 % with two objects), captions in the varied *training* wordings, encoded once (latents x {pipe.vae.config.scaling_factor:.4f}, token embeddings in float16) |
-| objective | MSE to v = sqrt(abar) eps - sqrt(1 - abar) x0, t uniform in 0..999; {log['caption_dropout']:.0%} of captions replaced by "" (for classifier-free guidance) |
-| optimiser | AdamW, lr {log['lr']}, weight decay 0.01, 500 warm-up steps then cosine decay to 5 %, batch {log['batch_size']}, gradients clipped at 1; EMA {log['ema']} of the weights is what is shipped |
-| steps | {log['steps']:,} ({log['steps'] * log['batch_size'] / log['scenes']:.0f} passes over the scenes) |
-| wall-clock | {(log['seconds'] - log.get('paused_seconds', 0)) / 60:.0f} min on {log['machine']}, {log['threads']} torch threads (the scene encoding before it not included{paused}) |
-| seed | {log['seed']} |
-| loss every 1,000 steps | {curve} |
-| stored as | float16 safetensors ({(checkpoint_dir("unet-shapes") / "diffusion_pytorch_model.safetensors").stat().st_size / 1e6:.1f} MB), run in float32 |
-
-Rebuild: `python scripts/train_unet_shapes.py` (`--resume` continues an interrupted run;
-`accelerate launch scripts/train_unet_shapes.py` runs the same script on several GPUs).
-
-## Quality: does the picture follow the prompt?
-
-Measured by `python scripts/evaluate_checkpoints.py unet-shapes` on {machine()}.
-{n} single-object prompts from Shapes World scenes of seed {seed} (never trained on), written in
-the *held-out* wordings that no training caption uses, e.g. "{example}". 25 DDIM steps. Each
-picture is read back by `course_utils.metrics.adherence` (colour, shape, size and position of the
-largest object found, and the background) and compared with the prompt.
-
-| guidance | colour | shape | size | position | background | all four object attributes | time per image (batches of 64) |
-|---|---|---|---|---|---|---|---|
-{chr(10).join(rows)}
-
-Best guidance by "all four": **{best}**. Guidance 1 (no guidance) vs {best}: colour {b1['colour']:.2f} -> {bb['colour']:.2f},
-shape {b1['shape']:.2f} -> {bb['shape']:.2f}, size {b1['size']:.2f} -> {bb['size']:.2f}, position {b1['position']:.2f} -> {bb['position']:.2f}.
-
-The same {n} scenes in the *training* wordings at guidance {best}: colour {train_words['colour']:.3f}, shape
-{train_words['shape']:.3f}, size {train_words['size']:.3f}, position {train_words['position']:.3f}, all four {train_words['all']:.3f}
-(the gap to the table is what new wording costs).
-
-**Two-object prompts** ({n // 2}, held-out wording "a picture with A as well as B over C"): both
-objects entirely right (colour, shape, size and position of each) in {two[1.0]['both_objects']:.1%} at
-guidance 1 and {two[best]['both_objects']:.1%} at guidance {best}.
-
-Steps (DDIM, guidance {best}, {n // 2} prompts):
-
-| steps | all four | position |
-|---|---|---|
-{chr(10).join(steps_rows)}
-
-## Limits
-
-- Knows only Shapes World: 6 colours, 4 shapes, 2 sizes, 9 positions, 3 backgrounds. Other words
-  are mapped to whatever their MiniLM vectors resemble.
-- Binding attributes in two-object prompts is its weakest point (above), as it is Stable
-  Diffusion's.
-- 64x64 only (sample_size 8); other multiples of 8 run but were never trained.
-
-## What did not work (measured during development)
-
-The first attempt used Stable Diffusion 1.x's schedule unchanged (its last step keeps
-sqrt(abar) = 0.068 of the image) with noise prediction. After 2,500 steps it drew the shape at
-the asked-for position for 12 % of 64 prompts in the training wordings and 9 % in the held-out
-ones (chance: 11 %), while colour (62 %) and shape (78 %) were learned: the model read the
-layout from the signal the schedule leaves in at t = 999, which pure-noise sampling does not
-have. The shipped model (zero terminal SNR, v-prediction, same everything else) was probed the
-same way during training (EMA weights, 64 prompts, guidance 5, training / held-out wording):
-position 6 % / 2 % at step 2,000, 47 % / 38 % at 3,000, 98 % / 75 % at 5,000. The first recipe was
-stopped at 2,500 steps, so the two are compared at equal steps only up to there; the jump after
-step 2,000 is what the change bought within this session's budget.
-"""
 
 def evaluate_flow(n: int = 500) -> str:
     log = json.loads((checkpoint_dir("flow-digits") / "training_log.json").read_text())
@@ -454,16 +381,22 @@ the mean of the data); from 2 steps on the samples are digits.
 
 def main():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("name", choices=["rbm-digits", "gan-digits", "ddpm-digits", "vae-shapes", "unet-shapes", "flow-digits"])
+    p.add_argument("name", choices=list(REGISTRY))
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--render", action="store_true", help="only render the card again from metrics.json")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    card = {"rbm-digits": evaluate_rbm, "gan-digits": evaluate_gan, "ddpm-digits": evaluate_ddpm, "vae-shapes": evaluate_vae,
-            "unet-shapes": evaluate_unet, "flow-digits": evaluate_flow}[args.name]()
-    path = checkpoint_dir(args.name) / "README.md"
-    atomic_file(path, lambda tmp: tmp.write_text(card))
-    print(f"wrote {path}")
+    folder = checkpoint_dir(args.name)
+    if not args.render:
+        result = globals()[REGISTRY[args.name].evaluation]()
+        if isinstance(result, str):  # an evaluator that still writes its card directly
+            atomic_file(folder / "README.md", lambda tmp: tmp.write_text(result))
+            print(f"wrote {folder / 'README.md'}")
+            return
+        atomic_file(folder / "metrics.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1)))
+    atomic_file(folder / "README.md", lambda tmp: tmp.write_text(render_card(args.name)))
+    print(f"wrote {folder / 'metrics.json'} and {folder / 'README.md'}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,18 @@
+"""Exercise checkers: friendly, specific feedback, never a bare assert, never a crash.
+
+One module per lesson; what they share (the placeholder test, the kind report of anything that
+goes wrong, turning NumPy arrays, lists and Python numbers into tensors) is in `base`. Each
+checker prints what is right or wrong and returns True/False, so an exercise cell left as
+written ("YOUR CODE HERE", answer = None) keeps the notebook running."""
+
+from .base import compare, not_answered
+from .lesson00 import check_compression_ratio, check_timeline_order
+from .lesson01 import check_free_energy, check_gibbs_step
+from .lesson02 import check_discriminator_loss, check_mode_collapse
+from .lesson03 import check_add_noise, check_half_signal, check_last_step
+from .lesson04 import check_attention_weights, check_clip_loss, check_mean_pool
+from .lesson05 import check_kl, check_reparameterize, check_scaling_factor, check_sd_compression
+from .lesson06 import check_guidance, check_img2img_steps, check_unet_calls
+from .lesson07 import check_flow_target, check_flow_wins
+
+__all__ = [name for name in dir() if name.startswith("check_")] + ["compare", "not_answered"]

@@ -1,0 +1,34 @@
+"""Checkers of lesson 00 (notebooks/00_introduction.ipynb)."""
+
+from __future__ import annotations
+
+from .base import AnswerError, as_number, checker, say
+
+
+@checker
+def check_compression_ratio(answer) -> bool:
+    """Lesson 00: how many times fewer numbers an 8x8x4 latent holds than a 64x64x3 image."""
+    value, right = as_number(answer), 64 * 64 * 3 / (8 * 8 * 4)
+    if abs(value - right) < 1e-9:
+        return say(True, f"{64 * 64 * 3:,} numbers vs {8 * 8 * 4}: {right:.0f} times fewer. "
+                         "The denoiser works on that small grid: that is why latent diffusion is fast.")
+    if abs(value - 64 * 64 / 64) < 1e-9:
+        return say(False, "close: you compared pixels, but count the channels too (3 colours vs 4 latent channels)")
+    return say(False, f"{answer} is not it: count all the numbers (height x width x channels) of each")
+
+
+@checker
+def check_timeline_order(answer) -> bool:
+    """Lesson 00: the models sorted from oldest to newest, as a list of names."""
+    right = ["RBM", "VAE", "GAN", "DDPM", "Stable Diffusion", "DiT"]
+    if isinstance(answer, str) or not hasattr(answer, "__iter__"):
+        raise AnswerError(f"give a list of names, e.g. {right[::-1]}, in the right order")
+    answer = list(answer)
+    if answer == right:
+        return say(True, "RBM 2006, VAE 2013, GAN 2014, DDPM 2020, Stable Diffusion 2022, DiT 2023.")
+    if sorted(map(str, answer)) != sorted(right):
+        return say(False, f"use exactly these names, each once: {sorted(right)}")
+    first_wrong = next(i for i, (a, b) in enumerate(zip(answer, right)) if a != b)
+    hint = " (GANs are from 2014, not 2012)" if "GAN" in (answer[first_wrong], right[first_wrong]) else ""
+    return say(False, f"the first {first_wrong} are in order; position {first_wrong + 1} should be "
+                      f"{right[first_wrong]!r}{hint}")

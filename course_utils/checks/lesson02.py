@@ -1,0 +1,42 @@
+"""Checkers of lesson 02 (notebooks/02_gan.ipynb)."""
+
+from __future__ import annotations
+
+import torch
+
+from .base import AnswerError, as_number, call_student, checker, compare, say
+
+
+@checker
+def check_discriminator_loss(fn) -> bool:
+    """Lesson 02: fn(real_logits, fake_logits) -> -[mean log D(x) + mean log(1 - D(G(z)))], no smoothing."""
+    g = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(8, 1, generator=g) + 1, torch.randn(8, 1, generator=g) - 1
+    got = call_student(fn, real, fake)
+    if not isinstance(got, (int, float)) and torch.as_tensor(got).numel() > 1:
+        return say(False, "that is one loss per image: take the mean over the batch, the loss is one number")
+    value = as_number(got, "the loss")
+    want = float(-(torch.log(torch.sigmoid(real)).mean() + torch.log(1 - torch.sigmoid(fake)).mean()))
+    swapped = float(-(torch.log(torch.sigmoid(fake)).mean() + torch.log(1 - torch.sigmoid(real)).mean()))
+    if abs(value - swapped) < 1e-4:
+        return say(False, "the labels are swapped: D should say 1 for real images and 0 for fakes")
+    if abs(value + want) < 1e-4:
+        return say(False, "mind the sign: a loss is minimised, so it is MINUS the log-likelihood")
+    return compare(value, want, "discriminator loss", atol=1e-4)
+
+
+def _covered(counts) -> int:
+    counts = [as_number(c, "a class count") for c in counts]
+    return sum(1 for x in counts if x >= 0.02 * sum(counts))
+
+
+@checker
+def check_mode_collapse(answer, counts_a, counts_b) -> bool:
+    """Lesson 02: which run, 'a' or 'b', collapsed, judged from its predicted-class counts."""
+    if str(answer).strip().lower() not in ("a", "b"):
+        raise AnswerError(f"answer 'a' or 'b', got {answer!r}")
+    right = "a" if _covered(counts_a) < _covered(counts_b) else "b"
+    if str(answer).strip().lower() == right:
+        return say(True, f"run {right} covers {min(_covered(counts_a), _covered(counts_b))} of 10 digits: "
+                         "its generator found a few outputs that fool D and stopped exploring")
+    return say(False, "count how many digits make up at least 2 % of each run's samples")

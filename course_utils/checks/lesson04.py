@@ -1,0 +1,51 @@
+"""Checkers of lesson 04 (notebooks/04_text_embeddings.ipynb)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .base import as_number, call_student, checker, close, compare, say
+
+
+@checker
+def check_mean_pool(fn) -> bool:
+    """Lesson 04: fn(embeddings (n, L, d), mask (n, L)) -> (n, d), the mean over real tokens only."""
+    from ..text import mean_pool
+
+    g = torch.Generator().manual_seed(0)
+    emb = torch.randn(2, 5, 4, generator=g)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    got = call_student(fn, emb, mask)
+    if close(got, emb.mean(1)):
+        return say(False, "you averaged the padding too: multiply by the mask and divide by the number of real tokens")
+    return compare(got, mean_pool(emb, mask), "mean_pool(embeddings, mask)")
+
+
+@checker
+def check_attention_weights(fn) -> bool:
+    """Lesson 04: fn(q (d,), K (L, d)) -> (L,) softmax(K q / sqrt(d))."""
+    g = torch.Generator().manual_seed(0)
+    q, K = torch.randn(8, generator=g) * 3, torch.randn(5, 8, generator=g) * 3
+    got = call_student(fn, q, K)
+    if close(got, torch.softmax(K @ q, 0)):
+        return say(False, "almost: divide the scores by sqrt(d) before the softmax, or it saturates as d grows")
+    if close(got, K @ q / 8**0.5):
+        return say(False, "the scores are right; now turn them into weights that sum to 1 with a softmax")
+    return compare(got, torch.softmax(K @ q / 8**0.5, 0), "attention weights")
+
+
+@checker
+def check_clip_loss(fn) -> bool:
+    """Lesson 04: fn(image_emb (n, d), text_emb (n, d), temperature) -> the symmetric CLIP loss (one number)."""
+    g = torch.Generator().manual_seed(0)
+    img = F.normalize(torch.randn(4, 6, generator=g), dim=-1)
+    txt = F.normalize(img + 0.5 * torch.randn(4, 6, generator=g), dim=-1)
+    value = as_number(call_student(fn, img, txt, 0.1), "the CLIP loss")
+    logits = img @ txt.T / 0.1                                            # (n, n): row i = image i vs every text
+    labels = torch.arange(4)
+    one_way = F.cross_entropy(logits, labels)
+    want = (one_way + F.cross_entropy(logits.T, labels)) / 2
+    if abs(value - float(one_way)) < 1e-5 and abs(float(one_way) - float(want)) > 1e-4:
+        return say(False, "that is the image -> text half; CLIP averages it with the text -> image half (the transpose)")
+    return compare(value, want, "CLIP loss")
