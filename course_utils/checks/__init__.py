@@ -15,4 +15,28 @@ from .lesson05 import check_kl, check_reparameterize, check_scaling_factor, chec
 from .lesson06 import check_guidance, check_img2img_steps, check_unet_calls
 from .lesson07 import check_flow_target, check_flow_wins
 
-__all__ = [name for name in dir() if name.startswith("check_")] + ["compare", "not_answered"]
+__all__ = [
+    "check_add_noise",
+    "check_attention_weights",
+    "check_clip_loss",
+    "check_compression_ratio",
+    "check_discriminator_loss",
+    "check_flow_target",
+    "check_flow_wins",
+    "check_free_energy",
+    "check_gibbs_step",
+    "check_guidance",
+    "check_half_signal",
+    "check_img2img_steps",
+    "check_kl",
+    "check_last_step",
+    "check_mean_pool",
+    "check_mode_collapse",
+    "check_reparameterize",
+    "check_scaling_factor",
+    "check_sd_compression",
+    "check_timeline_order",
+    "check_unet_calls",
+    "compare",
+    "not_answered",
+]
