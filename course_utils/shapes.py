@@ -1,4 +1,4 @@
-"""Shapes World: a procedural, captioned image set the course renders itself (DESIGN.md).
+"""Shapes World: a procedural, captioned image set the course renders itself (docs/design.md).
 
 64x64 RGB scenes with one or two flat-coloured shapes on a plain background. Each scene is
 drawn with Pillow at 4x the size and downsampled (anti-aliased edges), and comes with a
