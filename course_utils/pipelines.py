@@ -144,6 +144,21 @@ def load_text_to_image(model_id: str | None = None, device: str | torch.device |
     return pipe
 
 
+SCHEDULERS = ("DDIM", "DPM-Solver++", "Euler")
+
+
+def make_scheduler(name: str, config):
+    """A diffusers scheduler by its lesson name ('DDIM', 'DPM-Solver++', 'Euler') from `config`.
+
+    Example: pipe.scheduler = make_scheduler("Euler", pipe.scheduler.config)"""
+    from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler
+
+    classes = dict(zip(SCHEDULERS, (DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler)))
+    if name not in classes:
+        raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {name!r}")
+    return classes[name].from_config(config)
+
+
 def img2img(pipe):
     """A StableDiffusionImg2ImgPipeline sharing `pipe`'s components (no extra memory).
 

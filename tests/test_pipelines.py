@@ -91,7 +91,7 @@ def test_img2img_shares_the_parts_and_strength_sets_the_steps(tiny_course_checkp
 
 @pytest.mark.parametrize("name", ["DDIM", "DPM-Solver++", "Euler"])
 def test_denoising_strip_works_with_each_scheduler(tiny_course_checkpoints, name):
-    from course_utils.widgets.sd import make_scheduler
+    from course_utils.pipelines import make_scheduler
 
     pipe = pipelines.load_text_to_image(device="cpu")
     pipe.scheduler = make_scheduler(name, pipe.scheduler.config)

@@ -2,7 +2,7 @@
 import pytest
 
 from course_utils import pipelines, widgets
-from course_utils.widgets.sd import make_scheduler
+from course_utils.pipelines import make_scheduler
 
 
 def test_prompt_playground_generates_and_reports_bad_prompts(tiny_course_checkpoints):

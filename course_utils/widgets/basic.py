@@ -104,16 +104,3 @@ def real_or_generated_quiz(real, generated, n_rounds: int = 10, seed: int = 0) -
 
     Example: real_or_generated_quiz(data.digits(16).images[:20], models.sample("ddpm-digits", 20))"""
     return RealOrGeneratedQuiz(real, generated, n_rounds, seed)
-
-
-def _to_png(x: torch.Tensor, scale: int) -> bytes:
-    """(C, H, W) in [0, 1] -> PNG bytes, enlarged `scale` times by nearest neighbour (fast: no matplotlib)."""
-    import io
-
-    from ..images import to_pil
-
-    img = to_pil(x)
-    img = img.resize((img.width * scale, img.height * scale), 0)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipywidgets as W
 import torch
 
-from .basic import _to_png, picture, show, side_by_side
+from ..images import to_png
+from .basic import picture, show, side_by_side
 
 
 class NoisingExplorer(W.VBox):
@@ -39,7 +40,7 @@ class NoisingExplorer(W.VBox):
         s, t = self.schedules[self.kind.value], self.t.value
         abar = s.alphas_cumprod[t]
         x_t = abar.sqrt() * self.x0 + (1 - abar).sqrt() * self.noise
-        show(self.image, _to_png(to_unit(x_t), self.scale))
+        show(self.image, to_png(to_unit(x_t), self.scale))
         self.label.value = (f"t = {t}: ᾱ<sub>t</sub> = {abar:.4f} (signal kept {abar.sqrt():.3f}, noise "
                             f"{(1 - abar).sqrt():.3f}), SNR = {abar / (1 - abar):.3g}")
 
@@ -62,7 +63,7 @@ class TrajectoryExplorer(W.VBox):
         self.frames = []
         for t, x_t, x0 in record:
             strip = torch.cat([to_unit(x_t[:n_show]), to_unit(x0[:n_show])])  # (2n, C, H, W)
-            self.frames.append((t, _to_png(make_grid(strip, nrow=min(n_show, len(x_t))), scale)))
+            self.frames.append((t, to_png(make_grid(strip, nrow=min(n_show, len(x_t))), scale)))
         self.step = W.IntSlider(0, 0, len(self.frames) - 1, description="step",
                                 layout=W.Layout(width="420px"))
         self.image = picture()

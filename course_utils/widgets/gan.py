@@ -5,18 +5,19 @@ from __future__ import annotations
 import ipywidgets as W
 import torch
 
-from .basic import _to_png, picture, show, side_by_side
+from ..images import to_png
+from .basic import picture, show, side_by_side
 
 
 class SnapshotExplorer(W.VBox):
     """A slider over saved training snapshots: the same 16 z drawn by G at each step."""
 
     def __init__(self, snapshots, scale: int = 8):
-        from ..images import make_grid
+        from ..images import make_grid, to_png
 
         if not snapshots:
             raise ValueError("no snapshots: train with snapshot_every > 0")
-        self.frames = [(step, _to_png(make_grid(imgs, nrow=8), scale)) for step, imgs in snapshots]
+        self.frames = [(step, to_png(make_grid(imgs, nrow=8), scale)) for step, imgs in snapshots]
         self.index = W.IntSlider(len(self.frames) - 1, 0, len(self.frames) - 1, description="snapshot",
                                  layout=W.Layout(width="420px"))
         self.image, self.label = picture(), W.HTML()
@@ -61,7 +62,7 @@ class LatentDirections(W.VBox):
         return generate(self.G, z)[0]
 
     def redraw(self) -> None:
-        show(self.image, _to_png(self.image_at([s.value for s in self.sliders]), self.scale))
+        show(self.image, to_png(self.image_at([s.value for s in self.sliders]), self.scale))
 
 
 def latent_directions(G, n_directions: int = 3, seed: int = 0) -> LatentDirections:

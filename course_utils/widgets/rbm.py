@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipywidgets as W
 import torch
 
-from .basic import _to_png, picture, show
+from ..images import to_png
+from .basic import picture, show
 
 
 class GibbsExplorer(W.VBox):
@@ -17,7 +18,7 @@ class GibbsExplorer(W.VBox):
         g = torch.Generator().manual_seed(seed)
         _, record = rbm.sample(n, steps=steps, generator=g, start=start, record_every=1)
         side = int(rbm.n_visible ** 0.5)
-        self.frames = [_to_png(make_grid(pv.reshape(-1, 1, side, side), nrow=n, padding=1), scale)
+        self.frames = [to_png(make_grid(pv.reshape(-1, 1, side, side), nrow=n, padding=1), scale)
                        for pv in record]                                                  # one frame per step
         self.step = W.IntSlider(0, 0, len(self.frames) - 1, description="Gibbs step",
                                 layout=W.Layout(width="420px"))

@@ -7,19 +7,9 @@ import time
 import ipywidgets as W
 import torch
 
-from .basic import _to_png, on_enter, picture, show, side_by_side
-
-SCHEDULERS = ("DDIM", "DPM-Solver++", "Euler")
-
-
-def make_scheduler(name: str, config):
-    """A diffusers scheduler by its lesson name ('DDIM', 'DPM-Solver++', 'Euler') from `config`."""
-    from diffusers import DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler
-
-    classes = dict(zip(SCHEDULERS, (DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler)))
-    if name not in classes:
-        raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {name!r}")
-    return classes[name].from_config(config)
+from ..images import to_png
+from ..pipelines import SCHEDULERS, make_scheduler  # noqa: F401  (lesson 06 used to import it from here)
+from .basic import on_enter, picture, show, side_by_side
 
 
 class PromptPlayground(W.VBox):
@@ -71,7 +61,7 @@ class PromptPlayground(W.VBox):
                 "seconds": seconds}
 
     def generate(self) -> dict:
-        from ..images import make_grid
+        from ..images import make_grid, to_png
 
         try:
             r = self.run(self.prompt.value, self.negative.value, self.guidance.value, self.steps.value,
@@ -79,8 +69,8 @@ class PromptPlayground(W.VBox):
         except ValueError as e:                                   # a bad prompt: say so, keep the old image
             self.label.value = f"<span style='color:#b00'>{e}</span>"
             return {}
-        show(self.image, _to_png(r["image"], self.scale))
-        show(self.strip, _to_png(make_grid(r["strip"], nrow=len(r["strip"]), padding=2), self.strip_scale))
+        show(self.image, to_png(r["image"], self.scale))
+        show(self.strip, to_png(make_grid(r["strip"], nrow=len(r["strip"]), padding=2), self.strip_scale))
         self.label.value = (f"{self.scheduler.value}, {self.steps.value} steps in <b>{r['seconds']:.2f} s</b>; "
                             f"below: the latents after steps {r['steps_shown']}, decoded")
         return r
@@ -115,7 +105,7 @@ class GuidanceExplorer(W.VBox):
         from ..images import make_grid
 
         x = self.images[self.slider.value]
-        show(self.image, _to_png(make_grid(x, nrow=len(x), padding=2), self.scale))
+        show(self.image, to_png(make_grid(x, nrow=len(x), padding=2), self.scale))
         self.label.value = ("the same seeds at every scale; 1 = no guidance (the conditional prediction alone), "
                             f"now {self.slider.value}")
 
@@ -152,7 +142,7 @@ class Img2ImgExplorer(W.VBox):
 
         out = self.run(self.strength.value)
         start = self.picture[0] if self.picture.ndim == 4 else self.picture
-        show(self.image, _to_png(make_grid(torch.stack([start.cpu(), out]), nrow=2, padding=2), self.scale))
+        show(self.image, to_png(make_grid(torch.stack([start.cpu(), out]), nrow=2, padding=2), self.scale))
         steps = int(self.kwargs["num_inference_steps"] * self.strength.value)
         self.label.value = f"left: the start picture; right: strength {self.strength.value:.2f} ({steps} denoising steps run)"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipywidgets as W
 import torch
 
-from .basic import _to_png, picture, show, side_by_side
+from ..images import to_png
+from .basic import picture, show, side_by_side
 
 
 class LatentInterpolation(W.VBox):
@@ -36,7 +37,7 @@ class LatentInterpolation(W.VBox):
         return torch.cat([decode(self.vae, z), pixels])
 
     def redraw(self) -> None:
-        show(self.image, _to_png(self._grid(self.blend(self.alpha.value), nrow=2, padding=2), self.scale))
+        show(self.image, to_png(self._grid(self.blend(self.alpha.value), nrow=2, padding=2), self.scale))
 
 
 def latent_interpolation(vae, image_a, image_b) -> LatentInterpolation:
@@ -82,11 +83,11 @@ class SceneAutoencoder(W.VBox):
         from ..images import make_grid
 
         r = self.run(**{k: c.value for k, c in self.controls.items()})
-        show(self.image, _to_png(make_grid(torch.stack([r["image"], r["reconstruction"]]), nrow=2, padding=2), self.scale))
+        show(self.image, to_png(make_grid(torch.stack([r["image"], r["reconstruction"]]), nrow=2, padding=2), self.scale))
         z = r["latent"]                                                                   # (4, 8, 8)
         lim = z.abs().max().clamp(min=1e-6)
         chans = ((z / lim + 1) / 2).unsqueeze(1)                                          # (4, 1, 8, 8) in [0, 1]
-        show(self.latent, _to_png(make_grid(chans, nrow=2, padding=1), self.scale * 4))  # 2 x 2 channels
+        show(self.latent, to_png(make_grid(chans, nrow=2, padding=1), self.scale * 4))  # 2 x 2 channels
         self.label.value = (f"left: the scene (64×64×3 = 12,288 numbers) and its reconstruction, PSNR "
                             f"<b>{r['psnr']:.1f} dB</b>; right: the 4 latent channels, 2 × 2 (8×8×4 = 256 numbers, grey = 0)")
 
