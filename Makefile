@@ -15,9 +15,16 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/nbstripout --install --keep-count >/dev/null 2>&1 || true  # strip outputs on commit; keep_output cells keep theirs
 	touch $(STAMP)
 
+# JupyterLab without its news pop-up (it covers outputs) and, as root (a container), allowed to run.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+LAB_FLAGS := --LabApp.news_url= $(if $(filter 0,$(shell id -u)),--allow-root)
+$(LAB_OVERRIDES): classroom/lab/overrides.json $(STAMP)
+	mkdir -p $(dir $@) && cp $< $@
+
 ## lab: create .venv, install everything, open JupyterLab on notebooks/
-lab: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/jupyter lab notebooks/
+lab: $(STAMP) $(LAB_OVERRIDES)
+	HF_HUB_OFFLINE=1 $(BIN)/jupyter lab notebooks/ $(LAB_FLAGS)
+
 
 ## test: unit tests, then every notebook top to bottom under nbval
 test: lint unit notebooks
@@ -29,7 +36,7 @@ notebooks: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks
 
 lint: $(STAMP)
-	$(BIN)/ruff check course_utils tests scripts benchmarks notebooks
+	$(BIN)/ruff check course_utils tests scripts benchmarks notebooks classroom
 
 format: $(STAMP)
 	$(BIN)/ruff format course_utils tests scripts benchmarks
@@ -43,3 +50,38 @@ benchmark: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache runs
+
+# ---------------------------------------------------------------------------------------------------
+# The live classroom: slides, the playground page, the course site, and the browser tests (README).
+PORT ?= 8866
+# The static pages run every lesson once (build/executed/), shortened as in CI unless COURSE_FAST=0.
+SITE_ENV := HF_HUB_OFFLINE=1 COURSE_FAST=$(if $(COURSE_FAST),$(COURSE_FAST),1) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+.PHONY: slides site playground test-browser chromium npm
+
+## slides: static reveal.js decks of every lesson, with outputs, under _site/slides/ (offline)
+slides: $(STAMP) npm
+	$(SITE_ENV) $(BIN)/python classroom/build.py slides
+
+## site: the whole course as a static website under _site/ (open _site/index.html), slides included
+site: $(STAMP) npm
+	$(SITE_ENV) $(BIN)/python classroom/build.py site
+
+## playground: a code-free page on http://127.0.0.1:$(PORT)/ (text to image, noising, the VAE)
+playground: $(STAMP)
+	PORT=$(PORT) $(BIN)/python classroom/playground.py --port=$(PORT)
+
+## test-browser: Chromium (Playwright) through JupyterLab, the live slides, the playground, the site
+test-browser: $(STAMP) $(LAB_OVERRIDES) chromium site
+	COURSE_BROWSER_TESTS=1 $(SITE_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
+
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "Chromium is missing: sudo apt-get install chromium (Debian/Ubuntu)"; exit 1; fi; }
+
+# reveal.js, MathJax and the widget renderer come from the npm registry when the pages are built.
+npm:
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq npm; \
+	  else echo "npm is missing: sudo apt-get install npm (Debian/Ubuntu), or install Node.js"; exit 1; fi; }

@@ -10,6 +10,8 @@ from course_utils.models.unet_shapes import make_unet
 from course_utils.models.vae import make_vae
 
 matplotlib.use("Agg")
+# tests/browser/ drives a real Chromium: `make test-browser` runs it (COURSE_BROWSER_TESTS=1), `make test` never does.
+collect_ignore = [] if os.environ.get("COURSE_BROWSER_TESTS") else ["browser"]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 torch.set_num_threads(int(os.environ.get("COURSE_TEST_THREADS", torch.get_num_threads())))
 

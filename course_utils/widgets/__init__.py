@@ -7,6 +7,7 @@ from .basic import RealOrGeneratedQuiz, real_or_generated_quiz
 from .diffusion import NoisingExplorer, TrajectoryExplorer, noising_explorer, trajectory_explorer
 from .flow import FlowExplorer, flow_explorer
 from .gan import LatentDirections, SnapshotExplorer, latent_directions, snapshot_explorer
+from .playground import classroom_playground
 from .rbm import GibbsExplorer, gibbs_explorer
 from .sd import (
     GuidanceExplorer,
@@ -24,4 +25,4 @@ __all__ = ["real_or_generated_quiz", "noising_explorer", "trajectory_explorer", 
            "snapshot_explorer", "latent_directions", "SnapshotExplorer", "LatentDirections", "scene_autoencoder", "RealOrGeneratedQuiz", "NoisingExplorer",
            "TrajectoryExplorer", "SimilarityExplorer", "LatentInterpolation", "SceneAutoencoder",
            "prompt_playground", "PromptPlayground", "guidance_explorer", "GuidanceExplorer",
-           "img2img_explorer", "Img2ImgExplorer", "flow_explorer", "FlowExplorer"]
+           "img2img_explorer", "Img2ImgExplorer", "flow_explorer", "FlowExplorer", "classroom_playground"]

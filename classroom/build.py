@@ -1,0 +1,251 @@
+"""Build the course's static pages: every lesson executed once, then a website and reveal.js decks.
+
+    python classroom/build.py execute   # notebooks/*.ipynb -> build/executed/*.ipynb (skips unchanged ones)
+    python classroom/build.py slides    # -> _site/slides/NN_name.slides.html
+    python classroom/build.py site      # -> _site/index.html, _site/lessons/*.html, and the slides
+
+Everything the pages load lies under _site/static/ (reveal.js, require.js, jQuery, MathJax and the
+widget renderer, packed from the npm registry at build time into build/vendor/), so the pages
+work from `python -m http.server` or straight from the disk with the network unplugged.
+`make slides` and `make site` run this with COURSE_FAST=1 and one thread (see the Makefile)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+EXECUTED = ROOT / "build" / "executed"
+VENDOR = ROOT / "build" / "vendor"
+SITE = ROOT / "_site"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# npm packages the pages need, pinned: the versions nbconvert's templates are written for.
+NPM = {"reveal.js": "4.6.1", "requirejs": "2.3.7", "jquery": "3.7.1", "mathjax": "2.7.7",
+       "@jupyter-widgets/html-manager": "1.0.15"}
+# The parts of MathJax 2.7.7 that the config 'TeX-AMS_CHTML-full,Safe' loads (60 MB -> ~3 MB).
+MATHJAX_KEEP = ("MathJax.js", "config/TeX-AMS_CHTML-full.js", "extensions", "jax/input/TeX",
+                "jax/output/CommonHTML", "jax/element", "fonts/HTML-CSS/TeX/woff", "localization/en")
+MATHJAX_CONFIG = "config=TeX-AMS_CHTML-full,Safe"
+
+
+def lessons() -> list[Path]:
+    """The lesson notebooks, in order."""
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def source_hash(path: Path) -> str:
+    """A hash of a notebook's code and text (not its metadata or outputs); `--force` after editing course_utils."""
+    nb = nbformat.read(path, as_version=4)
+    h = hashlib.sha256(json.dumps([(c.cell_type, c.source) for c in nb.cells]).encode())
+    h.update(os.environ.get("COURSE_FAST", "0").encode())
+    return h.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------------- execute
+def executed(name: str) -> nbformat.NotebookNode:
+    """The executed copy of a lesson, with the cell metadata (slide types, tags) of its current source."""
+    nb = nbformat.read(EXECUTED / f"{name}.ipynb", 4)
+    source = {c.get("id"): c.metadata for c in nbformat.read(NOTEBOOKS / f"{name}.ipynb", 4).cells}
+    for cell in nb.cells:
+        cell.metadata = source.get(cell.get("id"), cell.metadata)
+    return nb
+
+
+def execute(force: bool = False) -> list[Path]:
+    """Run every lesson once into build/executed/ (widget state kept); skip those already up to date."""
+    from nbclient import NotebookClient
+
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    out = []
+    for path in lessons():
+        target, digest = EXECUTED / path.name, source_hash(path)
+        if not force and target.exists() and nbformat.read(target, 4).metadata.get("classroom_source") == digest:
+            print(f"  {path.name}: up to date")
+            out.append(target)
+            continue
+        nb = nbformat.read(path, as_version=4)
+        t0 = time.perf_counter()
+        NotebookClient(nb, timeout=900, kernel_name="python3", store_widget_state=True,
+                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+        nb.metadata["classroom_source"] = digest
+        tmp = target.with_suffix(".tmp")
+        nbformat.write(nb, tmp)
+        tmp.replace(target)                                     # nothing half-written is left behind
+        print(f"  {path.name}: executed in {time.perf_counter() - t0:.0f} s")
+        out.append(target)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- vendor
+def vendor() -> Path:
+    """npm-pack the pinned JS packages into build/vendor/ (once), trimmed; returns that folder."""
+    stamp = VENDOR / ".packed"
+    if stamp.exists() and stamp.read_text() == json.dumps(NPM):
+        return VENDOR
+    if not shutil.which("npm"):
+        sys.exit("npm not found: install Node.js (Debian: apt-get install -y npm) to fetch reveal.js and MathJax")
+    shutil.rmtree(VENDOR, ignore_errors=True)
+    (VENDOR / "tgz").mkdir(parents=True)
+    specs = [f"{name}@{version}" for name, version in NPM.items()]
+    subprocess.run(["npm", "pack", "--silent", *specs], cwd=VENDOR / "tgz", check=True, stdout=subprocess.DEVNULL)
+    for tgz in (VENDOR / "tgz").glob("*.tgz"):
+        name = re.sub(r"-\d+\.\d+\.\d+\.tgz$", "", tgz.name).removeprefix("jupyter-widgets-")
+        with tarfile.open(tgz) as tar:
+            tar.extractall(VENDOR / "unpacked" / name, filter="data")
+    shutil.rmtree(VENDOR / "tgz")
+    stamp.write_text(json.dumps(NPM))
+    return VENDOR
+
+
+def install_static(site: Path) -> Path:
+    """Copy the trimmed JS into site/static/; returns that folder."""
+    src, static = vendor() / "unpacked", site / "static"
+    shutil.rmtree(static, ignore_errors=True)
+    shutil.copytree(src / "reveal.js" / "package" / "dist", static / "reveal.js" / "dist")
+    shutil.copytree(src / "reveal.js" / "package" / "plugin" / "notes", static / "reveal.js" / "plugin" / "notes")
+    shutil.copy(src / "requirejs" / "package" / "require.js", static / "require.js")
+    shutil.copy(src / "jquery" / "package" / "dist" / "jquery.min.js", static / "jquery.min.js")
+    for part in MATHJAX_KEEP:
+        s, d = src / "mathjax" / "package" / part, static / "mathjax" / part
+        shutil.copytree(s, d) if s.is_dir() else (d.parent.mkdir(parents=True, exist_ok=True), shutil.copy(s, d))
+    shutil.copytree(src / "html-manager" / "package" / "dist", static / "html-manager",
+                    ignore=shutil.ignore_patterns("*.map", "embed.js", "libembed-amd.js"))
+    shutil.copy(TEMPLATES / "course.css", static / "course.css")
+    return static
+
+
+def urls(depth: int) -> dict:
+    """nbconvert's resource URLs pointing at _site/static/ from a page `depth` folders below _site/."""
+    up = "../" * depth + "static"
+    return {"require_js_url": f"{up}/require.js", "jquery_url": f"{up}/jquery.min.js",
+            "mathjax_url": f"{up}/mathjax/MathJax.js?{MATHJAX_CONFIG}",
+            "widget_renderer_url": f"{up}/html-manager/embed-amd.js", "jupyter_widgets_base_url": f"{up}/",
+            "mermaid_js_url": f"{up}/none.mjs", "mermaid_layout_elk_js_url": ""}
+
+
+# ---------------------------------------------------------------------------------------------- pages
+def nav(name: str | None, names: list[str], depth: int, slides: bool) -> dict:
+    """Links for a page's navigation bar: home, previous / next lesson, its slides or its page."""
+    up = "../" * depth
+    folder = "slides" if slides else "lessons"
+    ext = ".slides.html" if slides else ".html"
+    links = {"home": f"{up}index.html", "title": title(name) if name else "Image Models, hands-on"}
+    if name:
+        i = names.index(name)
+        links["prev"] = f"{up}{folder}/{names[i - 1]}{ext}" if i > 0 else ""
+        links["next"] = f"{up}{folder}/{names[i + 1]}{ext}" if i + 1 < len(names) else ""
+        links["other"] = f"{up}lessons/{name}.html" if slides else f"{up}slides/{name}.slides.html"
+        links["source"] = f"{up}notebooks/{name}.ipynb"
+    return links
+
+
+def title(name: str) -> str:
+    """The first heading of a lesson: '06 · Stable Diffusion, piece by piece'."""
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", 4)
+    first = next((c.source for c in nb.cells if c.cell_type == "markdown"), name)
+    m = re.search(r"^#\s+(.+)$", first, re.M)
+    return m.group(1).strip() if m else name
+
+
+def export(nb, exporter_name: str, depth: int, links: dict) -> str:
+    """HTML of `nb` through the course template (site) or reveal.js (slides)."""
+    from nbconvert import HTMLExporter, SlidesExporter
+    from traitlets.config import Config
+
+    c = Config()
+    for key, value in urls(depth).items():
+        setattr(c.HTMLExporter, key, value)
+    if exporter_name == "slides":
+        c.SlidesExporter.update(reveal_url_prefix=f"{'../' * depth}static/reveal.js", reveal_theme="white",
+                                reveal_scroll=True, reveal_number="c/t", reveal_width="1280",
+                                reveal_height="720", template_name="course-slides",
+                                extra_template_basedirs=[str(TEMPLATES)], extra_template_paths=[str(TEMPLATES)])
+        exporter = SlidesExporter(config=c)
+    else:
+        c.HTMLExporter.update(template_name="course", extra_template_basedirs=[str(TEMPLATES)], extra_template_paths=[str(TEMPLATES)])
+        exporter = HTMLExporter(config=c)
+    body, _ = exporter.from_notebook_node(nb, resources={"nav": links})
+    return body
+
+
+def slides() -> list[Path]:
+    """A reveal.js deck per lesson, with its outputs, under _site/slides/."""
+    install_static(SITE)
+    names = [p.stem for p in lessons()]
+    out = []
+    for path in execute():
+        nb = executed(path.stem)
+        target = SITE / "slides" / f"{path.stem}.slides.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(export(nb, "slides", 1, nav(path.stem, names, 1, slides=True)), encoding="utf-8")
+        out.append(target)
+    print(f"  {len(out)} decks in {SITE / 'slides'}")
+    return out
+
+
+def home_notebook(names: list[str]) -> nbformat.NotebookNode:
+    """The home page as a one-cell notebook: the README's introduction and lesson table, linked."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    intro = readme.split("\n## ", 1)[0]
+    table = re.search(r"\n## Lessons\n(.*?)\n## ", readme, re.S).group(1)
+    for name in names:                                 # [`NN_name.ipynb`](notebooks/...) -> [title](lessons/...)
+        table = re.sub(rf"\[`{name}\.ipynb`\]\(notebooks/{name}\.ipynb\)", f"[{title(name)}](lessons/{name}.html)", table)
+    table = table.replace("| notebook |", "| lesson |")
+    table = table.replace("| time |", "| time | slides |").replace("|---|---|---|", "|---|---|---|---|")
+    for name in names:
+        table = re.sub(rf"(\(lessons/{name}\.html\).*?\|[^|\n]*\|[^|\n]*)\|\s*$",
+                       rf"\1| [slides](slides/{name}.slides.html) |", table, flags=re.M)
+    text = (intro.strip() + "\n\n## Lessons\n" + table.strip() + "\n\n"
+            "Each lesson page shows the notebook as it runs (`COURSE_FAST=1`), with its figures; the "
+            "widgets are drawn as they first appear and come alive when you run the notebook in "
+            "JupyterLab (`make lab`). To present: `make lab` and the slideshow button, or the static "
+            "decks linked above. A page to play with text-to-image without code: `make playground`.\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(text)]
+    nb.metadata["title"] = "Image Models, hands-on"
+    return nb
+
+
+def site() -> Path:
+    """The whole course as a static website under _site/; returns _site/index.html."""
+    decks = slides()
+    names = [p.stem for p in lessons()]
+    for name in names:
+        nb = executed(name)
+        nb.metadata["title"] = title(name)
+        target = SITE / "lessons" / f"{name}.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(export(nb, "site", 1, nav(name, names, 1, slides=False)), encoding="utf-8")
+    shutil.copytree(NOTEBOOKS, SITE / "notebooks", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    index = SITE / "index.html"
+    index.write_text(export(home_notebook(names), "site", 0, nav(None, names, 0, slides=False)), encoding="utf-8")
+    print(f"  site: {index} ({len(names)} lessons, {len(decks)} decks)")
+    return index
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("what", choices=("execute", "vendor", "slides", "site"))
+    p.add_argument("--force", action="store_true", help="execute the notebooks again even if unchanged")
+    args = p.parse_args(argv)
+    t0 = time.perf_counter()
+    {"execute": lambda: execute(args.force), "vendor": vendor, "slides": slides, "site": site}[args.what]()
+    print(f"  done in {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

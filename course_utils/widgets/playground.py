@@ -1,0 +1,25 @@
+"""The classroom playground (`make playground`): three widgets of the course on tabs, sized for a projector."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+
+
+def classroom_playground(pipe=None, scale: int = 6) -> W.Tab:
+    """Tabs: the text-to-image playground (lesson 06), the noising explorer (03), the VAE autoencoder (05).
+
+    `pipe` defaults to the course's own pipeline; its VAE serves the third tab, so nothing loads twice.
+    Example: classroom_playground(pipelines.load_text_to_image())"""
+    from .. import data
+    from ..pipelines import load_text_to_image
+    from .diffusion import NoisingExplorer
+    from .sd import PromptPlayground
+    from .vae import SceneAutoencoder
+
+    pipe = pipe if pipe is not None else load_text_to_image()
+    tabs = W.Tab([PromptPlayground(pipe, scale=scale, strip_scale=2),
+                  NoisingExplorer(data.photo("astronaut", 128), display_size=64 * scale),
+                  SceneAutoencoder(pipe.vae, scale=scale - 2)])
+    for i, title in enumerate(("Text to image", "Noising (lesson 03)", "The VAE (lesson 05)")):
+        tabs.set_title(i, title)
+    return tabs

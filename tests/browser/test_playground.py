@@ -1,0 +1,53 @@
+"""`make playground`: the code-free page a class uses, served by Voilà on 127.0.0.1."""
+
+import time
+
+from conftest import shot
+
+PROMPT = "a small blue circle in the bottom left"
+
+
+def test_playground_generates_from_a_typed_prompt(page, playground):
+    url, started = playground
+    page.goto(url)
+    prompt = page.get_by_role("textbox").first
+    prompt.wait_for(timeout=60_000)
+    page.locator("img.widget-image").first.wait_for(timeout=60_000)
+    first_image = time.perf_counter() - started
+    print(f"first image {first_image:.1f} s after the server was started")
+    shot(page, "playground-01-first-image")
+    assert first_image < 15, f"the first image took {first_image:.1f} s (target: 15 s)"
+    assert page.get_by_text("classroom_playground").count() == 0          # no code on the page
+
+    image = page.locator("img.widget-image").first
+    before = image.get_attribute("src")
+    prompt.fill(PROMPT)
+    prompt.press("Enter")
+    page.wait_for_function("([el, old]) => el.getAttribute('src') !== old", arg=[image.element_handle(), before],
+                           timeout=20_000)
+    label = page.locator(".widget-html-content").filter(has_text="steps in").first
+    label.wait_for()
+    seconds = float(label.inner_text().split(" in ")[1].split(" s")[0])
+    print(f"generation: {label.inner_text()!r}")
+    assert seconds < 1.5, f"a generation took {seconds} s"
+    box = image.bounding_box()
+    assert box["width"] >= 384 and abs(box["width"] - box["height"]) < 2, box   # large, square, not stretched
+    assert box["y"] + box["height"] <= 768, "the image does not fit the 1366x768 window"
+    shot(page, "playground-02-typed-prompt")
+
+    page.get_by_role("tab", name="Noising (lesson 03)").click()
+    slider = page.locator(".noUi-handle:visible").first
+    slider.wait_for()
+    noisy_before = page.locator("img.widget-image:visible").first.get_attribute("src")
+    slider.focus()
+    for _ in range(10):
+        page.keyboard.press("PageUp")
+    page.wait_for_function("old => [...document.querySelectorAll('img.widget-image')].some("
+                           "i => i.offsetParent && i.getAttribute('src') !== old)", arg=noisy_before)
+    shot(page, "playground-03-noising")
+
+    page.get_by_role("tab", name="The VAE (lesson 05)").click()
+    page.locator("img.widget-image:visible").first.wait_for()
+    page.wait_for_timeout(300)
+    shot(page, "playground-04-vae")
+    assert page.outside == [], page.outside
