@@ -40,6 +40,7 @@ def ddpm_step(x_t, eps, t: int, schedule: Schedule, generator=None, clip: bool =
 @torch.no_grad()
 def ddpm_sample(unet, schedule: Schedule, n: int, generator=None, record_every: int = 0, clip: bool = True):
     """Algorithm 2 from pure noise: returns (images in [-1, 1], recorded [(t, x_t, x0_pred)]).
+    Lesson 03 shows `ddpm_step` (inspect.getsource) and runs this.
 
     record_every=100 keeps x_t every 100 steps for plotting the trajectory."""
     cfg = unet.config

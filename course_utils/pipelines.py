@@ -259,7 +259,7 @@ def component_table(pipe, prompt: str = "a small red circle in the top left") ->
 @torch.no_grad()
 def denoise_by_hand(pipe, prompt: str, negative_prompt: str = "", guidance_scale: float = 5.0,
                     num_inference_steps: int = 25, seed: int = 0, scheduler=None) -> dict:
-    """StableDiffusionPipeline's loop written out (defined in notebooks/06_stable_diffusion.ipynb).
+    """StableDiffusionPipeline's loop written out; lesson 06 shows this source (inspect.getsource).
 
     Gives the pipeline's image for the same seed, plus what it passed through: {'image' (3, H, W),
     'latents' (steps, 4, h, w) after each step, 'x0' (steps, 4, h, w) predicted clean latents,

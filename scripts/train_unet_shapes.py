@@ -122,6 +122,8 @@ def main(argv=None):
         unet.load_state_dict(UNet2DConditionModel.from_pretrained(args.init, use_safetensors=True).float().state_dict())
     settings = {k_: (str(v) if isinstance(v, Path) else v) for k_, v in vars(args).items() if k_ not in ("resume", "out", "state")}
     settings["caption_dropout"] = CAPTION_DROPOUT
+    if args.init is not None and (args.init / "training_log.json").exists():  # the run it started from
+        settings["init_training_log"] = json.loads((args.init / "training_log.json").read_text())
     # float16 on disk halves the file (9 MB instead of 19); pipelines.py loads it as float32
     fit(unet, loss, draw, args.steps, lr=args.lr, name="unet-shapes", out=args.out,
         write_weights=lambda m, tmp: m.to(torch.float16).save_pretrained(tmp, safe_serialization=True),
