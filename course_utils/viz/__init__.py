@@ -6,7 +6,7 @@ from .flow import plot_dit_diagram, plot_quality_vs_steps, plot_toy_flow
 from .gan import plot_class_histogram, plot_gan_losses
 from .history import TIMELINE, plot_stable_diffusion_diagram, plot_timeline
 from .rbm import plot_filters, plot_free_energy, plot_gibbs_chain
-from .sd import plot_latent_trajectory, plot_prompt_grid
+from .sd import plot_guidance_curve, plot_latent_trajectory, plot_prompt_grid
 from .text import (
            plot_attention_weights,
            plot_embedding_map,

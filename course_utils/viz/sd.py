@@ -57,3 +57,27 @@ def plot_prompt_grid(images: torch.Tensor, row_labels, col_labels, size: float =
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def plot_guidance_curve(curve: dict, n: int, rescaled: dict | None = None,
+                        attributes=("colour", "shape", "size", "position", "all")):
+    """Share of prompts drawn right against the guidance scale, one line per attribute, with
+    binomial error bars (one standard error, sqrt(p (1 - p) / n)); returns the Figure.
+
+    curve: {w: metrics.adherence dict}; rescaled: the same measured with guidance_rescale, drawn
+    dashed. Used in notebooks/06_stable_diffusion.ipynb."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    for k, attr in enumerate(attributes):
+        colour = f"C{k}"
+        for data, style, suffix in ((curve, "o-", ""), (rescaled or {}, "s--", ", rescaled")):
+            if not data:
+                continue
+            ws = sorted(data)
+            p = [data[w][attr] for w in ws]
+            err = [(q * (1 - q) / n) ** 0.5 for q in p]
+            ax.errorbar(ws, p, yerr=err, fmt=style, color=colour, capsize=3, ms=4, label=attr + suffix)
+    ax.set(xlabel="guidance scale w", ylabel="share right", ylim=(0, 1.02),
+           title=f"prompt adherence, {n} prompts the model never read")
+    ax.legend(fontsize=7, ncol=2, loc="lower left")
+    fig.tight_layout()
+    return fig
