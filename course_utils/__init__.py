@@ -2,9 +2,15 @@
 
     from course_utils import setup
     device = setup(seed=0)
-"""
 
-from .setup import setup
+Importing course_utils makes the Hugging Face libraries offline, whatever was imported before;
+`go_online()` allows downloads from the hub in a running kernel (course_utils/network.py)."""
 
-__all__ = ["setup"]
+from .network import default_offline, go_offline, go_online, is_offline
+
+default_offline()
+
+from .setup import setup  # noqa: E402
+
+__all__ = ["setup", "go_online", "go_offline", "is_offline"]
 __version__ = "0.1.0"

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import warnings
 
 import torch
 
+from . import validate as v
+from .pipeline_inputs import check_call, check_generation_inputs  # noqa: F401  (public: pipelines.check_generation_inputs)
 from .text import MAX_TOKENS
 
 _CACHE: dict = {}
@@ -49,49 +52,38 @@ def _diffusers_sd():
     return StableDiffusionPipeline, StableDiffusionImg2ImgPipeline
 
 
-def check_generation_inputs(tokenizer, prompt, height=None, width=None, num_inference_steps=1,
-                            negative_prompt=None, prompt_embeds=None) -> None:
-    """Raise a ValueError a student can act on, or warn when a prompt will be truncated.
-
-    An empty prompt "" is fine: it asks for an unconditional image."""
-    for name, p in (("prompt", prompt), ("negative_prompt", negative_prompt)):
-        if p is None or isinstance(p, str) or (isinstance(p, list) and all(isinstance(s, str) for s in p)):
-            continue
-        raise ValueError(f"{name} must be a string (or a list of strings), got {type(p).__name__} {p!r:.60}; "
-                         f"write e.g. {name}=\"a small red circle in the top left\"")
-    if prompt is None and prompt_embeds is None:
-        raise ValueError('give a prompt, e.g. pipe("a small red circle in the top left"); "" for no prompt')
-    if not isinstance(num_inference_steps, int) or isinstance(num_inference_steps, bool) or num_inference_steps < 1:
-        raise ValueError(f"num_inference_steps must be a whole number of at least 1, got {num_inference_steps!r} "
-                         "(25 is a good default; 1 gives a blurry guess)")
-    for name, v in (("height", height), ("width", width)):
-        if v is not None and (not isinstance(v, int) or v < 8 or v % 8):
-            raise ValueError(f"{name} must be a positive multiple of 8 (the VAE turns 8x8 pixels into one "
-                             f"latent), got {v!r}; this model was trained at 64x64")
-    for p in [prompt] if isinstance(prompt, str) else (prompt or []):
-        n = len(tokenizer(p).input_ids)
-        if n > tokenizer.model_max_length:
-            kept = tokenizer.decode(tokenizer(p).input_ids[1:tokenizer.model_max_length - 1])
-            warnings.warn(f"the prompt is {n} tokens long; the text encoder reads only the first "
-                          f"{tokenizer.model_max_length} (with [CLS] and [SEP]), so the model sees just "
-                          f"{kept!r}", UserWarning, stacklevel=3)
-
-
 _SD, _SDImg2Img = _diffusers_sd()
 
 
 class StableDiffusionPipeline(_SD):
     """diffusers' StableDiffusionPipeline, plus input checks a student can act on.
 
-    Only __call__ is added to: non-string prompts, sizes that are not multiples of 8 and fewer
-    than 1 step raise a clear ValueError, and over-long prompts warn what was kept. It saves
-    as, and loads back as, a plain StableDiffusionPipeline (same class name)."""
+    Only __call__ is added to (course_utils/pipeline_inputs.py): every argument is checked before
+    diffusers runs (a clear ValueError / TypeError naming it; an unknown keyword such as
+    `guidence_scale` too), and over-long prompts warn what was kept. guidance_scale <= 1 means no
+    guidance, as in diffusers. It saves as, and loads back as, a plain StableDiffusionPipeline."""
 
-    def __call__(self, prompt=None, height=None, width=None, num_inference_steps=50, *args, **kwargs):
+    def __call__(self, *args, **kwargs):
         with _quiet(*_QUIET_LOGGERS):
-            check_generation_inputs(self.tokenizer, prompt, height, width, num_inference_steps,
-                                    kwargs.get("negative_prompt"), kwargs.get("prompt_embeds"))
-            return super().__call__(prompt, height, width, num_inference_steps, *args, **kwargs)
+            check_call(self, _SD.__call__, args, kwargs)
+            return super().__call__(*args, **kwargs)
+
+
+class StableDiffusionImg2ImgPipeline(_SDImg2Img):
+    """diffusers' StableDiffusionImg2ImgPipeline with the same checks, plus the start picture and a
+    `strength` that runs at least one denoising step (int(num_inference_steps * strength) >= 1)."""
+
+    def __call__(self, *args, **kwargs):
+        with _quiet(*_QUIET_LOGGERS):
+            check_call(self, _SDImg2Img.__call__, args, kwargs)
+            return super().__call__(*args, **kwargs)
+
+
+def check_pipe(pipe) -> None:
+    """A TypeError unless `pipe` is a text-to-image pipeline (tokenizer, text encoder, U-Net, VAE)."""
+    if not all(hasattr(pipe, part) for part in ("tokenizer", "text_encoder", "unet", "vae", "scheduler")):
+        raise v.InputTypeError(f"pipe must be a text-to-image pipeline, e.g. pipe = pipelines.load_text_to_image(), "
+                        f"got {type(pipe).__name__}")
 
 
 def course_components(device="cpu") -> dict:
@@ -117,7 +109,9 @@ def load_text_to_image(model_id: str | None = None, device: str | torch.device |
 
     from .setup import pick_device
 
-    device = torch.device(device) if device is not None else pick_device()
+    if model_id is not None and not isinstance(model_id, (str, os.PathLike)):
+        raise v.InputTypeError(f"model_id must be None (the course's own model), a hub id or a folder, got {model_id!r:.60}")
+    device = v.device("device", device) if device is not None else pick_device()
     key = (str(model_id) if model_id is not None else None, str(device))
     if key in _CACHE:
         return _CACHE[key]
@@ -128,20 +122,32 @@ def load_text_to_image(model_id: str | None = None, device: str | torch.device |
             pipe = StableDiffusionPipeline(**course_components(device), safety_checker=None,
                                            feature_extractor=None, requires_safety_checker=False)
     else:
-        dtype = torch.float16 if device.type == "cuda" else torch.float32
-        try:
-            with warnings.catch_warnings(), _quiet("diffusers.pipelines.pipeline_utils"):  # BERT, not CLIP
-                warnings.simplefilter("ignore")
-                pipe = StableDiffusionPipeline.from_pretrained(model_id, dtype=dtype, safety_checker=None,
-                                                               requires_safety_checker=False)
-        except OSError as e:
-            raise OSError(f"could not load {model_id!r}: it is not on this machine and the hub cannot be "
-                          "reached (offline: HF_HUB_OFFLINE=1). Use model_id=None for the course's own "
-                          "model, or go online and set HF_HUB_OFFLINE=0.") from e
-        pipe = pipe.to(device)
+        pipe = _from_pretrained(str(model_id), torch.float16 if device.type == "cuda" else torch.float32).to(device)
     pipe.set_progress_bar_config(disable=True)
     _CACHE[key] = pipe
     return pipe
+
+
+def _from_pretrained(model_id: str, dtype):
+    """A saved pipeline from a folder or a hub id, safetensors weights only, with errors that say why."""
+    from .network import is_offline
+
+    try:
+        with warnings.catch_warnings(), _quiet("diffusers.pipelines.pipeline_utils"):  # BERT, not CLIP
+            warnings.simplefilter("ignore")
+            return StableDiffusionPipeline.from_pretrained(model_id, dtype=dtype, safety_checker=None,
+                                                           requires_safety_checker=False, use_safetensors=True)
+    except Exception as e:  # noqa: BLE001 - every failure gets the same kind of actionable message
+        if os.path.isdir(model_id):
+            where = (f"the folder {model_id!r} holds no complete pipeline with safetensors weights (the course "
+                     "never loads pickle .bin files); save one there with pipe.save_pretrained(folder)")
+        elif is_offline():
+            where = (f"{model_id!r} is not a folder, nor a hub model in the local cache, and the course is offline; "
+                     "run course_utils.go_online() first, or use model_id=None for the course's own model")
+        else:
+            where = (f"{model_id!r} could not be fetched from the hub: check the id (owner/name), the network, and "
+                     "that the model has safetensors weights; model_id=None gives the course's own model")
+        raise OSError(f"could not load {model_id!r} ({type(e).__name__}: {str(e)[:200]}). {where}") from e
 
 
 SCHEDULERS = ("DDIM", "DPM-Solver++", "Euler")
@@ -163,7 +169,8 @@ def img2img(pipe):
     """A StableDiffusionImg2ImgPipeline sharing `pipe`'s components (no extra memory).
 
     Example: out = img2img(pipe)("a blue star", image=picture, strength=0.6).images[0]"""
-    i2i = _SDImg2Img(**pipe.components, requires_safety_checker=False)   # no stderr notice about it
+    check_pipe(pipe)
+    i2i = StableDiffusionImg2ImgPipeline(**pipe.components, requires_safety_checker=False)  # no stderr notice
     i2i.set_progress_bar_config(disable=True)
     return i2i
 
@@ -173,7 +180,10 @@ def generate(pipe, prompts, seed: int = 0, batch_size: int = 64, **kwargs) -> to
     """Images for a list of prompts, (N, 3, H, W) in [0, 1]; batch i uses generator seed + i.
 
     Example: generate(pipe, ["a red circle", "a blue star"], guidance_scale=5, num_inference_steps=25)"""
-    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    check_pipe(pipe)
+    prompts = v.texts("prompts", prompts)
+    seed, batch_size = v.whole("seed", seed, 0, 2**62), v.whole("batch_size", batch_size, 1, v.MAX_IMAGES)
+    _own_arguments("generate", kwargs, "prompt", "generator", "output_type")
     kwargs.setdefault("num_inference_steps", 25)
     out = []
     for i, start in enumerate(range(0, len(prompts), batch_size)):
@@ -189,7 +199,12 @@ def measure_adherence(pipe, n: int = 200, seed: int = 2024, two_object_fraction:
 
     Example: measure_adherence(pipe, 48, guidance_scale=5)['colour'] -> 0.98"""
     from . import data, metrics
+    from .shapes import WORDINGS
 
+    check_pipe(pipe)
+    n, seed = v.whole("n", n, 1, v.MAX_IMAGES), v.whole("seed", seed, 0, 2**62)
+    v.number("two_object_fraction", two_object_fraction, 0.0, 1.0)
+    v.one_of("wording", wording, WORDINGS)
     scenes = [data.shapes_scene(seed, i, two_object_fraction, wording) for i in range(n)]
     images = generate(pipe, [s.caption for s in scenes], **kwargs)
     return metrics.adherence(images, scenes)
@@ -197,6 +212,11 @@ def measure_adherence(pipe, n: int = 200, seed: int = 2024, two_object_fraction:
 
 def latents_to_images(pipe, latents: torch.Tensor) -> torch.Tensor:
     """Decode latents (N, 4, h, w), as the pipeline holds them, to images in [0, 1]."""
+    check_pipe(pipe)
+    latents = v.tensor("latents", latents, 4)
+    if latents.shape[1] != pipe.vae.config.latent_channels:
+        raise ValueError(f"latents must have {pipe.vae.config.latent_channels} channels (N, "
+                         f"{pipe.vae.config.latent_channels}, h, w), got shape {tuple(latents.shape)}")
     with torch.no_grad():
         x = pipe.vae.decode(latents.to(pipe.vae.dtype) / pipe.vae.config.scaling_factor).sample
     return ((x.float() + 1) / 2).clamp(0, 1).cpu()
@@ -207,6 +227,10 @@ def denoising_strip(pipe, prompt: str, n_show: int = 6, seed: int = 0, **kwargs)
 
     Returns (image (3, H, W) in [0, 1], latents (n_show, 4, h, w) at evenly spaced steps rescaled
     to unit variance, their step numbers). A callback collects them, so any scheduler works."""
+    check_pipe(pipe)
+    v.text("prompt", prompt)
+    n_show, seed = v.whole("n_show", n_show, 1, v.MAX_STEPS), v.whole("seed", seed, 0, 2**62)
+    _own_arguments("denoising_strip", kwargs, "generator", "output_type", "callback_on_step_end")
     kept = []
 
     def keep(pipeline, i, t, tensors):
@@ -226,6 +250,8 @@ def denoising_strip(pipe, prompt: str, n_show: int = 6, seed: int = 0, **kwargs)
 def component_table(pipe, prompt: str = "a small red circle in the top left") -> list[dict]:
     """The pipeline's four parts as rows: name, class, parameters, input and output shapes, each
     measured by running the part once on `prompt`. Print with `for r in rows: print(r)`."""
+    check_pipe(pipe)
+    v.text("prompt", prompt)
     ids = pipe.tokenizer([prompt], padding="max_length", max_length=pipe.tokenizer.model_max_length,
                          truncation=True, return_tensors="pt").input_ids
     with torch.no_grad():
@@ -256,6 +282,30 @@ def component_table(pipe, prompt: str = "a small red circle in the top left") ->
     ]
 
 
+def _own_arguments(function: str, kwargs: dict, *names) -> None:
+    """A TypeError if kwargs holds an argument that `function` sets itself."""
+    for name in names:
+        if name in kwargs:
+            raise v.InputTypeError(f"{function} sets {name} itself; leave {name} out (use seed= for the randomness)")
+
+
+def _ddim_like(scheduler, pipe):
+    """The scheduler denoise_by_hand steps with: DDIM from the pipeline's config when None."""
+    import inspect
+    import typing
+
+    from diffusers import DDIMScheduler, SchedulerMixin
+
+    if scheduler is None:
+        return DDIMScheduler.from_config(pipe.scheduler.config)
+    returns = inspect.signature(type(scheduler).step).return_annotation if isinstance(scheduler, SchedulerMixin) else None
+    if not any("pred_original_sample" in getattr(c, "__dataclass_fields__", {})
+               for c in typing.get_args(returns) or (returns,)):
+        raise v.InputTypeError(f"scheduler must be a DDIM-like diffusers scheduler (its step returns pred_original_sample), "
+                        f"got {type(scheduler).__name__}; e.g. DDIMScheduler.from_config(pipe.scheduler.config)")
+    return scheduler
+
+
 @torch.no_grad()
 def denoise_by_hand(pipe, prompt: str, negative_prompt: str = "", guidance_scale: float = 5.0,
                     num_inference_steps: int = 25, seed: int = 0, scheduler=None) -> dict:
@@ -263,13 +313,17 @@ def denoise_by_hand(pipe, prompt: str, negative_prompt: str = "", guidance_scale
 
     Gives the pipeline's image for the same seed, plus what it passed through: {'image' (3, H, W),
     'latents' (steps, 4, h, w) after each step, 'x0' (steps, 4, h, w) predicted clean latents,
-    'timesteps'}. The scheduler must be DDIM-like (its step returns pred_original_sample)."""
-    from diffusers import DDIMScheduler
-
-    check_generation_inputs(pipe.tokenizer, prompt, None, None, num_inference_steps, negative_prompt)
-    scheduler = scheduler or DDIMScheduler.from_config(pipe.scheduler.config)
-    # 1. the empty (or negative) prompt and the prompt -> token embeddings (2, L, d)
-    ids = pipe.tokenizer([negative_prompt, prompt], padding="max_length", truncation=True,
+    'timesteps'}. The scheduler must be DDIM-like (its step returns pred_original_sample).
+    guidance_scale <= 1 means no guidance, as in the pipeline: the prediction with the prompt alone."""
+    check_pipe(pipe)
+    v.text("prompt", prompt)
+    v.text("negative_prompt", negative_prompt)
+    check_generation_inputs(pipe.tokenizer, prompt, None, None, num_inference_steps, negative_prompt,
+                            guidance_scale=guidance_scale)
+    seed, scheduler = v.whole("seed", seed, 0, 2**62), _ddim_like(scheduler, pipe)
+    guided = guidance_scale > 1                     # diffusers' do_classifier_free_guidance
+    # 1. the empty (or negative) prompt and the prompt -> token embeddings (2, L, d); no guidance: the prompt's (1, L, d)
+    ids = pipe.tokenizer([negative_prompt, prompt] if guided else [prompt], padding="max_length", truncation=True,
                          max_length=pipe.tokenizer.model_max_length, return_tensors="pt")
     context = pipe.text_encoder(ids.input_ids, attention_mask=ids.attention_mask)[0]
     # 2. seeded Gaussian noise in latent space (1, 4, h, w)
@@ -280,10 +334,11 @@ def denoise_by_hand(pipe, prompt: str, negative_prompt: str = "", guidance_scale
     trail, x0s = [], []
     for t in scheduler.timesteps:
         # 3. predict (noise, or v) with and without the prompt: one U-Net call on a batch of 2
-        x_in = scheduler.scale_model_input(torch.cat([latents, latents]), t)
-        pred_uncond, pred_text = pipe.unet(x_in, t, encoder_hidden_states=context).sample.chunk(2)
-        # 4. classifier-free guidance (Ho & Salimans 2022): step past the text prediction
-        pred = pred_uncond + guidance_scale * (pred_text - pred_uncond)
+        x_in = scheduler.scale_model_input(torch.cat([latents] * len(context)), t)
+        pred = pipe.unet(x_in, t, encoder_hidden_states=context).sample
+        if guided:  # 4. classifier-free guidance (Ho & Salimans 2022): step past the text prediction
+            pred_uncond, pred_text = pred.chunk(2)
+            pred = pred_uncond + guidance_scale * (pred_text - pred_uncond)
         # 5. one scheduler step: x_t -> x_{t-1}
         out = scheduler.step(pred, t, latents)
         latents = out.prev_sample

@@ -7,7 +7,6 @@ self-check so that a broken environment shows up here and not as a traceback lat
 from __future__ import annotations
 
 import importlib
-import os
 import random
 import warnings
 
@@ -77,12 +76,15 @@ def setup(seed: int = 0, offline: bool = True, dtype: torch.dtype = torch.float3
           verbose: bool | None = None) -> torch.device:
     """Seed everything, pick the device, set the plot style; returns the device.
 
+    offline=True keeps the hub offline (as `import course_utils` made it), unless go_online() was
+    called or the environment said HF_HUB_OFFLINE=0; offline=False is `go_online()`.
     Example: from course_utils import setup; device = setup(seed=0)"""
+    from . import network
+    from .validate import whole
+
     global _PRINTED
-    seed_everything(seed)
-    if offline:  # no network at run time unless the user asks for it
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    seed_everything(whole("seed", seed, 0, 2**32 - 1))
+    network.go_online() if not offline else network.default_offline()
     device = pick_device()
     set_plot_style()
     problems = check_dtype(device, dtype)
@@ -103,12 +105,14 @@ def environment_report(device: torch.device, dtype: torch.dtype = torch.float32)
     versions = ", ".join(f"{n} {_version(n)}" for n in ("torch", "diffusers", "transformers"))
     present = [n for n in KNOWN_CHECKPOINTS if any((CHECKPOINTS / n).glob("**/*.safetensors"))]
     absent = [n for n in KNOWN_CHECKPOINTS if n not in present]
-    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0")
+    from .network import is_offline
+
+    offline = is_offline()
     lines = [
         f"versions : {versions}",
         f"device   : {device.type} ({dtype}), {torch.get_num_threads()} CPU threads",
         f"checkpoints: {len(present)}/{len(KNOWN_CHECKPOINTS)} present"
         + (f" (missing: {', '.join(absent)})" if absent else ""),
-        f"network  : {'offline (HF_HUB_OFFLINE=1): nothing is downloaded' if offline else 'online: hub models may be downloaded'}",
+        f"network  : {'offline: nothing is downloaded (go_online() to allow it)' if offline else 'online: hub models may be downloaded'}",
     ]
     return "\n".join(lines)

@@ -43,18 +43,22 @@ def test_loop_by_hand_gives_the_pipelines_image(tiny_course_checkpoints):
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(prompt=3), "prompt must be a string"),
-    (dict(prompt=["a red circle", 5]), "prompt must be a string"),
+    (dict(prompt=["a red circle", 5]), "prompt must be a list of strings"),
+    (dict(prompt=[]), "prompt must be a list of 1 to"),
     (dict(prompt="a red circle", negative_prompt=7), "negative_prompt must be a string"),
     (dict(prompt="a red circle", height=60, width=64), "multiple of 8"),
     (dict(prompt="a red circle", height=0, width=64), "multiple of 8"),
-    (dict(prompt="a red circle", num_inference_steps=0), "at least 1"),
-    (dict(prompt="a red circle", num_inference_steps=-2), "at least 1"),
-    (dict(prompt="a red circle", num_inference_steps=2.5), "at least 1"),
+    (dict(prompt="a red circle", num_inference_steps=0), "from 1 to"),
+    (dict(prompt="a red circle", num_inference_steps=-2), "from 1 to"),
+    (dict(prompt="a red circle", num_inference_steps=2.5), "whole number"),
+    (dict(prompt="a red circle", guidance_scale=float("nan")), "guidance_scale must be a finite number"),
+    (dict(prompt="a red circle", guidance_scale=float("inf")), "guidance_scale must be a finite number"),
+    (dict(prompt="a red circle", guidence_scale=3.0), "did you mean guidance_scale"),
 ])
-def test_bad_generation_input_gets_a_clear_value_error(tiny_course_checkpoints, kwargs, message):
+def test_bad_generation_input_gets_a_clear_error(tiny_course_checkpoints, kwargs, message):
     pipe = pipelines.load_text_to_image(device="cpu")
     kwargs.setdefault("num_inference_steps", 2)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, TypeError), match=message):
         pipe(**kwargs, generator=_gen(), output_type="pt")
 
 
@@ -109,3 +113,37 @@ def test_measure_adherence_and_component_table(tiny_course_checkpoints):
     assert [r["part"] for r in rows] == ["tokenizer", "text_encoder", "unet", "scheduler", "vae (decode)"]
     assert rows[2]["parameters"] == sum(p.numel() for p in pipe.unet.parameters())
     assert "(1, 32, 384)" in rows[1]["output"] and "(1, 3, 64, 64)" in rows[4]["output"]
+
+
+@pytest.mark.parametrize("w", [0.0, 0.5, 1.0])
+def test_guidance_up_to_one_means_no_guidance_in_the_pipeline_and_by_hand(tiny_course_checkpoints, w):
+    """diffusers' do_classifier_free_guidance: w <= 1 runs the prompt's prediction alone."""
+    pipe = pipelines.load_text_to_image(device="cpu")
+    mine = pipelines.denoise_by_hand(pipe, "a big yellow star", guidance_scale=w, num_inference_steps=3, seed=1)
+    theirs = pipe("a big yellow star", guidance_scale=w, num_inference_steps=3, generator=_gen(1),
+                  output_type="pt").images[0]
+    assert torch.allclose(mine["image"], theirs, atol=1e-5)
+    no_guidance = pipe("a big yellow star", guidance_scale=1.0, num_inference_steps=3, generator=_gen(1),
+                       output_type="pt").images[0]
+    assert torch.equal(theirs, no_guidance)
+    guided = pipe("a big yellow star", guidance_scale=3.0, num_inference_steps=3, generator=_gen(1),
+                  output_type="pt").images[0]
+    assert not torch.allclose(guided, theirs, atol=1e-4)   # the comparison can fail
+
+
+def test_img2img_refuses_a_strength_that_runs_no_step(tiny_course_checkpoints):
+    i2i = pipelines.img2img(pipelines.load_text_to_image(device="cpu"))
+    image = torch.rand(1, 3, 64, 64)
+    with pytest.raises(ValueError, match=r"strength 0.05 with num_inference_steps=10 runs .* 0 denoising steps.*at least 20"):
+        i2i("a blue star", image=image, strength=0.05, num_inference_steps=10)
+    out = i2i("a blue star", image=image, strength=0.05, num_inference_steps=20, generator=_gen(), output_type="pt")
+    assert out.images.shape == (1, 3, 64, 64)
+    with pytest.raises(ValueError, match="image must be given"):
+        i2i("a blue star", strength=0.5)
+
+
+def test_a_folder_without_safetensors_is_refused(tiny_course_checkpoints, tmp_path):
+    pipe = pipelines.load_text_to_image(device="cpu")
+    pipe.save_pretrained(tmp_path / "pickled", safe_serialization=False)
+    with pytest.raises(OSError, match="safetensors"):
+        pipelines.load_text_to_image(str(tmp_path / "pickled"), device="cpu")
