@@ -181,13 +181,26 @@ def export(nb, exporter_name: str, depth: int, links: dict) -> str:
     return body
 
 
+def one_idea_per_slide(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """For the static decks: prose that follows code starts a new (vertical) slide, so each slide is
+    one step of the lesson's rhythm, its prose, its code and the figure that code draws."""
+    previous = None
+    for cell in nb.cells:
+        show = cell.metadata.get("slideshow", {}).get("slide_type")
+        if cell.cell_type == "markdown" and show is None and previous == "code":
+            cell.metadata.setdefault("slideshow", {})["slide_type"] = "subslide"
+        if show not in ("skip", "notes"):
+            previous = cell.cell_type
+    return nb
+
+
 def slides() -> list[Path]:
     """A reveal.js deck per lesson, with its outputs, under _site/slides/."""
     install_static(SITE)
     names = [p.stem for p in lessons()]
     out = []
     for path in execute():
-        nb = executed(path.stem)
+        nb = one_idea_per_slide(executed(path.stem))
         target = SITE / "slides" / f"{path.stem}.slides.html"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(export(nb, "slides", 1, nav(path.stem, names, 1, slides=True)), encoding="utf-8")

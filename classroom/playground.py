@@ -48,6 +48,7 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8866)))
     p.add_argument("--cull-after", type=int, default=600, help="seconds an unwatched idle kernel lives")
+    p.add_argument("--cull-interval", type=int, default=60, help="how often to look for such kernels (seconds)")
     p.add_argument("--open", action="store_true", help="open a browser too")
     args = p.parse_args(argv)
     offline_template()
@@ -62,7 +63,7 @@ def main(argv=None) -> None:
                 f"--port={args.port}", "--Voila.ip=127.0.0.1", "--preheat_kernel=False",
                 "--strip_sources=True", "--show_tracebacks=False",
                                 f"--MappingKernelManager.cull_idle_timeout={args.cull_after}",
-                "--MappingKernelManager.cull_interval=60", "--MappingKernelManager.cull_connected=False",
+                f"--MappingKernelManager.cull_interval={args.cull_interval}", "--MappingKernelManager.cull_connected=False",
                 *([] if args.open else ["--no-browser"])]
     print(f"playground: http://127.0.0.1:{args.port}/  (Ctrl-C stops it)", flush=True)
     from voila.app import main as voila_main

@@ -1,5 +1,6 @@
 """`make playground`: the code-free page a class uses, served by Voilà on 127.0.0.1."""
 
+import sys
 import time
 
 from conftest import shot
@@ -51,3 +52,24 @@ def test_playground_generates_from_a_typed_prompt(page, playground):
     page.wait_for_timeout(300)
     shot(page, "playground-04-vae")
     assert page.outside == [], page.outside
+
+
+def test_a_closed_tab_leaves_no_kernel_running(browser):
+    """Voilà gives each visitor a kernel (~0.8 GB); once the tab is gone and it is idle, it is shut down."""
+    from conftest import ROOT, free_port, start, stop, wait_for_http
+
+    port, log = free_port(), ROOT / "build" / "logs" / "playground-cull.log"
+    proc = start([sys.executable, "classroom/playground.py", f"--port={port}", "--cull-after=4", "--cull-interval=2"], log)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/voila/static/no-such-file", 120, proc)
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.locator("img.widget-image").first.wait_for(timeout=60_000)
+        context.close()                                                   # the tab goes away
+        deadline = time.time() + 60
+        while time.time() < deadline and "Kernel shutdown" not in log.read_text():
+            time.sleep(1)
+        assert "Kernel shutdown" in log.read_text(), "the kernel of a closed tab is still running"
+    finally:
+        stop(proc)
