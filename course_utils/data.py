@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from . import shapes as sw
+from . import validate as v
 from .images import to_signed
 
 PHOTOS = ("astronaut", "coffee", "rocket", "chelsea", "hubble_deep_field",
@@ -35,8 +36,9 @@ def digits(size: int = 8, binary: bool = False) -> Digits:
     Example: d = digits(16); d.images.shape -> (1797, 1, 16, 16)"""
     from sklearn.datasets import load_digits
 
-    if size % 8 or size <= 0:
-        raise ValueError(f"size must be a positive multiple of 8 (the digits are 8x8), got {size}")
+    if v.whole("size", size, 8, 256, "the digits are 8x8: use 8, 16, 32, ...") % 8:
+        raise ValueError(f"size must be a multiple of 8 from 8 to 256 (the digits are 8x8), got {size}")
+    binary = v.flag("binary", binary)
     raw = load_digits()
     x = torch.tensor(raw.images, dtype=torch.float32)[:, None] / 16.0  # (N, 1, 8, 8)
     if size != 8:
@@ -52,10 +54,10 @@ def photo(name: str = "astronaut", size: int | None = 256) -> torch.Tensor:
     Example: photo("astronaut", size=128). size=None keeps the square crop's own size."""
     import skimage.data
 
-    if name not in PHOTOS:
-        raise ValueError(f"unknown photo {name!r}; available: {', '.join(PHOTOS)}")
-    if size is not None and (not isinstance(size, int) or size < 8):
-        raise ValueError(f"size must be an int >= 8 or None, got {size!r}")
+    if v.text("name", name, "e.g. name='astronaut'") not in PHOTOS:
+        raise ValueError(f"name must be one of the photos available: {', '.join(PHOTOS)}; got {name!r}")
+    if size is not None:
+        v.whole("size", size, 8, v.MAX_SIDE, "or None for the photo's own size")
     arr = np.asarray(getattr(skimage.data, name)())
     if arr.ndim == 2:
         arr = np.stack([arr] * 3, axis=-1)
@@ -82,6 +84,7 @@ class ShapesBatch:
 def shapes_scene(seed: int, index: int, two_object_fraction: float = 0.3,
                  wording: str = "train", jitter: bool = True) -> sw.Scene:
     """Scene number `index` of the Shapes World stream `seed` (the same numbers, the same scene)."""
+    _check_stream(seed, index, two_object_fraction, wording, jitter)
     rng = np.random.default_rng([seed, index])
     n_objects = 2 if rng.random() < two_object_fraction else 1
     return sw.random_scene(rng, n_objects=n_objects, jitter=jitter, wording=wording)
@@ -94,14 +97,21 @@ def shapes_world(n: int = 16, seed: int = 0, two_object_fraction: float = 0.3,
 
     Example: batch = shapes_world(8, seed=0); batch.images.shape -> (8, 3, 64, 64);
     batch.captions[0] -> 'a small blue star in the top right'"""
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    if not 0 <= two_object_fraction <= 1:
-        raise ValueError(f"two_object_fraction must be in [0, 1], got {two_object_fraction}")
+    v.whole("n", n, 1, v.MAX_IMAGES, "render a long stream in pieces with start=")
+    v.whole("size", size, 8, 512)
+    _check_stream(seed, start, two_object_fraction, wording, jitter, "start")
     scenes = [shapes_scene(seed, start + i, two_object_fraction, wording, jitter) for i in range(n)]
     arrs = np.stack([sw.render_scene(s, size) for s in scenes])  # (N, H, W, 3) uint8
     images = torch.from_numpy(arrs).permute(0, 3, 1, 2).float() / 255.0
     return ShapesBatch(images, [s.caption for s in scenes], scenes)
+
+
+def _check_stream(seed, index, two_object_fraction, wording, jitter, index_name="index") -> None:
+    v.whole("seed", seed, 0, 2**62)
+    v.whole(index_name, index, 0, 2**62)
+    v.number("two_object_fraction", two_object_fraction, 0.0, 1.0, "the share of scenes with two shapes")
+    v.one_of("wording", wording, sw.WORDINGS)
+    v.flag("jitter", jitter)
 
 
 class ShapesWorldDataset(torch.utils.data.Dataset):
@@ -112,6 +122,9 @@ class ShapesWorldDataset(torch.utils.data.Dataset):
 
     def __init__(self, length: int = 10_000, seed: int = 0, two_object_fraction: float = 0.3,
                  wording: str = "train", size: int = 64):
+        v.whole("length", length, 1, 200_000, "200,000 scenes already hold 2.4 GB")
+        v.whole("size", size, 8, 512)
+        _check_stream(seed, 0, two_object_fraction, wording, True)
         self.scenes = [shapes_scene(seed, i, two_object_fraction, wording) for i in range(length)]
         self.pixels = torch.from_numpy(np.stack([sw.render_scene(s, size) for s in self.scenes]))
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import torch
 
-from .noise import Schedule
+from . import validate as v
+from .noise import Schedule, check_schedule
 
 
 def ddpm_step(x_t, eps, t: int, schedule: Schedule, generator=None, clip: bool = True):
     """One reverse step x_t -> x_(t-1); returns (x_(t-1), predicted x_0). x_t, eps: (B, C, H, W)."""
+    _check_step(x_t, eps, t, schedule, generator)
     abar_t = schedule.alphas_cumprod[t]
     abar_prev = schedule.alphas_cumprod[t - 1] if t > 0 else torch.tensor(1.0)
     beta_t = 1 - abar_t / abar_prev
@@ -37,12 +39,25 @@ def ddpm_step(x_t, eps, t: int, schedule: Schedule, generator=None, clip: bool =
     return mean + var.sqrt() * z, x0_pred
 
 
+def _check_step(x_t, eps, t, schedule, generator) -> None:
+    """The arguments of ddpm_step, each with an error that names it."""
+    check_schedule(schedule)
+    v.whole("t", t, 0, schedule.num_timesteps - 1, f"this schedule has {schedule.num_timesteps} steps")
+    x_t, eps = v.tensor("x_t", x_t), v.tensor("eps", eps)
+    if x_t.shape != eps.shape:
+        raise ValueError(f"eps must have the shape of x_t {tuple(x_t.shape)}, got {tuple(eps.shape)}")
+    v.generator("generator", generator)
+
+
 @torch.no_grad()
 def ddpm_sample(unet, schedule: Schedule, n: int, generator=None, record_every: int = 0, clip: bool = True):
     """Algorithm 2 from pure noise: returns (images in [-1, 1], recorded [(t, x_t, x0_pred)]).
     Lesson 03 shows `ddpm_step` (inspect.getsource) and runs this.
 
     record_every=100 keeps x_t every 100 steps for plotting the trajectory."""
+    check_schedule(schedule)
+    n, generator = v.whole("n", n, 1, v.MAX_IMAGES), v.generator("generator", generator)
+    v.whole("record_every", record_every, 0, schedule.num_timesteps, "0 records nothing; 100 every 100th step")
     cfg = unet.config
     x = torch.randn((n, cfg.in_channels, cfg.sample_size, cfg.sample_size), generator=generator)
     x = x.to(unet.device)
@@ -61,8 +76,8 @@ def sample_diffusion(unet, scheduler, n: int, steps: int, generator: torch.Gener
     """Run a diffusers scheduler's reverse loop from seeded noise -> (n, C, H, W) in [0, 1].
 
     The loop of DDPMPipeline and DDIMPipeline, for any scheduler; used in notebooks/03 and 07."""
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
+    n, steps = v.whole("n", n, 1, v.MAX_IMAGES), v.whole("steps", steps, 1, v.MAX_STEPS, "50 is plenty for DDIM")
+    v.generator("generator", generator)
     cfg = unet.config
     x = torch.randn((n, cfg.in_channels, cfg.sample_size, cfg.sample_size), generator=generator)
     x = x.to(unet.device)

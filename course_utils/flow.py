@@ -10,18 +10,34 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from . import validate
+
 TIME_SCALE = 1000.0   # the U-Net's timestep embedding expects 0..1000, as for diffusion
 
 
 def interpolate(x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """The straight path: x_t = (1 - t) x0 + t noise, with t (B,) in [0, 1] broadcast per sample."""
+    x0, noise = validate.tensor("x0", x0, (1, 2, 3, 4, 5)), validate.tensor("noise", noise)
     if x0.shape != noise.shape:
         raise ValueError(f"x0 and noise must have the same shape, got {tuple(x0.shape)} and {tuple(noise.shape)}")
-    t = torch.as_tensor(t, dtype=x0.dtype, device=x0.device)
+    t = _check_times(t, x0)
     if t.min() < 0 or t.max() > 1:
         raise ValueError(f"t must be in [0, 1] (0 = data, 1 = noise), got values from {float(t.min())} to {float(t.max())}")
     t = t.reshape(-1, *([1] * (x0.ndim - 1)))                                     # (B, 1, ...)
     return (1 - t) * x0 + t * noise
+
+
+def _check_times(t, x0: torch.Tensor) -> torch.Tensor:
+    """t as a tensor of x0's dtype: one time, or one per sample (B,), none of them NaN."""
+    try:
+        t = torch.as_tensor(t, dtype=x0.dtype, device=x0.device)
+    except (TypeError, ValueError, RuntimeError):
+        raise validate.InputTypeError(f"t must be a number or a tensor of numbers in [0, 1], got {t!r:.60}") from None
+    if t.numel() not in (1, len(x0)) or t.ndim > 1:
+        raise ValueError(f"t must be one time or one per sample ({len(x0)},), got shape {tuple(t.shape)}")
+    if not torch.isfinite(t).all():
+        raise ValueError("t must be in [0, 1] (0 = data, 1 = noise), got NaN or inf")
+    return t
 
 
 def flow_loss(model, x0: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -45,8 +61,10 @@ def euler_sample(model, noise: torch.Tensor, steps: int, record: bool = False):
     """Integrate dx/dt = v from t = 1 (noise) to t = 0 in `steps` equal Euler steps.
 
     Returns x0 (same shape as noise), or (x0, [x at each time], times) with record=True."""
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
+    steps = validate.whole("steps", steps, 1, validate.MAX_STEPS, "a straight flow needs few: 8 to 50")
+    noise = validate.tensor("noise", noise, (2, 3, 4, 5))
+    if not callable(model):
+        raise validate.InputTypeError(f"model must be callable as model(x, t) -> velocity, got {type(model).__name__}")
     times = torch.linspace(1.0, 0.0, steps + 1)
     x, trail = noise, [noise]
     for t, t_next in zip(times[:-1], times[1:]):
@@ -59,6 +77,7 @@ def euler_sample(model, noise: torch.Tensor, steps: int, record: bool = False):
 # ---------------------------------------------------------------- the 2-D toy
 def toy_data(n: int, seed: int = 0) -> torch.Tensor:
     """n points of two interleaved half-moons (scikit-learn's make_moons), scaled to about [-2, 2]^2."""
+    n, seed = validate.whole("n", n, 2, 1_000_000), validate.whole("seed", seed, 0, 2**32 - 1)
     from sklearn.datasets import make_moons
 
     pts, _ = make_moons(n, noise=0.06, random_state=seed)
@@ -80,6 +99,8 @@ class ToyVelocity(torch.nn.Module):
 
 def train_toy(steps: int = 2000, n: int = 4096, seed: int = 0, lr: float = 3e-3):
     """Train ToyVelocity on the moons with flow_loss; returns (model, losses). ~10 s on a CPU."""
+    validate.whole("steps", steps, 1, 100_000), validate.whole("n", n, 2, 1_000_000), validate.whole("seed", seed, 0, 2**32 - 1)
+    validate.number("lr", lr, 0.0, 1.0, "3e-3 works", open_lo=True)
     torch.manual_seed(seed)
     data, model = toy_data(n, seed), ToyVelocity()
     opt = torch.optim.Adam(model.parameters(), lr=lr)

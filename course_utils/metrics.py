@@ -15,6 +15,7 @@ import torch
 from scipy import ndimage
 
 from . import shapes as sw
+from . import validate as v
 
 _PALETTE = np.array(list(sw.COLOURS.values()), dtype=np.float32)  # (6, 3)
 _BGS = np.array(list(sw.BACKGROUNDS.values()), dtype=np.float32)  # (3, 3)
@@ -34,13 +35,16 @@ class FoundObject:
 
 def _as_uint8_hwc(image) -> np.ndarray:
     if isinstance(image, torch.Tensor):
-        x = image.detach().float().cpu()
-        if x.ndim != 3 or x.shape[0] != 3:
-            raise ValueError(f"expected an RGB image tensor (3, H, W) in [0, 1], got shape {tuple(x.shape)}")
+        x = v.tensor("image", image).detach().float().cpu()
+        if x.ndim != 3 or x.shape[0] != 3 or min(x.shape[1:]) < 2:
+            raise ValueError(f"image must be an RGB image tensor (3, H, W) in [0, 1], got shape {tuple(x.shape)}")
         return (x.clamp(0, 1).permute(1, 2, 0).numpy() * 255).astype(np.float32)
-    arr = np.asarray(image)
-    if arr.ndim != 3 or arr.shape[2] != 3:
-        raise ValueError(f"expected an RGB array (H, W, 3), got shape {arr.shape}")
+    if not isinstance(image, np.ndarray):
+        raise v.InputTypeError(f"image must be a tensor (3, H, W) in [0, 1] or a uint8 array (H, W, 3), "
+                               f"got {type(image).__name__}")
+    arr = image
+    if arr.ndim != 3 or arr.shape[2] != 3 or min(arr.shape[:2]) < 2 or arr.dtype.kind not in "uif":
+        raise ValueError(f"image must be an RGB array (H, W, 3) of numbers, got shape {arr.shape}, dtype {arr.dtype}")
     return arr.astype(np.float32) * (255.0 if arr.dtype != np.uint8 and arr.max() <= 1.0 else 1.0)
 
 
@@ -64,6 +68,7 @@ def read_scene(image, min_pixels: int = 6) -> tuple[str, list[FoundObject]]:
     image: tensor (3, H, W) in [0, 1] or uint8 array (H, W, 3).
     Example: bg, objs = read_scene(shapes_world(1).images[0]); objs[0].colour -> 'red'"""
     arr = _as_uint8_hwc(image)
+    v.whole("min_pixels", min_pixels, 1, arr.shape[0] * arr.shape[1])
     H, W, _ = arr.shape
     border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])  # (4*side, 3)
     bg_idx = int(np.argmin(((_BGS - np.median(border, axis=0)) ** 2).sum(-1)))
@@ -147,9 +152,14 @@ def _hidden(clf, X: np.ndarray) -> np.ndarray:
 
 
 def _to_digit_pixels(images) -> np.ndarray:
-    x = torch.as_tensor(images).detach().float().cpu()
-    if x.ndim != 4 or x.shape[1] != 1 or x.shape[-1] % 8 or x.shape[-1] != x.shape[-2]:
-        raise ValueError(f"expected digit images (N, 1, 8k, 8k) in [0, 1], got shape {tuple(x.shape)}")
+    if isinstance(images, np.ndarray) and images.dtype.kind in "biuf":
+        images = torch.from_numpy(images)
+    x = v.tensor("images", images).detach().float().cpu()
+    if x.ndim != 4 or x.shape[1] != 1 or x.shape[-1] % 8 or x.shape[-1] != x.shape[-2] or x.shape[-1] == 0:
+        raise ValueError(f"images must be digit images (N, 1, 8k, 8k) in [0, 1], got shape {tuple(x.shape)}")
+    if len(x) < 2:
+        raise ValueError(f"images must hold at least 2 digits (the Frechet distance needs a spread), got {len(x)}; "
+                         "use N = 500 for numbers to compare")
     if x.shape[-1] != 8:  # 16x16 digits were upsampled by nearest neighbour: average back
         x = torch.nn.functional.avg_pool2d(x, x.shape[-1] // 8)
     return x.clamp(0, 1).reshape(len(x), 64).numpy()
@@ -189,6 +199,15 @@ def judge_digits(images) -> DigitReport:
 ATTRIBUTES = ("colour", "shape", "size", "position")
 
 
+def _check_pairs(images, scenes) -> None:
+    """One scene per image, at least one of each: zip would drop the extras without a word."""
+    images = v.tensor("images", images, 4, "(N, 3, 64, 64) in [0, 1]")
+    if not isinstance(scenes, (list, tuple)) or not all(isinstance(s, sw.Scene) for s in scenes):
+        raise v.InputTypeError("scenes must be a list of shapes.Scene, one per image (data.shapes_scene gives them)")
+    if len(scenes) != len(images) or not scenes:
+        raise ValueError(f"scenes must be one per image: got {len(images)} images and {len(scenes)} scenes")
+
+
 def adherence(images, scenes) -> dict:
     """How well generated images follow the scenes their prompts describe, read from the pixels.
 
@@ -196,6 +215,7 @@ def adherence(images, scenes) -> dict:
     Single-object scenes: per-attribute accuracy of the largest object found (and of the
     background). Two-object scenes: the share where both objects are found with all attributes
     right. Returns {'colour': 0.97, ..., 'background': ..., 'all': ..., 'both_objects': ...}."""
+    _check_pairs(images, scenes)
     singles = {a: [] for a in (*ATTRIBUTES, "background", "all")}
     pairs = []
     for img, scene in zip(images, scenes):

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import torch
 
+from . import validate as v
+
 KINDS = ("linear", "scaled_linear", "cosine")
 DEFAULT_BETAS = {"linear": (1e-4, 0.02), "scaled_linear": (0.00085, 0.012)}
 
@@ -38,9 +40,14 @@ class Schedule:
 
     def check_timesteps(self, t) -> torch.Tensor:
         """t as a long tensor, or a ValueError that says the allowed range."""
-        t = torch.as_tensor(t)
+        try:
+            t = torch.as_tensor(t)
+        except (TypeError, ValueError, RuntimeError):
+            raise v.InputTypeError(f"t must be a whole number, or a list / tensor of them, got {t!r:.60}") from None
+        if t.dtype == torch.bool or t.is_complex():
+            raise v.InputTypeError(f"t must hold whole numbers (timesteps), got a {t.dtype} tensor")
         if t.is_floating_point() and not torch.equal(t, t.round()):
-            raise ValueError(f"timesteps must be whole numbers, got {t.tolist()}")
+            raise ValueError(f"t must be whole numbers (timesteps), got {t.flatten()[:8].tolist()}")
         t = t.long()
         T = self.num_timesteps
         if t.numel() and (t.min() < 0 or t.max() >= T):
@@ -59,6 +66,14 @@ class Schedule:
                 f"abar_T-1={a[-1]:.2e})")
 
 
+def check_schedule(schedule) -> Schedule:
+    """`schedule` if it is a noise Schedule, else a TypeError that says how to make one."""
+    if not isinstance(schedule, Schedule):
+        raise v.InputTypeError(f"schedule must be a noise Schedule, e.g. make_schedule('linear'), "
+                               f"got {type(schedule).__name__}")
+    return schedule
+
+
 def cosine_betas(num_timesteps: int, s: float = 0.008, max_beta: float = 0.999) -> torch.Tensor:
     """Nichol & Dhariwal 2021, eq. 17: abar(t) = cos^2(((t/T + s) / (1 + s)) * pi/2);
     beta_t = 1 - abar(t+1)/abar(t), clipped at `max_beta` so the last step is not all noise."""
@@ -74,10 +89,11 @@ def make_schedule(kind: str = "linear", num_timesteps: int = 1000, beta_start: f
     """A noise schedule of `kind` 'linear' (DDPM), 'scaled_linear' (Stable Diffusion) or 'cosine'.
 
     Example: s = make_schedule("linear"); s.alphas_cumprod[999] -> tensor(4.0358e-05)"""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    if not isinstance(num_timesteps, int) or num_timesteps < 2:
-        raise ValueError(f"num_timesteps must be an int >= 2, got {num_timesteps!r}")
+    v.one_of("kind", kind, KINDS)
+    v.whole("num_timesteps", num_timesteps, 2, 10_000, "1000 is what DDPM and Stable Diffusion use")
+    for name, beta in (("beta_start", beta_start), ("beta_end", beta_end)):
+        if beta is not None:
+            v.number(name, beta, 0.0, 1.0, "e.g. beta_start=1e-4, beta_end=0.02", open_lo=True)
     if kind == "cosine":
         return Schedule(kind, cosine_betas(num_timesteps))
     lo, hi = DEFAULT_BETAS[kind]
@@ -96,6 +112,8 @@ def add_noise(x0: torch.Tensor, noise: torch.Tensor, t, schedule: Schedule) -> t
 
     x0, noise: (B, C, H, W) (or one image (C, H, W) with a single t); t: an int or (B,) ints.
     Example: x_t = add_noise(x0, torch.randn_like(x0), torch.tensor([10, 500]), schedule)"""
+    check_schedule(schedule)
+    x0, noise = v.tensor("x0", x0, (1, 2, 3, 4, 5)), v.tensor("noise", noise)
     if x0.shape != noise.shape:
         raise ValueError(f"x0 and noise must have the same shape, got {tuple(x0.shape)} and {tuple(noise.shape)}")
     t = schedule.check_timesteps(t)

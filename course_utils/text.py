@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
+from . import validate as v
+
 MAX_TOKENS = 32  # the course's prompts are short; Stable Diffusion 1.x uses 77
 _CACHE: dict = {}
 
@@ -31,7 +33,8 @@ def load_text_encoder(model_id: str | None = None, device="cpu"):
     """(tokenizer, text_encoder) of `model_id`; None -> the bundled all-MiniLM-L6-v2. Cached.
 
     Example: tokenizer, encoder = load_text_encoder(); encoder.config.hidden_size -> 384"""
-    key = (model_id, str(device))
+    _check_model_id(model_id)
+    key = (model_id, str(v.device("device", device)))
     if key in _CACHE:
         return _CACHE[key]
     from transformers import AutoConfig, AutoModel, AutoTokenizer, CLIPTextModel
@@ -52,17 +55,22 @@ def load_text_encoder(model_id: str | None = None, device="cpu"):
     return tokenizer, model
 
 
-def _check_texts(texts) -> list[str]:
-    if isinstance(texts, str):
-        texts = [texts]
-    if not isinstance(texts, (list, tuple)):
-        raise TypeError(f"expected a list of strings, got {type(texts).__name__}")
-    if len(texts) == 0:
-        raise ValueError("expected at least one text, got an empty list")
-    bad = [t for t in texts if not isinstance(t, str)]
-    if bad:
-        raise TypeError(f"every text must be a string, got {type(bad[0]).__name__}: {bad[0]!r}")
-    return list(texts)
+PADDINGS = ("longest", "max_length", "do_not_pad")
+
+
+def _check_texts(texts, max_length=MAX_TOKENS, padding="longest", model_id=None) -> list[str]:
+    """The texts as a list, after checking them and the tokenizer settings."""
+    texts = v.texts("texts", texts)
+    v.whole("max_length", max_length, 2, 512, f"the course's prompts fit in {MAX_TOKENS}")
+    v.one_of("padding", padding, PADDINGS, "'max_length' pads every text, as a Stable Diffusion pipeline does")
+    _check_model_id(model_id)
+    return texts
+
+
+def _check_model_id(model_id) -> None:
+    if model_id is not None and not isinstance(model_id, str):
+        raise v.InputTypeError(f"model_id must be None (the bundled all-MiniLM-L6-v2) or a hub id such as "
+                               f"'openai/clip-vit-large-patch14', got {model_id!r:.60}")
 
 
 @dataclass
@@ -80,7 +88,7 @@ def tokenize(texts, max_length: int = MAX_TOKENS, padding: str = "longest", mode
 
     padding="max_length" pads every text to max_length (what a Stable Diffusion pipeline does).
     Example: tokenize(["a red circle"]).tokens -> [['[CLS]', 'a', 'red', 'circle', '[SEP]']]"""
-    texts = _check_texts(texts)
+    texts = _check_texts(texts, max_length, padding, model_id)
     tokenizer, _ = load_text_encoder(model_id)
     full = tokenizer(texts, add_special_tokens=True)["input_ids"]
     truncated = [len(ids) > max_length for ids in full]
@@ -107,6 +115,10 @@ def token_embeddings(texts, max_length: int = MAX_TOKENS, padding: str = "longes
 
 def mean_pool(embeddings: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Average the vectors of the real tokens (mask 1), ignoring padding: (n, L, d) -> (n, d)."""
+    embeddings, mask = v.tensor("embeddings", embeddings, 3), v.tensor("mask", mask, 2)
+    if tuple(mask.shape) != tuple(embeddings.shape[:2]):
+        raise ValueError(f"mask must have the shape (n, L) = {tuple(embeddings.shape[:2])} of the embeddings, "
+                         f"got {tuple(mask.shape)}")
     m = mask.unsqueeze(-1).to(embeddings.dtype)                    # (n, L, 1)
     return (embeddings * m).sum(1) / m.sum(1).clamp(min=1e-9)
 
@@ -123,5 +135,8 @@ def sentence_embeddings(texts, max_length: int = MAX_TOKENS, model_id=None) -> t
 
 def cosine_similarity(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Cosine similarities between the rows of a (n, d) and b (m, d) -> (n, m)."""
+    a, b = v.tensor("a", a, 2), v.tensor("b", b, 2)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"a and b must have vectors of the same length d, got {a.shape[1]} and {b.shape[1]}")
     a, b = torch.nn.functional.normalize(a, dim=-1), torch.nn.functional.normalize(b, dim=-1)
     return a @ b.T

@@ -19,13 +19,46 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def clean_leftovers(path: Path | str) -> list[Path]:
+    """Remove what an interrupted save of `path` left next to it; returns what was removed.
+
+    A save writes `.<name>.<pid>.<random>.tmp` first; a process killed mid-save (kill -9, power
+    cut) leaves it behind. Those of processes that no longer run are deleted; a folder swap that
+    stopped half-way (the old folder moved aside, the new one not yet in place) is put back."""
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2:].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    old = path.with_name(f".{path.name}.old")
+    if old.exists() and not path.exists():
+        os.replace(old, path)          # the swap stopped between its two renames: keep the old folder
+    elif old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        removed.append(old)
+    return removed
+
+
 def atomic_dir(path: Path | str, write: Callable[[Path], None]) -> Path:
     """Call write(tmp_dir), then move tmp_dir to `path` in one step; on error nothing is left.
 
     Example: atomic_dir("assets/checkpoints/ddpm-digits", pipe.save_pretrained)"""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    clean_leftovers(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent))
     try:
         write(tmp)
         for p in [tmp, *tmp.rglob("*")]:  # mkdtemp makes a private folder: open it up
@@ -45,7 +78,8 @@ def atomic_file(path: Path | str, write: Callable[[Path], None]) -> Path:
     """Call write(tmp_file) next to `path`, then rename it over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    clean_leftovers(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
@@ -77,7 +111,8 @@ class EMA:
 
 
 def save_training_state(path, model, optimizer, step: int, ema: EMA | None = None, extra=None) -> None:
-    """Everything needed to resume, as one safetensors file plus a JSON sidecar, atomically."""
+    """Everything needed to resume, as one safetensors file written atomically: the tensors, and
+    the step, optimizer settings and `extra` in its metadata, so that they can never disagree."""
     tensors = {f"model.{k}": v.contiguous() for k, v in model.state_dict().items()}
     if ema is not None:
         tensors |= {f"ema.{k}": v.contiguous() for k, v in ema.shadow.items()}
@@ -87,15 +122,33 @@ def save_training_state(path, model, optimizer, step: int, ema: EMA | None = Non
             tensors[f"opt.{idx}.{key}"] = torch.as_tensor(value).contiguous()
     meta = {"step": step, "param_groups": opt["param_groups"], "extra": extra or {}}
     path = Path(path)
-    atomic_file(path, lambda p: save_file(tensors, str(p)))
-    atomic_file(path.with_suffix(".json"), lambda p: p.write_text(json.dumps(meta, indent=1)))
+    atomic_file(path, lambda p: save_file(tensors, str(p), metadata={STATE_KEY: json.dumps(meta)}))
+    path.with_suffix(".json").unlink(missing_ok=True)      # the sidecar of older versions would disagree
+
+
+STATE_KEY = "course_training_state"   # the safetensors metadata entry holding the step and settings
+
+
+def _read_state(path: Path) -> tuple[dict, dict]:
+    """(tensors, metadata) of a saved training state, or an error that says what to do."""
+    from safetensors import safe_open
+
+    try:
+        tensors = load_file(str(path))
+        with safe_open(str(path), "pt") as f:
+            stored = (f.metadata() or {}).get(STATE_KEY)
+        meta = json.loads(stored) if stored else json.loads(path.with_suffix(".json").read_text())  # older saves
+    except Exception as e:  # noqa: BLE001 - safetensors raises its own SafetensorError
+        raise ValueError(f"the training state {path} is damaged or incomplete ({type(e).__name__}: {e}); delete it "
+                         "and train from the start (leave out --resume)") from e
+    return tensors, meta
 
 
 def load_training_state(path, model, optimizer, ema: EMA | None = None) -> dict:
     """Restore what `save_training_state` wrote; returns its metadata (with 'step')."""
     path = Path(path)
-    tensors = load_file(str(path))
-    meta = json.loads(path.with_suffix(".json").read_text())
+    clean_leftovers(path)
+    tensors, meta = _read_state(path)
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     if ema is not None:
         ema.shadow = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}

@@ -4,7 +4,7 @@ Each returns the value it checked (as the type the code needs) or raises an Inpu
 kind of thing: a TypeError that is also a ValueError) or a ValueError (right kind, wrong value) whose message names the argument, says what was
 expected and, where it helps, what to do. Example:
 
-    n = whole("n", n, 1, MAX_IMAGES)   # "n must be a whole number from 1 to 10000, got 2.5"
+    n = whole("n", n, 1, MAX_IMAGES)   # "n must be a whole number of at least 1 and at most 10000, got 2.5"
 
 The caps keep a slip of the keyboard (n=10**9, steps=10**6, size=10**5) from filling the memory
 or running for hours: a clear error instead."""
@@ -26,7 +26,13 @@ class InputTypeError(TypeError, ValueError):
     catches ValueError for any bad input (the widgets do) catches it as well."""
 
 
+class _Said(str):
+    """A description of what was given, shown as it is (not as a repr)."""
+
+
 def _show(value) -> str:
+    if isinstance(value, _Said):
+        return str(value)
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -37,7 +43,7 @@ def _fail(cls, name: str, expected: str, value, hint: str = ""):
 
 def _range_words(lo, hi) -> str:
     if lo is not None and hi is not None:
-        return f" from {lo} to {hi}"
+        return f" of at least {lo} and at most {hi}"
     if lo is not None:
         return f" of at least {lo}"
     return f" of at most {hi}" if hi is not None else ""
@@ -101,11 +107,12 @@ def texts(name: str, value, most: int = MAX_IMAGES) -> list[str]:
         _fail(InputTypeError, name, "a string or a list of strings", value,
               f'write e.g. {name}=["a red circle", "a blue star"]')
     if not 1 <= len(value) <= most:
-        _fail(ValueError, name, f"a list of 1 to {most} strings", f"a list of {len(value)}",
+        _fail(ValueError, name, f"a list of 1 to {most} strings", _Said("an empty list" if not value else f"a list of {len(value)}"),
               "give at least one text" if not value else "split the work into smaller lists")
     bad = [v for v in value if not isinstance(v, str)]
     if bad:
-        _fail(InputTypeError, name, "a list of strings only", bad[0], f"{name} holds a {type(bad[0]).__name__}")
+        _fail(InputTypeError, name, "a list of strings only", bad[0],
+              f"every item must be a string, and {name} holds a {type(bad[0]).__name__}")
     return list(value)
 
 
@@ -113,16 +120,16 @@ def tensor(name: str, value, ndim=None, hint: str = "") -> torch.Tensor:
     """`value` if it is a torch.Tensor of a real (floating-point) dtype with `ndim` dimensions
     (an int or a tuple of allowed ints), holding no NaN or inf."""
     if not isinstance(value, torch.Tensor):
-        _fail(InputTypeError, name, "a torch.Tensor", f"a {type(value).__name__}",
+        _fail(InputTypeError, name, "a torch.Tensor", _Said(f"a {type(value).__name__}"),
               hint or "NumPy arrays convert with torch.from_numpy(arr).float()")
     if not (value.is_floating_point() or value.dtype in (torch.uint8, torch.int64, torch.int32, torch.bool)):
-        _fail(InputTypeError, name, "a real-valued tensor", f"dtype {value.dtype}", "use x.float()")
+        _fail(InputTypeError, name, "a real-valued tensor", _Said(f"dtype {value.dtype}"), "use x.float()")
     allowed = (ndim,) if isinstance(ndim, int) else ndim
     if allowed is not None and value.ndim not in allowed:
         dims = " or ".join(str(d) for d in allowed)
-        _fail(ValueError, name, f"a tensor with {dims} dimensions", f"shape {tuple(value.shape)}", hint)
+        _fail(ValueError, name, f"a tensor with {dims} dimensions", _Said(f"shape {tuple(value.shape)}"), hint)
     if value.is_floating_point() and value.numel() and not torch.isfinite(value).all():
-        _fail(ValueError, name, "free of NaN and inf", "a tensor holding NaN or inf",
+        _fail(ValueError, name, "free of NaN and inf", _Said("a tensor holding NaN or inf"),
               "check the step that produced it")
     return value
 

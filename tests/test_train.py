@@ -143,3 +143,60 @@ def test_fit_resumes_where_it_stopped(tmp_path):
     torch.testing.assert_close(resumed.weight, whole.weight, atol=1e-7, rtol=0)
     torch.manual_seed(0)
     assert not torch.allclose(whole.weight, torch.nn.Linear(3, 1).weight)  # it did train
+
+
+def test_training_state_is_one_file_and_older_sidecars_still_load(tmp_path):
+    import json
+
+    from safetensors import safe_open
+
+    m, o = _model_and_opt()
+    path = tmp_path / "state.safetensors"
+    path.with_suffix(".json").write_text("{}")                      # a sidecar left by an older version
+    save_training_state(path, m, o, 5, extra={"seconds": 2.0})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.safetensors"]
+    with safe_open(str(path), "pt") as f:                           # step and settings inside the one file
+        assert json.loads(f.metadata()["course_training_state"])["step"] == 5
+    # a state saved the old way (weights + JSON sidecar, no metadata) still resumes
+    from safetensors.torch import load_file, save_file
+
+    save_file(load_file(str(path)), str(path))
+    path.with_suffix(".json").write_text(json.dumps({"step": 4, "param_groups": o.state_dict()["param_groups"],
+                                                     "extra": {}}))
+    assert load_training_state(path, *_model_and_opt())["step"] == 4
+
+
+def test_a_damaged_training_state_says_to_start_again(tmp_path):
+    m, o = _model_and_opt()
+    path = tmp_path / "state.safetensors"
+    save_training_state(path, m, o, 5)
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ValueError, match=r"state.safetensors is damaged.*leave out --resume"):
+        load_training_state(path, *_model_and_opt())
+
+
+def test_leftovers_of_an_interrupted_save_are_cleaned_up(tmp_path):
+    import os
+    import subprocess
+
+    from course_utils.train import atomic_file, clean_leftovers
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    target = tmp_path / "state.safetensors"
+    stale = tmp_path / f".state.safetensors.{dead.pid}.abc.tmp"       # a save killed with kill -9
+    stale.write_bytes(b"half")
+    live = tmp_path / f".state.safetensors.{os.getpid()}.xyz.tmp"     # a save still running: kept
+    live.write_bytes(b"busy")
+    stale_dir = tmp_path / f".ckpt.{dead.pid}.q.tmp"
+    stale_dir.mkdir()
+    atomic_file(target, lambda p: p.write_text("v1"))
+    assert not stale.exists() and live.exists() and target.read_text() == "v1"
+    # a folder swap stopped between its two renames: the old folder comes back
+    old = tmp_path / ".ckpt.old"
+    old.mkdir()
+    (old / "w.safetensors").write_text("old")
+    assert clean_leftovers(tmp_path / "ckpt") == [stale_dir]
+    assert (tmp_path / "ckpt" / "w.safetensors").read_text() == "old" and not old.exists()
+    atomic_dir(tmp_path / "ckpt", lambda tmp: (tmp / "w.safetensors").write_text("new"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "ckpt", "state.safetensors"]

@@ -40,6 +40,11 @@ def load(folder, device="cpu"):
     """The DDPMPipeline saved in `folder` (safetensors), for models.load_pretrained."""
     from diffusers import DDPMPipeline
 
+    from ..checkpoint_files import read_config
+
+    read_config(folder, ("unet", "scheduler"), "model_index.json")   # a missing key would load a library default
+    read_config(folder, UNET_CONFIG, "unet/config.json")
+    read_config(folder, SCHEDULER_CONFIG, "scheduler/scheduler_config.json")
     pipe = DDPMPipeline.from_pretrained(folder, use_safetensors=True).to(device)
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -49,4 +54,7 @@ def load_unet(folder, device="cpu"):
     """A bare UNet2DModel saved in `folder` (flow-digits), for models.load_pretrained."""
     from diffusers import UNet2DModel
 
+    from ..checkpoint_files import read_config
+
+    read_config(folder, UNET_CONFIG)
     return UNet2DModel.from_pretrained(folder, use_safetensors=True).eval().to(device)

@@ -106,15 +106,13 @@ def generate(G, z: torch.Tensor) -> torch.Tensor:
 
 def load(folder, device="cpu"):
     """(G, D) saved in `folder` (config.json + two safetensors files), for models.load_pretrained."""
-    import json
+    from ..checkpoint_files import read_config, read_weights
 
-    from safetensors.torch import load_file
-
-    cfg = json.loads((folder / "config.json").read_text())
+    cfg = read_config(folder, ("z_dim", "hidden", "dropout"))
     G = make_generator(cfg["z_dim"], cfg["hidden"])
-    G.load_state_dict(load_file(str(folder / "generator.safetensors")))
+    G.load_state_dict(read_weights(folder / "generator.safetensors"))
     D = make_discriminator(cfg["hidden"], cfg["dropout"])
-    D.load_state_dict(load_file(str(folder / "discriminator.safetensors")))
+    D.load_state_dict(read_weights(folder / "discriminator.safetensors"))
     return G.eval().to(device), D.eval().to(device)
 
 

@@ -156,13 +156,11 @@ class RBM(torch.nn.Module):
 
 def load(folder, device="cpu") -> RBM:
     """The RBM saved in `folder` (config.json + model.safetensors), for models.load_pretrained."""
-    import json
+    from ..checkpoint_files import read_config, read_weights
 
-    from safetensors.torch import load_file
-
-    cfg = json.loads((folder / "config.json").read_text())
+    cfg = read_config(folder, ("n_visible", "n_hidden"))
     rbm = RBM(cfg["n_visible"], cfg["n_hidden"])
-    rbm.load_state_dict(load_file(str(folder / "model.safetensors")))
+    rbm.load_state_dict(read_weights(folder / "model.safetensors"))
     return rbm.to(device)
 
 

@@ -74,5 +74,8 @@ def load(folder, device="cpu"):
     """The UNet2DConditionModel saved in `folder` (stored as float16, run as float32)."""
     from diffusers import UNet2DConditionModel
 
+    from ..checkpoint_files import read_config
+
+    read_config(folder, UNET_CONFIG)                        # a missing key would load a library default
     unet = UNet2DConditionModel.from_pretrained(folder, use_safetensors=True, dtype=torch.float32)
     return unet.eval().to(device)

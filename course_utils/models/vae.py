@@ -80,4 +80,7 @@ def load(folder, device="cpu"):
     """The AutoencoderKL saved in `folder` (safetensors), for models.load_pretrained."""
     from diffusers import AutoencoderKL
 
+    from ..checkpoint_files import read_config
+
+    read_config(folder, [*VAE_CONFIG, "scaling_factor"])   # a missing key would load a library default
     return AutoencoderKL.from_pretrained(folder, use_safetensors=True).eval().to(device)
