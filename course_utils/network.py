@@ -98,7 +98,9 @@ def go_online(timeout: float = TIMEOUT) -> None:
     after `timeout` seconds of silence.
 
     Example: from course_utils import go_online; go_online(); load_text_to_image("stable-diffusion-v1-5/stable-diffusion-v1-5")"""
-    set_timeout(timeout)
+    from .validate import number
+
+    set_timeout(number("timeout", timeout, 0.1, 600.0, "seconds of silence before giving up; 5 is the default"))
     _WAITING.clear()
     _set(False)
 

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .. import validate as v
 from ..images import guess_range, to_numpy
 
 
@@ -33,7 +34,12 @@ def show_images(images, titles=None, nrow: int | None = None, value_range=None, 
     Example: show_images(data.digits().images[:8], titles=list("01234567"))"""
     items = _as_list(images)
     if not items:
-        raise ValueError("show_images got no images")
+        raise ValueError("images must hold at least one image, got none")
+    if nrow is not None:
+        v.whole("nrow", nrow, 1, 100)
+    v.number("size", size, 0.2, 20, "inches per image; 1.6 is the default", open_lo=False)
+    if len(items) > 1000:
+        raise ValueError(f"images must be at most 1000 to show at once, got {len(items)}; show a slice: x[:64]")
     if titles is not None and len(titles) != len(items):
         raise ValueError(f"got {len(items)} images but {len(titles)} titles")
     nrow = nrow or min(len(items), 8)
@@ -55,10 +61,22 @@ def show_images(images, titles=None, nrow: int | None = None, value_range=None, 
     return fig
 
 
+def _as_curve(name: str, values) -> np.ndarray:
+    """A non-empty 1-D list of numbers (a loss curve) as a float array."""
+    try:
+        arr = np.asarray([float(x) for x in values], dtype=float)
+    except (TypeError, ValueError):
+        raise v.InputTypeError(f"{name} must be a list of numbers (one per step), got {values!r:.60}") from None
+    if arr.size == 0:
+        raise ValueError(f"{name} must hold at least one number, got an empty list")
+    return arr
+
+
 def plot_loss(losses, smooth: int = 20, title: str = "training loss", ax=None, xlabel: str = "step"):
     """The loss per step (or per epoch: xlabel="epoch") and its running mean; returns the Figure."""
+    smooth = v.whole("smooth", smooth, 1, 100_000)
+    losses = _as_curve("losses", losses)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3))
-    losses = np.asarray(losses, dtype=float)
     ax.plot(losses, alpha=0.3, lw=0.8, label=f"per {xlabel}")
     if len(losses) >= smooth:
         run = np.convolve(losses, np.ones(smooth) / smooth, mode="valid")

@@ -6,12 +6,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .. import validate as v
 from ..images import to_numpy, to_signed, to_unit
 from ..noise import KINDS, Schedule, add_noise, make_schedule
 
 
 def noised(x0: torch.Tensor, t, schedule: Schedule, seed: int = 0) -> torch.Tensor:
     """x0 in [0, 1], (C, H, W) -> x_t for each t in `t`, as (len(t), C, H, W) in [-1, 1]."""
+    x0 = v.tensor("x0", x0, 3, "one image (C, H, W) in [0, 1]; from a batch take x[0]")
+    v.whole("seed", seed, 0, 2**62)
     t = schedule.check_timesteps(torch.as_tensor(t).reshape(-1))
     noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
     xs = to_signed(x0).expand(len(t), *x0.shape)
@@ -24,6 +27,8 @@ def plot_noising_steps(x0: torch.Tensor, schedule: Schedule | None = None,
 
     Example: plot_noising_steps(data.photo("astronaut"), make_schedule("linear"))"""
     schedule = schedule or make_schedule("linear")
+    if not 1 <= len(timesteps) <= 20:
+        raise ValueError(f"timesteps must be 1 to 20 timesteps to show in a row, got {len(timesteps)}")
     xs = noised(x0, timesteps, schedule, seed)
     fig, axes = plt.subplots(1, len(timesteps), figsize=(2.1 * len(timesteps), 2.6))
     for ax, x, t in zip(np.atleast_1d(axes), xs, timesteps):
@@ -39,6 +44,10 @@ def plot_noising_steps(x0: torch.Tensor, schedule: Schedule | None = None,
 
 def plot_schedules(kinds=KINDS, num_timesteps: int = 1000):
     """abar_t and log-SNR of several schedules, side by side; returns the Figure."""
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+    for kind in kinds or [None]:
+        v.one_of("kinds", kind, KINDS)
+    make_schedule(kinds[0], num_timesteps)                    # checks num_timesteps
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.4))
     t = np.arange(num_timesteps)
     for kind in kinds:
@@ -60,9 +69,10 @@ def plot_denoising_trajectory(trajectory, timesteps, n_show: int = 8, x0_preds=N
     trajectory: list of (N, C, H, W) tensors in [-1, 1] (x_t at each recorded step);
     timesteps: the t of each; x0_preds (optional): the model's guess of x_0 at each step,
     drawn as a second row per sample. Returns the Figure."""
-    if len(trajectory) != len(timesteps):
-        raise ValueError(f"got {len(trajectory)} states but {len(timesteps)} timesteps")
-    n = min(n_show, trajectory[0].shape[0])
+    if len(trajectory) != len(timesteps) or not trajectory:
+        raise ValueError(f"trajectory and timesteps must be as long as each other and not empty, got "
+                         f"{len(trajectory)} states and {len(timesteps)} timesteps")
+    n = min(v.whole("n_show", n_show, 1, 64), trajectory[0].shape[0])
     rows = [(f"x_t #{i}", [x[i] for x in trajectory]) for i in range(n)]
     if x0_preds is not None:
         rows = [r for i in range(n) for r in (rows[i], (f"x̂_0 #{i}", [x[i] for x in x0_preds]))]

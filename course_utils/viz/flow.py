@@ -6,12 +6,17 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import torch
 
+from .. import validate as v
+
 
 def plot_toy_flow(trail, times, data: torch.Tensor, n_show: int = 5, n_paths: int = 60):
     """Snapshots of the flowing cloud (noise at t = 1 -> data at t = 0) and a few whole paths.
 
     trail: list of (N, 2) tensors, one per time in `times` (from flow.euler_sample(record=True)).
     Used in notebooks/07_beyond.ipynb."""
+    if not trail or len(trail) != len(times):
+        raise ValueError(f"trail and times must be as long as each other and not empty, got {len(trail)} and {len(times)}")
+    v.whole("n_show", n_show, 1, 20), v.whole("n_paths", n_paths, 0, 10_000)
     idx = torch.linspace(0, len(trail) - 1, n_show).round().long().tolist()
     fig, axes = plt.subplots(1, n_show + 1, figsize=(2.4 * (n_show + 1), 2.6), sharex=True, sharey=True)
     for ax, i in zip(axes, idx):
@@ -37,6 +42,8 @@ def plot_quality_vs_steps(results: dict, metric: str = "frechet", ylabel: str | 
     """Lines of `metric` against the number of sampling steps, one per model.
 
     results: {"model name": {steps: DigitReport, ...}, ...}; returns the Figure."""
+    if not isinstance(results, dict) or not results or not all(isinstance(r, dict) and r for r in results.values()):
+        raise ValueError(f"results must be {{model name: {{steps: DigitReport}}}} with at least one entry, got {results!r:.60}")
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     for name, by_steps in results.items():
         steps = sorted(by_steps)

@@ -5,9 +5,15 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .. import validate as v
+
 
 def plot_gan_losses(d_losses, g_losses, smooth: int = 50, ax=None):
     """The discriminator's and the generator's loss per step (running means); returns the Figure."""
+    from .basic import _as_curve
+
+    d_losses, g_losses = _as_curve("d_losses", d_losses), _as_curve("g_losses", g_losses)
+    v.whole("smooth", smooth, 1, 100_000)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 3))
     for losses, label in ((d_losses, "discriminator"), (g_losses, "generator")):
         x = np.asarray(losses, dtype=float)
@@ -25,6 +31,8 @@ def plot_class_histogram(reports: dict):
     """Bar charts of which digits the judge sees in each set of samples; returns the Figure.
 
     reports: {name: metrics.DigitReport}."""
+    if not isinstance(reports, dict) or not 1 <= len(reports) <= 12:
+        raise ValueError(f"reports must be a dict of 1 to 12 {{name: metrics.DigitReport}}, got {reports!r:.60}")
     fig, axes = plt.subplots(1, len(reports), figsize=(3.4 * len(reports), 2.6), squeeze=False)
     for ax, (name, r) in zip(axes[0], reports.items()):
         ax.bar(range(10), r.class_counts, color="#6baed6")

@@ -6,9 +6,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .. import validate as v
+
 
 def plot_filters(rbm, n: int = 64, nrow: int = 16, side: int = 8):
     """The weights of `n` hidden units, each as a side x side image (red +, blue -); returns the Figure."""
+    v.whole("n", n, 1, rbm.components_.shape[0], "the RBM's number of hidden units is the most")
+    v.whole("nrow", nrow, 1, 64)
     W = rbm.components_.detach()[:n]                                       # (n, V)
     lim = float(W.abs().max())
     rows = int(np.ceil(n / nrow))
@@ -27,6 +31,8 @@ def plot_free_energy(rbm, groups: dict):
 
     Lower free energy = the model finds the image more probable (p(v) ~ exp(-F(v))).
     Example: plot_free_energy(rbm, {"digits": real, "noise": noise})"""
+    if not isinstance(groups, dict) or not groups:
+        raise ValueError(f"groups must be a dict of {{name: binary images}} with at least one group, got {groups!r:.60}")
     fig, ax = plt.subplots(figsize=(7, 3.2))
     energies = {k: rbm.free_energy(v.reshape(len(v), -1).float()).numpy() for k, v in groups.items()}
     lo = min(e.min() for e in energies.values())

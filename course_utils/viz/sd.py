@@ -42,7 +42,7 @@ def plot_prompt_grid(images: torch.Tensor, row_labels, col_labels, size: float =
     Example: plot_prompt_grid(imgs, ["guidance 1", "guidance 5"], ["seed 0", "seed 1", "seed 2"])"""
     r, c = len(row_labels), len(col_labels)
     if len(images) != r * c:
-        raise ValueError(f"need rows x cols = {r} x {c} = {r * c} images, got {len(images)}")
+        raise ValueError(f"images must be rows x cols = {r} x {c} = {r * c} images, got {len(images)}")
     fig, axes = plt.subplots(r, c, figsize=(size * c + 1.2, size * r + 0.4), squeeze=False)
     for i in range(r):
         for j in range(c):

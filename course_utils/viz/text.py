@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .. import validate as v
+
 
 def plot_tokens(texts, max_length: int | None = None, padding: str = "longest"):
     """Each prompt as a row of boxes: word piece on top, token id below; returns the Figure.
@@ -38,7 +40,10 @@ def plot_embedding_similarity(texts, embeddings: torch.Tensor | None = None, ax=
     """Heatmap of cosine similarities between the sentence embeddings of `texts`; returns the Figure."""
     from .. import text
 
-    e = text.sentence_embeddings(texts) if embeddings is None else embeddings
+    texts = v.texts("texts", texts, most=60)
+    e = text.sentence_embeddings(texts) if embeddings is None else v.tensor("embeddings", embeddings, 2)
+    if len(e) != len(texts):
+        raise ValueError(f"embeddings must have one row per text: {len(texts)} texts, {len(e)} rows")
     sim = text.cosine_similarity(e, e).numpy()
     n, longest = len(texts), max(len(t) for t in texts)
     size = (0.55 * n + 0.07 * longest + 2.5, 0.5 * n + 0.06 * longest + 1.2)  # room for the labels
@@ -58,7 +63,9 @@ def plot_embedding_similarity(texts, embeddings: torch.Tensor | None = None, ax=
 
 def project_2d(embeddings: torch.Tensor, method: str = "pca", seed: int = 0) -> np.ndarray:
     """(n, d) -> (n, 2) coordinates by PCA (default) or UMAP (needs the umap-learn package)."""
-    x = embeddings.detach().cpu().numpy()
+    x = v.tensor("embeddings", embeddings, 2).detach().cpu().numpy()
+    if min(x.shape) < 2:
+        raise ValueError(f"embeddings must be at least 2 vectors of at least 2 numbers, got shape {x.shape}")
     if method == "pca":
         from sklearn.decomposition import PCA
 
@@ -79,8 +86,9 @@ def plot_embedding_map(texts, groups, method: str = "pca", annotate: bool = True
     Example: plot_embedding_map(prompts, groups=[colour_of(p) for p in prompts])"""
     from .. import text
 
+    texts = v.texts("texts", texts, most=2000)
     if len(groups) != len(texts):
-        raise ValueError(f"got {len(texts)} texts but {len(groups)} group labels")
+        raise ValueError(f"groups must hold one label per text: got {len(texts)} texts but {len(groups)} group labels")
     xy = project_2d(text.sentence_embeddings(list(texts)), method)
     fig, ax = plt.subplots(figsize=(7, 5.5))
     from matplotlib.colors import is_color_like
@@ -104,7 +112,7 @@ def plot_attention_weights(tokens, weights, title: str = "attention of one image
     """Bar chart of attention weights over a prompt's tokens; returns the Figure."""
     w = torch.as_tensor(weights).detach().cpu().numpy()
     if len(tokens) != len(w):
-        raise ValueError(f"got {len(tokens)} tokens but {len(w)} weights")
+        raise ValueError(f"weights must be one per token: got {len(tokens)} tokens but {len(w)} weights")
     fig, ax = plt.subplots(figsize=(max(5, 0.7 * len(tokens)), 2.8))
     bars = ax.bar(range(len(w)), w, color=["#e6550d" if v == w.max() else "#9ecae1" for v in w])
     ax.set_xticks(range(len(w)), tokens, rotation=30, ha="right")

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .. import validate as v
 from ..images import to_numpy
 
 
@@ -79,6 +80,8 @@ def plot_interpolation(images: torch.Tensor, alphas, row_labels=("latent", "pixe
 
 def latent_histogram(z: torch.Tensor, scaling_factor: float, ax=None):
     """Histogram of latent values before and after scaling by `scaling_factor`; returns the Figure."""
+    z = v.tensor("z", z)
+    v.number("scaling_factor", scaling_factor, 0.0, 1000.0, "the VAE's config.scaling_factor", open_lo=True)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 3))
     raw = z.flatten().numpy()
     lim = max(4.0, float(np.percentile(np.abs(raw), 99.5)))  # a few far outliers would squash the plot
