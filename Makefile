@@ -13,6 +13,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/nbstripout --install --keep-count >/dev/null 2>&1 || true  # strip outputs on commit; keep_output cells keep theirs
+	-git config filter.nbstripout.clean "$(CURDIR)/$(BIN)/python -m nbstripout --keep-count" 2>/dev/null  # --install drops --keep-count
 	touch $(STAMP)
 
 # JupyterLab without its news pop-up (it covers outputs) and, as root (a container), allowed to run.

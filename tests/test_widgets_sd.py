@@ -62,3 +62,12 @@ def test_pictures_keep_their_own_size(tiny_course_checkpoints):
     pg = widgets.prompt_playground(pipe, scale=3)
     assert pg.image.layout.width == "192px" and pg.image.layout.max_width == "100%"   # 64 px x 3, shrinks if it must
     assert pg.image.layout.align_self == "flex-start"                                # never stretched by its box
+
+
+def test_classroom_playground_has_its_three_tabs(tiny_course_checkpoints):
+    pipe = pipelines.load_text_to_image(device="cpu")
+    tabs = widgets.classroom_playground(pipe, scale=3)
+    assert [tabs.get_title(i) for i in range(3)] == ["Text to image", "Noising (lesson 03)", "The VAE (lesson 05)"]
+    playground, noising, vae = tabs.children
+    assert playground.image.value[:4] == b"\x89PNG" and noising.image.value and vae.latent.value
+    assert playground.image.layout.width == "192px"

@@ -127,7 +127,8 @@ class Img2ImgExplorer(W.VBox):
                                       layout=W.Layout(width="360px"), continuous_update=False)  # one run per release
         self.image, self.label = picture(), W.HTML(layout=W.Layout(width="360px"))
         self.strength.observe(lambda _: self.redraw(), "value")
-        controls = W.VBox([W.HTML(f"prompt: <b>{prompt}</b>"), self.strength, self.label])
+        controls = W.VBox([W.HTML(f"prompt: <b>{prompt}</b>"), self.strength, self.label],
+                          layout=W.Layout(width="380px"))
         super().__init__([side_by_side(self.image, controls)])
         self.redraw()
 
