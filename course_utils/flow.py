@@ -29,6 +29,8 @@ def interpolate(x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch
 
 def _check_times(t, x0: torch.Tensor) -> torch.Tensor:
     """t as a tensor of x0's dtype: one time, or one per sample (B,), none of them NaN."""
+    if isinstance(t, bool) or (isinstance(t, torch.Tensor) and t.dtype == torch.bool):
+        raise validate.InputTypeError(f"t must be a number or a tensor of numbers in [0, 1], got {t!r:.60}")
     try:
         t = torch.as_tensor(t, dtype=x0.dtype, device=x0.device)
     except (TypeError, ValueError, RuntimeError):

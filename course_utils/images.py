@@ -19,12 +19,12 @@ RANGES = ((0, 1), (-1, 1))
 
 def _check_range(value_range) -> tuple[int, int]:
     try:
-        value_range = tuple(value_range)
-    except TypeError:
-        value_range = (value_range,)
-    if value_range not in RANGES:
-        raise ValueError(f"value_range must be (0, 1) or (-1, 1), got {value_range}")
-    return value_range
+        pair = tuple(float(a) for a in value_range)
+    except (TypeError, ValueError, RuntimeError):
+        pair = None
+    if pair not in RANGES:
+        raise ValueError(f"value_range must be (0, 1) or (-1, 1), got {value_range!r:.60}")
+    return pair
 
 
 def to_unit(x: torch.Tensor) -> torch.Tensor:

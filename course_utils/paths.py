@@ -18,8 +18,9 @@ def checkpoint_dir(name: str, must_exist: bool = True) -> Path:
     """Return the folder of a shipped checkpoint, with an actionable error if it is missing.
 
     Example: checkpoint_dir("ddpm-digits") -> .../assets/checkpoints/ddpm-digits"""
-    if name not in KNOWN_CHECKPOINTS:
-        raise ValueError(f"unknown checkpoint {name!r}; the course ships: {', '.join(KNOWN_CHECKPOINTS)}")
+    if not isinstance(name, str) or name not in KNOWN_CHECKPOINTS:
+        raise ValueError(f"unknown checkpoint {name!r:.60}: name must be one the course ships: "
+                         f"{', '.join(KNOWN_CHECKPOINTS)}")
     path = CHECKPOINTS / name
     if must_exist and not any(path.glob("**/*.safetensors")):
         raise FileNotFoundError(

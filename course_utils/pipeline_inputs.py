@@ -61,12 +61,11 @@ def check_numbers(num_inference_steps=25, guidance_scale=1.0, num_images_per_pro
             "25 is a good default; 1 gives a blurry guess")
     v.number("guidance_scale", guidance_scale, 0.0, MAX_GUIDANCE,
              "1 (or anything up to 1) means no guidance; 2 to 7.5 are usual")
-    per = v.whole("num_images_per_prompt", 1 if num_images_per_prompt is None else num_images_per_prompt,
-                  1, v.MAX_IMAGES)
+    per = v.whole("num_images_per_prompt", num_images_per_prompt, 1, v.MAX_IMAGES)
     if per * n_prompts > v.MAX_IMAGES:
         raise ValueError(f"num_images_per_prompt x prompts must be at most {v.MAX_IMAGES} images, got "
                          f"{per} x {n_prompts}; generate in smaller batches (pipelines.generate does)")
-    v.number("eta", 0.0 if eta is None else eta, 0.0, 1.0, "0 is DDIM's deterministic sampler, 1 adds DDPM's noise")
+    v.number("eta", eta, 0.0, 1.0, "0 is DDIM's deterministic sampler, 1 adds DDPM's noise")
     v.number("guidance_rescale", guidance_rescale, 0.0, 1.0)
 
 

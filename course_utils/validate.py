@@ -83,9 +83,9 @@ def flag(name: str, value) -> bool:
 
 def one_of(name: str, value, options, hint: str = ""):
     """`value` if it is one of `options` (strings or numbers); else a ValueError listing them."""
-    try:
-        ok = value in options
-    except TypeError:  # an unhashable list or dict given for a name
+    try:               # an array or a tensor compares element-wise: never one of the options
+        ok = any(type(value) is type(o) and value == o for o in options)
+    except (TypeError, ValueError, RuntimeError):
         ok = False
     if not ok:
         _fail(ValueError, name, "one of " + ", ".join(repr(o) for o in options), value, hint)

@@ -355,6 +355,24 @@ CASES = [
     ("adherence lengths", lambda: metrics.adherence(x(3, 3, 64, 64), [data.shapes_scene(0, 0)]), "scenes"),
     ("adherence scenes str", lambda: metrics.adherence(x(1, 3, 64, 64), ["a red circle"]), "scenes"),
     ("adherence images 3-D", lambda: metrics.adherence(x(3, 64, 64), [data.shapes_scene(0, 0)]), "images"),
+    # ---------------------------------------------------------------- found by tests/sweep_bad_inputs.py
+    ("one_of with an array", lambda: noise.make_schedule(np.zeros((2, 2))), "kind"),
+    ("value_range tensor", lambda: images.to_numpy(x(3, 4, 4), value_range=torch.zeros(2, 2)), "value_range"),
+    ("interpolate t bool", lambda: flow.interpolate(x(2, 2), x(2, 2), True), r"\bt\b"),
+    ("load name list", lambda: models.load_pretrained(["gan-digits"]), "name"),
+    ("vae encode vae None", lambda: __import__("course_utils.models.vae").models.vae.encode(None, x(1, 3, 8, 8)), "vae"),
+    ("vae encode x nan", lambda: __import__("course_utils.models.vae").models.vae.check_images(
+        torch.full((1, 3, 8, 8), NAN)), r"\bx\b"),
+    ("vae decode z 3-D", lambda: __import__("course_utils.models.vae").models.vae.decode(
+        models.load_pretrained("vae-shapes", "cpu"), x(4, 8, 8)), r"\bz\b"),
+    ("pipe eta None", _pipe(eta=None), "eta"),
+    ("pipe images per prompt None", _pipe(num_images_per_prompt=None), "num_images_per_prompt"),
+    ("show_images int", lambda: viz.show_images(3), "images"),
+    ("show_images empty tensor", lambda: viz.show_images(torch.zeros(0)), "images"),
+    ("noising timesteps int", lambda: viz.plot_noising_steps(x(3, 8, 8), timesteps=5), "timesteps"),
+    ("schedules kinds None", lambda: viz.plot_schedules(None), "kinds"),
+    ("prompt grid labels int", lambda: viz.plot_prompt_grid(x(2, 3, 4, 4), 1, ["a", "b"]), "row_labels"),
+    ("latent histogram z empty", lambda: viz.latent_histogram(torch.zeros(0), 0.5), r"\bz\b"),
     # ---------------------------------------------------------------- setup and the network switch
     ("setup seed -1", lambda: __import__("course_utils").setup(seed=-1), "seed"),
     ("setup seed str", lambda: __import__("course_utils").setup(seed="0"), "seed"),

@@ -40,8 +40,9 @@ def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def check_images(x: torch.Tensor) -> torch.Tensor:
     """Images for the VAE: (N, 3, H, W) or (3, H, W), values in [0, 1], H and W multiples of 8.
     Returns a (N, 3, H, W) float tensor, or raises a ValueError that says what was expected."""
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"expected a torch.Tensor of images, got {type(x).__name__}")
+    from ..validate import tensor
+
+    x = tensor("x", x, hint="images (N, 3, H, W) in [0, 1]; NumPy images convert with images.from_numpy(arr)")
     x = x[None] if x.ndim == 3 else x
     if x.ndim != 4 or x.shape[1] != 3:
         raise ValueError(f"expected RGB images (N, 3, H, W) or (3, H, W), got shape {tuple(x.shape)}"
@@ -55,10 +56,20 @@ def check_images(x: torch.Tensor) -> torch.Tensor:
     return x.float()
 
 
+def check_vae(vae):
+    """`vae` if it is an autoencoder (encode, decode, config), else a TypeError that says where to get one."""
+    if not all(hasattr(vae, a) for a in ("encode", "decode", "config", "device")):
+        from ..validate import InputTypeError
+
+        raise InputTypeError(f"vae must be an AutoencoderKL, e.g. models.load_pretrained('vae-shapes'), "
+                             f"got {type(vae).__name__}")
+    return vae
+
+
 @torch.no_grad()
 def encode(vae, x: torch.Tensor, sample: bool = False, generator=None) -> torch.Tensor:
     """Images (N, 3, H, W) in [0, 1] -> latents (N, 4, H/8, W/8): the mean of q(z | x), or a sample."""
-    x = check_images(x).to(vae.device)
+    x = check_images(x).to(check_vae(vae).device)
     dist = vae.encode(x * 2 - 1).latent_dist
     return (dist.sample(generator=generator) if sample else dist.mode()).cpu()
 
@@ -66,8 +77,11 @@ def encode(vae, x: torch.Tensor, sample: bool = False, generator=None) -> torch.
 @torch.no_grad()
 def decode(vae, z: torch.Tensor) -> torch.Tensor:
     """Latents (N, 4, h, w) -> images (N, 3, 8h, 8w) in [0, 1]."""
-    if z.ndim != 4 or z.shape[1] != vae.config.latent_channels:
-        raise ValueError(f"expected latents (N, {vae.config.latent_channels}, h, w), got shape {tuple(z.shape)}")
+    from ..validate import tensor
+
+    channels = check_vae(vae).config.latent_channels
+    if tensor("z", z).ndim != 4 or z.shape[1] != channels or 0 in z.shape:
+        raise ValueError(f"z must be latents (N, {channels}, h, w), got shape {tuple(z.shape)}")
     return ((vae.decode(z.to(vae.device)).sample + 1) / 2).clamp(0, 1).cpu()
 
 

@@ -15,6 +15,11 @@ from ..images import guess_range, to_numpy
 
 
 def _as_list(images) -> list:
+    if not isinstance(images, (torch.Tensor, np.ndarray, Image.Image, list, tuple)):
+        raise v.InputTypeError(f"images must be a tensor (N, C, H, W), an array, a PIL image or a list of them, "
+                               f"got {type(images).__name__}")
+    if isinstance(images, (torch.Tensor, np.ndarray)) and np.prod(images.shape) == 0:
+        raise ValueError(f"images must hold at least one image, got an empty {type(images).__name__}")
     if isinstance(images, torch.Tensor):
         if images.ndim == 3 and images.shape[0] not in (1, 3):  # (N, H, W) greyscale batch
             images = images[:, None]

@@ -27,6 +27,8 @@ def plot_noising_steps(x0: torch.Tensor, schedule: Schedule | None = None,
 
     Example: plot_noising_steps(data.photo("astronaut"), make_schedule("linear"))"""
     schedule = schedule or make_schedule("linear")
+    if not isinstance(timesteps, (list, tuple, range)):
+        raise v.InputTypeError(f"timesteps must be a list of timesteps, e.g. (0, 250, 999), got {timesteps!r:.60}")
     if not 1 <= len(timesteps) <= 20:
         raise ValueError(f"timesteps must be 1 to 20 timesteps to show in a row, got {len(timesteps)}")
     xs = noised(x0, timesteps, schedule, seed)
@@ -44,6 +46,9 @@ def plot_noising_steps(x0: torch.Tensor, schedule: Schedule | None = None,
 
 def plot_schedules(kinds=KINDS, num_timesteps: int = 1000):
     """abar_t and log-SNR of several schedules, side by side; returns the Figure."""
+    if not isinstance(kinds, (str, list, tuple)):
+        raise v.InputTypeError(f"kinds must be a schedule name or a list of them, e.g. ('linear', 'cosine'), "
+                               f"got {kinds!r:.60}")
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
     for kind in kinds or [None]:
         v.one_of("kinds", kind, KINDS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import torch
 
+from .. import validate as v
 from ..images import to_numpy
 
 
@@ -40,6 +41,10 @@ def plot_prompt_grid(images: torch.Tensor, row_labels, col_labels, size: float =
     """A (rows x cols) grid of images (rows*cols, 3, H, W) with labels on both axes; returns the Figure.
 
     Example: plot_prompt_grid(imgs, ["guidance 1", "guidance 5"], ["seed 0", "seed 1", "seed 2"])"""
+    for name, labels in (("row_labels", row_labels), ("col_labels", col_labels)):
+        if not isinstance(labels, (list, tuple)) or not labels:
+            raise ValueError(f"{name} must be a non-empty list of labels, got {labels!r:.60}")
+    images = v.tensor("images", images, 4, "(rows * cols, 3, H, W) in [0, 1]")
     r, c = len(row_labels), len(col_labels)
     if len(images) != r * c:
         raise ValueError(f"images must be rows x cols = {r} x {c} = {r * c} images, got {len(images)}")

@@ -80,7 +80,8 @@ def plot_interpolation(images: torch.Tensor, alphas, row_labels=("latent", "pixe
 
 def latent_histogram(z: torch.Tensor, scaling_factor: float, ax=None):
     """Histogram of latent values before and after scaling by `scaling_factor`; returns the Figure."""
-    z = v.tensor("z", z)
+    if v.tensor("z", z).numel() < 2:
+        raise ValueError(f"z must hold latents to count, got shape {tuple(z.shape)}")
     v.number("scaling_factor", scaling_factor, 0.0, 1000.0, "the VAE's config.scaling_factor", open_lo=True)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 3))
     raw = z.flatten().numpy()
