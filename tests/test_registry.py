@@ -57,3 +57,15 @@ def test_a_truncated_checkpoint_names_itself_and_its_rebuild_command(tmp_path, m
     monkeypatch.setattr(models, "_CACHE", {})
     with pytest.raises(RuntimeError, match=r"'vae-shapes'.*python scripts/train_vae_shapes.py"):
         models.load_pretrained("vae-shapes", "cpu")
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: models.load_pretrained("rbm-digits", device="x"), "device"),
+    (lambda: models.load_pretrained("rbm-digits", device=-1), "device"),
+    (lambda: models.load_pretrained(["rbm-digits"]), "name"),
+    (lambda: models.sample([]), "name"),
+    (lambda: models.sample("gan-digits", 2, seed=-1), "seed"),
+])
+def test_load_and_sample_name_the_argument_they_refuse(call, words):
+    with pytest.raises(ValueError, match=words):
+        call()

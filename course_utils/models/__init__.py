@@ -10,8 +10,9 @@ import numbers
 
 import torch
 
+from .. import validate
 from ..diffusion import sample_diffusion  # noqa: F401  (the public name lessons use: models.sample_diffusion)
-from ..paths import checkpoint_dir
+from ..paths import ROOT, checkpoint_dir
 from ..registry import REGISTRY
 
 _CACHE: dict = {}
@@ -26,8 +27,9 @@ def load_pretrained(name: str, device: str | torch.device | None = None):
     Example: pipe = load_pretrained("ddpm-digits"); pipe.unet, pipe.scheduler"""
     from ..setup import pick_device
 
+    validate.text("name", name, hint=f"one of {', '.join(REGISTRY)}")
     folder = checkpoint_dir(name)                 # unknown or missing: an error that says what to do
-    device = torch.device(device) if device is not None else pick_device()
+    device = validate.device("device", device) if device is not None else pick_device()
     key = (name, str(device))
     if key not in _CACHE:
         from diffusers.utils import logging as diffusers_logging
@@ -38,8 +40,8 @@ def load_pretrained(name: str, device: str | torch.device | None = None):
         except (OSError, ValueError, RuntimeError, KeyError) as e:
             raise RuntimeError(
                 f"checkpoint {name!r} in {folder} could not be loaded ({type(e).__name__}: {e}). A file may be "
-                f"missing, truncated or from another version. Rebuild it from the repository root with: "
-                f"python {REGISTRY[name].script}") from e
+                f"missing, truncated or from another version. Rebuild it with: "
+                f"cd {ROOT} && python {REGISTRY[name].script}") from e
     return _CACHE[key]
 
 
@@ -50,6 +52,7 @@ def sample(name: str, n: int = 16, seed: int = 0, steps: int | None = None, devi
     steps: DDIM steps for 'ddpm-digits' (50 if None), Euler steps for 'flow-digits' (50),
     Gibbs steps for 'rbm-digits' (1000); a GAN takes none.
     Example: sample("ddpm-digits", 16, seed=0).shape -> (16, 1, 16, 16)"""
+    validate.text("name", name, hint=f"one of {', '.join(REGISTRY)}")
     entry = REGISTRY.get(name)
     if entry is not None and entry.sampler is None:
         raise ValueError(f"{name!r} has no sampler of its own: " + (
@@ -60,6 +63,8 @@ def sample(name: str, n: int = 16, seed: int = 0, steps: int | None = None, devi
             raise TypeError(f"{arg} must be a whole number, got {value!r}")
     if not 1 <= n <= 10_000:
         raise ValueError(f"n must be between 1 and 10000 images, got {n}")
+    if seed < 0:
+        raise ValueError(f"seed must be a whole number of at least 0, got {seed}")
     model = load_pretrained(name, device)          # unknown names get the helpful error here
     if steps is None:
         steps = entry.default_steps
