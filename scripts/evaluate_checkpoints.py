@@ -17,6 +17,7 @@ import math
 import os
 import platform
 import time
+from pathlib import Path
 
 import torch
 
@@ -149,36 +150,43 @@ def evaluate_vae(n: int = 1000, seed: int = 2024) -> dict:
             "photos": dict(zip(names, psnr(reconstruct(vae, photos), photos).tolist()))}
 
 
-def evaluate_unet(n: int = 300, seed: int = 2024) -> dict:
-    """Prompt adherence of the course pipeline, read back from the pixels -> metrics.json."""
+def evaluate_unet(n: int = 300, seed: int = 2024, compare_with=None) -> dict:
+    """Prompt adherence of the course pipeline, read back from the pixels -> metrics.json. With
+    compare_with (a folder holding another unet-shapes), that U-Net is measured on the same
+    prompts at guidance 2 in the same run, for the card's "what it bought" table."""
     from course_utils import pipelines
+    from course_utils.models.unet_shapes import load
 
     pipe = pipelines.load_text_to_image(device="cpu")
 
-    def measure(g, rescale=0.0, k=n, two=0.0, wording="heldout", steps=25):
+    def measure(what, g, rescale=0.0, k=n, two=0.0, wording="heldout", steps=25):
         t0 = time.perf_counter()
         r = pipelines.measure_adherence(pipe, k, seed=seed, two_object_fraction=two, wording=wording,
                                         guidance_scale=g, guidance_rescale=rescale, num_inference_steps=steps)
-        r |= {"guidance": g, "rescale": rescale, "steps": steps, "n": k, "wording": wording,
-              "ms_per_image": round((time.perf_counter() - t0) / k * 1000, 1)}
+        r = {"set": what, "wording": wording, "guidance": g, "rescale": rescale, "steps": steps, "n": k} | r | {
+             "ms_per_image": round((time.perf_counter() - t0) / k * 1000, 1)}
         print(r, flush=True)
         return r
 
-    single = [measure(g) for g in (1.0, 2.0, 3.0, 5.0, 7.5)]
-    best = max(single[1:], key=lambda r: r["all"])["guidance"]          # best of the guided ones (w >= 2)
+    rows = [measure("single", g) for g in (1.0, 2.0, 3.0, 5.0, 7.5)]
+    best = max(rows[1:], key=lambda r: r["all"])["guidance"]           # best of the guided ones (w >= 2)
+    rows += [measure("single", g, 0.7) for g in (3.0, 5.0, 7.5)]
+    rows += [measure("free-form", g, wording="freeform") for g in (2.0, 5.0)]
+    rows += [measure("two objects", g, k=200, two=1.0) for g in (2.0, 5.0)]
+    rows += [measure("single", best, wording="varied")]
+    rows += [measure("single", best, k=200, steps=k) for k in (10, 50)]
+    versus = []
+    if compare_with is not None:
+        pipe.unet = load(Path(compare_with), "cpu")
+        versus = [measure(what, 2.0, wording=w, k=k, two=two) for what, w, k, two in
+                  (("single", "heldout", n, 0.0), ("free-form", "freeform", n, 0.0), ("two objects", "heldout", 200, 1.0))]
     return {
-        "machine": machine(), "n": n, "seed": seed, "best_guidance": best,
-        "params": sum(p.numel() for p in pipe.unet.parameters()),
+        "n": n, "seed": seed, "best_guidance": best, "params": sum(p.numel() for p in pipe.unet.parameters()),
         "file_mb": round((checkpoint_dir("unet-shapes") / "diffusion_pytorch_model.safetensors").stat().st_size / 1e6, 1),
         "example_heldout": data.shapes_scene(seed, 0, 0.0, "heldout").caption,
         "examples_freeform": [data.shapes_scene(seed, i, 0.0, "freeform").caption for i in range(4)],
         "example_two": data.shapes_scene(seed, 0, 1.0, "heldout").caption,
-        "single": single,
-        "rescaled": [measure(g, 0.7) for g in (3.0, 5.0, 7.5)],
-        "freeform": [measure(g, k=n, wording="freeform", two=0.0) for g in (2.0, 5.0)],
-        "two_objects": [measure(g, k=200, two=1.0) for g in (2.0, 5.0)],
-        "training_wording": measure(best, wording="varied"),
-        "steps": [measure(best, k=200, steps=k) for k in (10, 50)],
+        "rows": rows, "previous": {"folder": str(compare_with), "rows": versus} if versus else None,
     }
 
 
@@ -198,13 +206,16 @@ def main():
     p.add_argument("name", choices=list(REGISTRY))
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--render", action="store_true", help="only render the card again from metrics.json")
+    p.add_argument("--compare-with", type=Path, default=None,
+                   help="unet-shapes only: measure this other U-Net folder on the same prompts too")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     folder = checkpoint_dir(args.name)
     if not args.render:
         before, t0 = _cpu_seconds(), time.perf_counter()
-        result = globals()[REGISTRY[args.name].evaluation]()
+        extra = {"compare_with": args.compare_with} if args.compare_with else {}
+        result = globals()[REGISTRY[args.name].evaluation](**extra)
         result = {"host": host(before, time.perf_counter() - t0), **result}
         atomic_file(folder / "metrics.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1) + "\n"))
     atomic_file(folder / "README.md", lambda tmp: tmp.write_text(render_card(args.name)))
