@@ -100,3 +100,19 @@ def test_slideshow_shows_the_playground_as_a_live_widget(lesson06):
     shot(page, "lab-04-deck-playground-typed")
     page.evaluate("() => jupyterapp.commands.execute('deck:stop')")
     assert page.outside == []
+
+
+def test_slideshow_pages_from_the_start_at_1280x720(lesson06):
+    """The first slides of the live deck as a projector at 1280x720 shows them (screenshots to look at)."""
+    page = lesson06
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.evaluate("() => { jupyterapp.shell.currentWidget.content.activeCellIndex = 0; }")
+    page.evaluate("() => jupyterapp.commands.execute('deck:start')")
+    page.wait_for_function("() => document.body.dataset.jpDeckMode === 'presenting'", timeout=30_000)
+    for i in range(6):
+        page.wait_for_timeout(800)
+        shot(page, f"lab-05-deck-1280x720-{i:02d}")
+        page.evaluate("() => jupyterapp.commands.execute('deck:forward')")
+    page.evaluate("() => jupyterapp.commands.execute('deck:stop')")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    assert page.outside == [] and page.errors == []
