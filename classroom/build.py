@@ -36,7 +36,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 NPM = {"reveal.js": "4.6.1", "requirejs": "2.3.7", "jquery": "3.7.1", "mathjax": "2.7.7",
        "@jupyter-widgets/html-manager": "1.0.15"}
 # The parts of MathJax 2.7.7 that the config 'TeX-AMS_CHTML-full,Safe' loads (60 MB -> ~3 MB).
-MATHJAX_KEEP = ("MathJax.js", "config/TeX-AMS_CHTML-full.js", "extensions", "jax/input/TeX",
+MATHJAX_KEEP = ("MathJax.js", "config/TeX-AMS_CHTML-full.js", "config/Safe.js", "extensions", "jax/input/TeX",
                 "jax/output/CommonHTML", "jax/element", "fonts/HTML-CSS/TeX/woff", "localization/en")
 MATHJAX_CONFIG = "config=TeX-AMS_CHTML-full,Safe"
 
@@ -124,6 +124,14 @@ def install_static(site: Path) -> Path:
     shutil.copytree(src / "html-manager" / "package" / "dist", static / "html-manager",
                     ignore=shutil.ignore_patterns("*.map", "embed.js", "libembed-amd.js"))
     shutil.copy(TEMPLATES / "course.css", static / "course.css")
+    # The widget renderer looks for its icon font (Font Awesome, for the Play buttons) relative to
+    # the page, under @jupyter-widgets/; give each folder of pages a copy of the web fonts.
+    fonts = [f for f in (static / "html-manager").iterdir() if f.suffix in (".woff2", ".woff")]
+    for folder in (site, site / "lessons", site / "slides"):
+        for sub in ("@jupyter-widgets", "@jupyter-widgets/html-manager/dist"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            for f in fonts:
+                shutil.copy(f, folder / sub / f.name)
     return static
 
 

@@ -81,7 +81,8 @@ def browser():
 
 @pytest.fixture()
 def page(browser):
-    """A fresh 1366x768 page; `page.outside` lists blocked requests, `page.errors` uncaught JS errors."""
+    """A fresh 1366x768 page; `page.outside` lists blocked requests, `page.errors` uncaught JS errors,
+    `page.failed` local requests that failed (a file missing from the site)."""
     context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
     pg = context.new_page()
     pg.outside, pg.errors = [], []
@@ -95,6 +96,10 @@ def page(browser):
 
     context.route("**/*", route)
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.failed = []                                       # local files that were asked for but are missing
+    pg.on("requestfailed", lambda r: pg.failed.append(r.url) if r.url.startswith("file://")
+          and r.failure != "net::ERR_ABORTED" else None)          # aborted = left the page before it came
+    pg.on("response", lambda r: pg.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     pg.on("websocket", lambda ws: None if ws.url.startswith(LOCAL) else pg.outside.append(ws.url))
     yield pg
     context.close()
@@ -106,8 +111,11 @@ def site_url():
     site = ROOT / "_site"
     if not (site / "index.html").exists():
         pytest.fail("_site/index.html is missing: `make test-browser` builds it first (make site)")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *a: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -17,7 +17,7 @@ def test_home_page_lists_every_lesson_with_its_slides(page, site_url):
     page.locator('a[href="lessons/03_diffusion.html"]').first.click()
     page.wait_for_load_state("networkidle")
     assert "03" in page.title() and page.locator(".course-nav-top .course-next").count() == 1
-    assert page.outside == [] and page.errors == []
+    assert page.outside == [] and page.errors == [] and page.failed == []
 
 
 def test_every_lesson_page_renders_its_figures_and_maths(page, site_url):
@@ -37,7 +37,7 @@ def test_every_lesson_page_renders_its_figures_and_maths(page, site_url):
     page.locator(".jp-Cell").filter(has_text="10. The playground").first.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     shot(page, "site-03-lesson06-playground")
-    assert page.outside == [] and page.errors == []
+    assert page.outside == [] and page.errors == [] and page.failed == []
 
 
 def test_site_opens_from_the_disk(page):
@@ -47,7 +47,7 @@ def test_site_opens_from_the_disk(page):
     page.locator(".course-nav-top .course-home").click()
     page.wait_for_load_state("networkidle")
     assert Path(page.url).name == "index.html"
-    assert page.outside == [] and page.errors == []
+    assert page.outside == [] and page.errors == [] and page.failed == []
 
 
 def test_every_deck_initialises_reveal_and_pages(page, site_url):
@@ -66,4 +66,4 @@ def test_every_deck_initialises_reveal_and_pages(page, site_url):
                 page.goto(f"{site_url}/slides/{name}.slides.html#/{i}")
                 page.wait_for_timeout(800)
                 shot(page, f"slides-{name[:2]}-{i:02d}")
-    assert page.outside == [] and page.errors == []
+    assert page.outside == [] and page.errors == [] and page.failed == []
