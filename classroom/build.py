@@ -220,7 +220,7 @@ def slides() -> list[Path]:
 def home_notebook(names: list[str]) -> nbformat.NotebookNode:
     """The home page as a one-cell notebook: the README's introduction and lesson table, linked."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    intro = readme.split("\n## ", 1)[0]
+    intro = re.sub(r"\[([^\]]+)\]\(#[^)]+\)", r"\1", readme.split("\n## ", 1)[0])   # README-only anchors
     table = re.search(r"\n## Lessons\n(.*?)\n## ", readme, re.S).group(1)
     for name in names:                                 # [`NN_name.ipynb`](notebooks/...) -> [title](lessons/...)
         table = re.sub(rf"\[`{name}\.ipynb`\]\(notebooks/{name}\.ipynb\)", f"[{title(name)}](lessons/{name}.html)", table)
