@@ -43,6 +43,8 @@ def test_img2img_explorer_follows_the_strength(tiny_course_checkpoints):
     before = ex.image.value
     ex.strength.value = 1.0
     assert "4 denoising steps" in ex.label.value and ex.image.value != before
+    ex.strength.value = ex.strength.min                  # the lowest strength still runs a step
+    assert ex.strength.min == 0.25 and "1 denoising steps" in ex.label.value
 
 
 def test_enter_generates_even_when_the_prompt_is_unchanged(tiny_course_checkpoints):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import ipywidgets as W
@@ -123,7 +124,8 @@ class Img2ImgExplorer(W.VBox):
     def __init__(self, i2i, prompt: str, image, strength: float = 0.6, seed: int = 0, scale: int = 4, **kwargs):
         self.i2i, self.prompt, self.picture, self.seed, self.scale = i2i, prompt, image, seed, scale
         self.kwargs = {"num_inference_steps": 25, "guidance_scale": 2.0} | kwargs
-        self.strength = W.FloatSlider(strength, min=0.05, max=1.0, step=0.05, description="strength",
+        lowest = math.ceil(20 / self.kwargs["num_inference_steps"] - 1e-9) / 20   # runs at least one step
+        self.strength = W.FloatSlider(max(strength, lowest), min=lowest, max=1.0, step=0.05, description="strength",
                                       layout=W.Layout(width="360px"), continuous_update=False)  # one run per release
         self.image, self.label = picture(), W.HTML(layout=W.Layout(width="360px"))
         self.strength.observe(lambda _: self.redraw(), "value")
@@ -141,7 +143,11 @@ class Img2ImgExplorer(W.VBox):
     def redraw(self) -> None:
         from ..images import make_grid
 
-        out = self.run(self.strength.value)
+        try:
+            out = self.run(self.strength.value)
+        except ValueError as e:                                   # say so, keep the old picture
+            self.label.value = f"<span style='color:#b00'>{e}</span>"
+            return
         start = self.picture[0] if self.picture.ndim == 4 else self.picture
         show(self.image, to_png(make_grid(torch.stack([start.cpu(), out]), nrow=2, padding=2), self.scale))
         steps = int(self.kwargs["num_inference_steps"] * self.strength.value)
