@@ -94,6 +94,16 @@ def read_scene(image, min_pixels: int = 6) -> tuple[str, list[FoundObject]]:
     return list(sw.BACKGROUNDS)[bg_idx], found
 
 
+def describe(image, most: int = 2) -> str:
+    """What `read_scene` sees, in words: 'small red circle, top left (on white)'.
+
+    Example: describe(pipelines.generate(pipe, ["a red circle"])[0]). Used in notebooks/06."""
+    v.whole("most", most, 1, 10)
+    bg, found = read_scene(image)
+    objects = "; ".join(f"{o.size} {o.colour} {o.shape}, {o.position}" for o in found[:most])
+    return f"{objects or 'no shape'} (on {bg})"
+
+
 def _nearest_position(cx: float, cy: float) -> str:
     return min(sw.POSITIONS, key=lambda p: (sw.POSITIONS[p][0] - cx) ** 2 + (sw.POSITIONS[p][1] - cy) ** 2)
 

@@ -25,3 +25,12 @@ def test_judge_accepts_16x16_digits_and_rejects_other_shapes():
 def test_read_scene_rejects_non_rgb_input():
     with pytest.raises(ValueError, match=r"\(3, H, W\)"):
         metrics.read_scene(torch.rand(1, 64, 64))
+
+
+def test_describe_says_what_the_pixels_show():
+    from course_utils import shapes as sw
+
+    scene = sw.Scene("white", [sw.ShapeObject("red", "circle", "small", "top left")])
+    image = torch.from_numpy(sw.render_scene(scene)).permute(2, 0, 1).float() / 255
+    assert metrics.describe(image) == "small red circle, top left (on white)"
+    assert metrics.describe(torch.full((3, 64, 64), 10 / 255)) == "no shape (on black)"
