@@ -325,11 +325,14 @@ def denoise_by_hand(pipe, prompt: str, negative_prompt: str = "", guidance_scale
     # 1. the empty (or negative) prompt and the prompt -> token embeddings (2, L, d); no guidance: the prompt's (1, L, d)
     ids = pipe.tokenizer([negative_prompt, prompt] if guided else [prompt], padding="max_length", truncation=True,
                          max_length=pipe.tokenizer.model_max_length, return_tensors="pt")
-    context = pipe.text_encoder(ids.input_ids, attention_mask=ids.attention_mask)[0]
-    # 2. seeded Gaussian noise in latent space (1, 4, h, w)
+    enc = pipe.text_encoder.device                  # the mask only where the encoder asks, as encode_prompt does
+    mask = ids.attention_mask.to(enc) if getattr(pipe.text_encoder.config, "use_attention_mask", False) else None
+    dev, dtype = pipe.unet.device, pipe.unet.dtype  # a hub model on a GPU runs in float16 there
+    context = pipe.text_encoder(ids.input_ids.to(enc), attention_mask=mask)[0].to(dev, dtype)
+    # 2. seeded Gaussian noise in latent space (1, 4, h, w), drawn on the CPU (the same numbers everywhere)
     h = pipe.unet.config.sample_size
     g = torch.Generator().manual_seed(seed)
-    latents = torch.randn(1, pipe.unet.config.in_channels, h, h, generator=g) * scheduler.init_noise_sigma
+    latents = (torch.randn(1, pipe.unet.config.in_channels, h, h, generator=g) * scheduler.init_noise_sigma).to(dev, dtype)
     scheduler.set_timesteps(num_inference_steps)
     trail, x0s = [], []
     for t in scheduler.timesteps:
@@ -342,8 +345,8 @@ def denoise_by_hand(pipe, prompt: str, negative_prompt: str = "", guidance_scale
         # 5. one scheduler step: x_t -> x_{t-1}
         out = scheduler.step(pred, t, latents)
         latents = out.prev_sample
-        trail.append(latents[0])
-        x0s.append(out.pred_original_sample[0])
+        trail.append(latents[0].float().cpu())
+        x0s.append(out.pred_original_sample[0].float().cpu())
     # 6. decode the last latents with the VAE, [-1, 1] -> [0, 1]
     image = latents_to_images(pipe, latents)[0]
     return {"image": image, "latents": torch.stack(trail), "x0": torch.stack(x0s),
