@@ -71,18 +71,22 @@ def plot_guidance_curve(curve: dict, n: int, rescaled: dict | None = None,
 
     curve: {w: metrics.adherence dict}; rescaled: the same measured with guidance_rescale, drawn
     dashed. Used in notebooks/06_stable_diffusion.ipynb."""
+    from matplotlib.lines import Line2D
+
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     for k, attr in enumerate(attributes):
-        colour = f"C{k}"
-        for data, style, suffix in ((curve, "o-", ""), (rescaled or {}, "s--", ", rescaled")):
-            if not data:
-                continue
-            ws = sorted(data)
-            p = [data[w][attr] for w in ws]
-            err = [(q * (1 - q) / n) ** 0.5 for q in p]
-            ax.errorbar(ws, p, yerr=err, fmt=style, color=colour, capsize=3, ms=4, label=attr + suffix)
-    ax.set(xlabel="guidance scale w", ylabel="share right", ylim=(0, 1.02),
+        for data, style in ((curve, "o-"), (rescaled or {}, "s--")):
+            if data:
+                ws = sorted(data)
+                p = [data[w][attr] for w in ws]
+                err = [(q * (1 - q) / n) ** 0.5 for q in p]
+                ax.errorbar(ws, p, yerr=err, fmt=style, color=f"C{k}", capsize=3, ms=4)
+    colours = [Line2D([], [], color=f"C{k}", lw=2, label=a) for k, a in enumerate(attributes)]
+    styles = [Line2D([], [], color="k", ls="-", marker="o", label="plain")] + (
+        [Line2D([], [], color="k", ls="--", marker="s", label="rescaled 0.7")] if rescaled else [])
+    ax.add_artist(ax.legend(handles=colours, fontsize=7, loc="lower left", ncol=3))
+    ax.legend(handles=styles, fontsize=7, loc="lower right")
+    ax.set(xlabel="guidance scale w", ylabel="share right", ylim=(0, 1.05),
            title=f"prompt adherence, {n} prompts the model never read")
-    ax.legend(fontsize=7, ncol=2, loc="lower left")
     fig.tight_layout()
     return fig
