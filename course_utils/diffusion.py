@@ -7,7 +7,10 @@ One step goes from x_t to x_(t-1) in three moves:
 Without the clipping of step 1 this is exactly line 4 of Algorithm 2:
     x_(t-1) = 1/sqrt(alpha_t) * (x_t - beta_t / sqrt(1 - abar_t) * eps) + sigma_t * z
 The order of the random draws matches diffusers' DDPMPipeline, so the same generator gives
-the same images (tests/test_diffusion.py)."""
+the same images (tests/test_diffusion.py).
+
+`ddim_step` is the update of DDIM (Song et al. 2021, eq. 12), which can jump from t to any
+earlier t_prev; with eta = 0 it adds no noise, so one starting noise gives one image."""
 
 from __future__ import annotations
 
@@ -69,6 +72,71 @@ def ddpm_sample(unet, schedule: Schedule, n: int, generator=None, record_every: 
             record.append((t, x.cpu(), x0_pred.cpu()))
         x = x_prev
     return x.cpu(), record
+
+
+def ddim_step(model_output, t: int, t_prev: int, sample, alphas_cumprod, eta: float = 0.0,
+              prediction_type: str = "epsilon", generator=None, clip_sample: bool = False):
+    """One DDIM step x_t -> x_(t_prev); returns (x_(t_prev), predicted x_0). sample: (B, C, H, W).
+
+    Equals diffusers' DDIMScheduler.step (tests/test_diffusion.py). t_prev < 0 means "the clean
+    end", where abar = 1 (as in diffusers). With eta = 0, t_prev may also be above t (DDIM inversion)."""
+    abar, t, t_prev = _check_ddim(model_output, t, t_prev, sample, alphas_cumprod, eta, prediction_type, generator)
+    abar_t = abar[t]
+    abar_prev = abar[t_prev] if t_prev >= 0 else torch.tensor(1.0)
+    # 1. x_0 and eps from the network's output (eq. 12's "predicted x_0"; Song's alpha is Ho's abar)
+    if prediction_type == "epsilon":
+        eps = model_output
+        x0_pred = (sample - (1 - abar_t).sqrt() * eps) / abar_t.sqrt()            # (B, C, H, W)
+    else:  # "v_prediction": v = sqrt(abar_t) eps - sqrt(1 - abar_t) x_0 (Salimans & Ho 2022)
+        x0_pred = abar_t.sqrt() * sample - (1 - abar_t).sqrt() * model_output
+        eps = abar_t.sqrt() * model_output + (1 - abar_t).sqrt() * sample
+    if clip_sample:
+        x0_pred = x0_pred.clamp(-1, 1)
+    # 2. sigma_t(eta), eq. (16): eta = 1 is DDPM's posterior std, eta = 0 adds no noise
+    sigma = eta * ((1 - abar_prev) / (1 - abar_t) * (1 - abar_t / abar_prev)).clamp(min=0).sqrt()
+    # 3. eq. (12): x_(t-1) = sqrt(abar_(t-1)) x0_pred + sqrt(1 - abar_(t-1) - sigma^2) eps + sigma z
+    x_prev = abar_prev.sqrt() * x0_pred + (1 - abar_prev - sigma**2).sqrt() * eps
+    if eta > 0:
+        z = torch.randn(sample.shape, generator=generator, dtype=sample.dtype).to(sample.device)
+        x_prev = x_prev + sigma * z
+    return x_prev, x0_pred
+
+
+def _check_ddim(model_output, t, t_prev, sample, alphas_cumprod, eta, prediction_type, generator):
+    """The arguments of ddim_step, each with an error that names it; returns (alphas_cumprod, t, t_prev)."""
+    abar = v.tensor("alphas_cumprod", getattr(alphas_cumprod, "alphas_cumprod", alphas_cumprod), 1,
+                    "pass schedule.alphas_cumprod or scheduler.alphas_cumprod")
+    T = len(abar)
+    t = v.whole("t", t, 0, T - 1, f"this schedule has {T} steps")
+    t_prev = v.whole("t_prev", t_prev, -T, T - 1, "below 0 is the clean end of the chain")
+    v.number("eta", eta, 0, 1, "0 is DDIM, 1 is DDPM's amount of noise")
+    v.one_of("prediction_type", prediction_type, ("epsilon", "v_prediction"))
+    if eta > 0 and t_prev >= t:
+        raise ValueError(f"with eta > 0 a step must go down in t, got t = {t} -> t_prev = {t_prev}")
+    x, out = v.tensor("sample", sample), v.tensor("model_output", model_output)
+    if x.shape != out.shape:
+        raise ValueError(f"model_output must have the shape of sample {tuple(x.shape)}, got {tuple(out.shape)}")
+    v.generator("generator", generator)
+    return abar.to(x.device, x.dtype), t, t_prev
+
+
+@torch.no_grad()
+def ddim_sample(unet, alphas_cumprod, n: int, steps: int, eta: float = 0.0, generator=None,
+                clip_sample: bool = True) -> torch.Tensor:
+    """DDIM from pure noise in `steps` jumps of T // steps: images (n, C, H, W) in [-1, 1].
+
+    The timesteps are diffusers' "leading" spacing (T = 1000, steps = 50: 980, 960, ..., 0),
+    so with the same generator this gives DDIMScheduler's images (tests/test_diffusion.py)."""
+    abar = getattr(alphas_cumprod, "alphas_cumprod", alphas_cumprod)
+    n, steps = v.whole("n", n, 1, v.MAX_IMAGES), v.whole("steps", steps, 1, len(abar), "50 is plenty for DDIM")
+    cfg = unet.config
+    x = torch.randn((n, cfg.in_channels, cfg.sample_size, cfg.sample_size), generator=v.generator("generator", generator))
+    x = x.to(unet.device)
+    jump = len(abar) // steps
+    for t in range((steps - 1) * jump, -1, -jump):                      # 980, 960, ..., 0 for 50 steps
+        eps = unet(x, t).sample
+        x, _ = ddim_step(eps, t, t - jump, x, abar, eta, generator=generator, clip_sample=clip_sample)
+    return x.cpu()
 
 
 @torch.no_grad()

@@ -1,7 +1,8 @@
+import pytest
 import torch
 from diffusers import DDIMScheduler, DDPMPipeline, DDPMScheduler
 
-from course_utils.diffusion import ddpm_sample
+from course_utils.diffusion import ddim_sample, ddim_step, ddpm_sample
 from course_utils.models import sample_diffusion
 from course_utils.models.ddpm import SCHEDULER_CONFIG, make_unet
 from course_utils.noise import make_schedule
@@ -36,3 +37,69 @@ def test_sample_diffusion_is_seeded_and_in_unit_range():
     a = sample_diffusion(unet, ddim, 4, 5, torch.Generator().manual_seed(0))
     b = sample_diffusion(unet, ddim, 4, 5, torch.Generator().manual_seed(0))
     assert a.shape == (4, 1, 8, 8) and torch.equal(a, b) and 0 <= a.min() and a.max() <= 1
+
+
+def _ddim_reference(eps, t, x, eta, seed, clip, steps=50, prediction_type="epsilon"):
+    sched = DDIMScheduler(**(SCHEDULER_CONFIG | {"clip_sample": clip, "prediction_type": prediction_type}))
+    sched.set_timesteps(steps)
+    out = sched.step(eps, t, x, eta=eta, generator=torch.Generator().manual_seed(seed))
+    return sched, out.prev_sample, out.pred_original_sample
+
+
+@pytest.mark.parametrize("eta", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("clip", [False, True])
+@pytest.mark.parametrize("t", [980, 500, 20, 0])
+def test_ddim_step_equals_diffusers_ddim_scheduler(eta, clip, t):
+    g = torch.Generator().manual_seed(t)
+    x, eps = 2 * torch.randn(2, 1, 8, 8, generator=g), torch.randn(2, 1, 8, 8, generator=g)
+    sched, ref, ref_x0 = _ddim_reference(eps, t, x, eta, 3, clip)
+    ours, x0 = ddim_step(eps, t, t - 20, x, sched.alphas_cumprod, eta, generator=torch.Generator().manual_seed(3),
+                         clip_sample=clip)
+    assert (ours - ref).abs().max() < 1e-5 and (x0 - ref_x0).abs().max() < 1e-5
+    if t == 0:  # the last step lands on x0_pred whatever the schedule: no control to run
+        return
+    # negative control: the per-step alphas in place of their product give another update
+    wrong, _ = ddim_step(eps, t, t - 20, x, sched.alphas, eta, generator=torch.Generator().manual_seed(3),
+                         clip_sample=clip)
+    assert (wrong - ref).abs().max() > 1e-3
+
+
+def test_ddim_step_v_prediction_equals_diffusers():
+    g = torch.Generator().manual_seed(0)
+    x, v_out = torch.randn(2, 1, 8, 8, generator=g), torch.randn(2, 1, 8, 8, generator=g)
+    sched, ref, _ = _ddim_reference(v_out, 500, x, 0.0, 0, False, prediction_type="v_prediction")
+    ours, _ = ddim_step(v_out, 500, 480, x, sched.alphas_cumprod, prediction_type="v_prediction")
+    assert (ours - ref).abs().max() < 1e-5
+    as_eps, _ = ddim_step(v_out, 500, 480, x, sched.alphas_cumprod)  # negative control: read as epsilon
+    assert (as_eps - ref).abs().max() > 1e-2
+
+
+def test_ddim_sample_gives_the_schedulers_images_and_eta0_is_deterministic():
+    unet = _tiny_unet()
+    abar = make_schedule("linear").alphas_cumprod
+    ref = sample_diffusion(unet, DDIMScheduler(**SCHEDULER_CONFIG), 3, 10, torch.Generator().manual_seed(5))
+    ours = ddim_sample(unet, abar, 3, 10, generator=torch.Generator().manual_seed(5))
+    assert ((ours.clamp(-1, 1) + 1) / 2 - ref).abs().max() < 1e-5
+    noisy = ddim_sample(unet, abar, 3, 10, eta=1.0, generator=torch.Generator().manual_seed(5))
+    assert (noisy - ours).abs().max() > 1e-3  # eta = 1 draws fresh noise at each step
+
+
+def test_ddim_inversion_with_eta0_goes_up_and_back():
+    abar = make_schedule("linear").alphas_cumprod
+    x0 = torch.rand(1, 1, 8, 8) * 2 - 1
+    eps = torch.randn(1, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    x_t = abar[600].sqrt() * x0 + (1 - abar[600]).sqrt() * eps
+    up, _ = ddim_step(eps, 600, 800, x_t, abar)  # the same formula, run upwards
+    assert torch.allclose(up, abar[800].sqrt() * x0 + (1 - abar[800]).sqrt() * eps, atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"t": 1000}, "t must be"), ({"t_prev": 2000}, "t_prev"), ({"eta": -0.1}, "eta"),
+    ({"eta": 0.5, "t_prev": 600}, "go down"), ({"prediction_type": "sample"}, "prediction_type"),
+    ({"sample": torch.zeros(1, 1, 4, 4)}, "shape of sample"),
+])
+def test_ddim_step_refuses_bad_arguments_by_name(kwargs, words):
+    args = dict(model_output=torch.zeros(1, 1, 8, 8), t=500, t_prev=480, sample=torch.zeros(1, 1, 8, 8),
+                alphas_cumprod=make_schedule("linear").alphas_cumprod) | kwargs
+    with pytest.raises(ValueError, match=words):
+        ddim_step(**args)
