@@ -53,3 +53,35 @@ def check_half_signal(t) -> bool:
         return say(True, f"t = {right}: from here on there is more noise than image (SNR < 1). "
                          "A quarter of the way in, and already half gone: the linear schedule destroys early.")
     return say(False, f"t = {t} has abar = {abar[t]:.3f}; look {'later' if t < right else 'earlier'}")
+
+
+@checker
+def check_ddim_step(fn) -> bool:
+    """Lesson 03: fn(eps, t, t_prev, x_t, alphas_cumprod) -> x_(t_prev), DDIM's eta = 0 step (eq. 12),
+    compared with diffusers' DDIMScheduler.step on 50 steps (t_prev < 0 means abar = 1)."""
+    from diffusers import DDIMScheduler
+
+    from ..models.ddpm import SCHEDULER_CONFIG
+
+    sched = DDIMScheduler(**(SCHEDULER_CONFIG | {"clip_sample": False}))
+    sched.set_timesteps(50)
+    abar = sched.alphas_cumprod
+    g = torch.Generator().manual_seed(0)
+    for t in (980, 500, 20, 0):
+        x, eps = 2 * torch.randn(2, 1, 8, 8, generator=g), torch.randn(2, 1, 8, 8, generator=g)
+        want = sched.step(eps, t, x).prev_sample
+        got = as_tensor(call_student(fn, eps, t, t - 20, x, abar.clone()), "x_(t_prev)")
+        x0 = (x - (1 - abar[t]).sqrt() * eps) / abar[t].sqrt()
+        if not close(got, want, atol=1e-4):
+            return say(False, _ddim_hint(got, want, x0, t))
+    return compare(got, want, "your DDIM step vs DDIMScheduler.step", atol=1e-4)
+
+
+def _ddim_hint(got, want, x0, t) -> str:
+    """What a wrong DDIM step most likely did, from the one step at timestep t where it failed."""
+    if close(got, x0, atol=1e-4):
+        return f"at t = {t} you returned the guess of x_0 itself: scale it by sqrt(abar_prev) and add back the noise part"
+    if t == 0:
+        return "the last step (t = 0, t_prev = -20) goes to the clean end: there abar_prev = 1, not alphas_cumprod[-20]"
+    return (f"at t = {t} your x_(t_prev) differs from DDIMScheduler.step: x_prev = sqrt(abar_prev) * x0_pred "
+            "+ sqrt(1 - abar_prev) * eps, with x0_pred = (x_t - sqrt(1 - abar_t) * eps) / sqrt(abar_t)")

@@ -4,7 +4,14 @@ Each widget keeps its logic in plain methods (e.g. `quiz.answer("real")`), so te
 it without a browser, and the buttons or sliders only call those methods."""
 
 from .basic import RealOrGeneratedQuiz, real_or_generated_quiz
-from .diffusion import NoisingExplorer, TrajectoryExplorer, noising_explorer, trajectory_explorer
+from .diffusion import (
+    DDIMExplorer,
+    NoisingExplorer,
+    TrajectoryExplorer,
+    ddim_explorer,
+    noising_explorer,
+    trajectory_explorer,
+)
 from .flow import FlowExplorer, flow_explorer
 from .gan import LatentDirections, SnapshotExplorer, latent_directions, snapshot_explorer
 from .playground import classroom_playground
@@ -25,4 +32,5 @@ __all__ = ["real_or_generated_quiz", "noising_explorer", "trajectory_explorer", 
            "snapshot_explorer", "latent_directions", "SnapshotExplorer", "LatentDirections", "scene_autoencoder", "RealOrGeneratedQuiz", "NoisingExplorer",
            "TrajectoryExplorer", "SimilarityExplorer", "LatentInterpolation", "SceneAutoencoder",
            "prompt_playground", "PromptPlayground", "guidance_explorer", "GuidanceExplorer",
-           "img2img_explorer", "Img2ImgExplorer", "flow_explorer", "FlowExplorer", "classroom_playground"]
+           "img2img_explorer", "Img2ImgExplorer", "flow_explorer", "FlowExplorer", "classroom_playground",
+           "ddim_explorer", "DDIMExplorer"]

@@ -81,3 +81,57 @@ class TrajectoryExplorer(W.VBox):
 def trajectory_explorer(record, n_show: int = 8) -> TrajectoryExplorer:
     """A slider over a recorded denoising trajectory [(t, x_t, x0_pred), ...]; returns the widget."""
     return TrajectoryExplorer(record, n_show)
+
+
+class DDIMExplorer(W.VBox):
+    """Sliders over the number of DDIM steps and eta: 64 digits from the same noise, and the judge's
+    score of them, computed once per setting and cached (a setting seen before shows at once)."""
+
+    STEPS = (1, 2, 5, 10, 20, 50, 100)
+    ETAS = (0.0, 0.5, 1.0)
+
+    def __init__(self, unet, alphas_cumprod, n: int = 64, seed: int = 0, n_show: int = 16, scale: int = 4):
+        from .. import validate as v
+
+        self.unet, self.abar = unet, getattr(alphas_cumprod, "alphas_cumprod", alphas_cumprod)
+        self.n, self.seed = v.whole("n", n, 2, v.MAX_IMAGES), v.whole("seed", seed, 0, 2**32 - 1)
+        self.n_show, self.scale, self.cache = min(n_show, n), scale, {}
+        self.steps = W.SelectionSlider(options=self.STEPS, value=10, description="DDIM steps",
+                                       continuous_update=False, layout=W.Layout(width="360px"))
+        self.eta = W.SelectionSlider(options=self.ETAS, value=0.0, description="η", continuous_update=False,
+                                     layout=W.Layout(width="360px"))
+        self.image, self.label = picture(), W.HTML(layout=W.Layout(width="360px"))
+        self.steps.observe(lambda _: self.redraw(), "value")
+        self.eta.observe(lambda _: self.redraw(), "value")
+        super().__init__([side_by_side(self.image, W.VBox([self.steps, self.eta, self.label]))])
+        self.redraw()
+
+    def result(self, steps: int, eta: float):
+        """(images (n, 1, H, W) in [0, 1], the judge's DigitReport) for one setting, cached."""
+        from ..diffusion import ddim_sample
+        from ..metrics import judge_digits
+
+        key = (int(steps), float(eta))
+        if key not in self.cache:
+            x = ddim_sample(self.unet, self.abar, self.n, key[0], key[1], torch.Generator().manual_seed(self.seed))
+            images = (x.clamp(-1, 1) + 1) / 2
+            self.cache[key] = (images, judge_digits(images))
+        return self.cache[key]
+
+    def redraw(self) -> None:
+        """Sample (or look up) the current setting, and show its first digits and its scores."""
+        from ..images import make_grid
+
+        images, report = self.result(self.steps.value, self.eta.value)
+        show(self.image, to_png(make_grid(images[: self.n_show], nrow=8), self.scale))
+        self.label.value = (f"{self.steps.value} steps, η = {self.eta.value}: {self.steps.value} network calls "
+                            f"per digit<br>judge on {report.n} digits: confidence {report.confidence:.2f}, "
+                            f"{report.classes_covered}/10 classes, Fréchet distance {report.frechet:.1f} "
+                            "(lower is better)")
+
+
+def ddim_explorer(unet, alphas_cumprod, n: int = 64, seed: int = 0) -> DDIMExplorer:
+    """Sliders over DDIM's number of steps and eta, with the digit judge's score live; returns the widget.
+
+    Example: ddim_explorer(models.load_pretrained("ddpm-digits").unet, noise.make_schedule("linear"))"""
+    return DDIMExplorer(unet, alphas_cumprod, n, seed)

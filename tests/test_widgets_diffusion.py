@@ -1,0 +1,37 @@
+"""The DDIM explorer of lesson 03, driven through its methods (no browser)."""
+
+import pytest
+import torch
+
+from course_utils.diffusion import ddim_sample
+from course_utils.models.ddpm import make_unet
+from course_utils.noise import make_schedule
+from course_utils.widgets import DDIMExplorer, ddim_explorer
+
+
+@pytest.fixture(scope="module")
+def unet():
+    torch.manual_seed(0)
+    unet = make_unet(block_out_channels=(8, 16, 16), norm_num_groups=4, sample_size=8)
+    for p in unet.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    return unet.eval()
+
+
+def test_ddim_explorer_shows_the_samplers_digits_and_caches_each_setting(unet):
+    schedule = make_schedule("linear")
+    w = ddim_explorer(unet, schedule, n=8, seed=3)
+    assert isinstance(w, DDIMExplorer) and list(w.cache) == [(10, 0.0)]
+    images, report = w.result(10, 0.0)
+    want = (ddim_sample(unet, schedule, 8, 10, generator=torch.Generator().manual_seed(3)).clamp(-1, 1) + 1) / 2
+    assert torch.equal(images, want) and report.n == 8
+    assert "10 steps, η = 0.0" in w.label.value and f"{report.frechet:.1f}" in w.label.value
+    w.steps.value, w.eta.value = 2, 1.0
+    assert set(w.cache) == {(10, 0.0), (2, 0.0), (2, 1.0)} and "2 steps, η = 1.0" in w.label.value
+    assert not torch.equal(w.result(2, 1.0)[0], w.result(2, 0.0)[0])   # eta = 1 draws fresh noise
+    assert w.result(2, 1.0)[0] is w.cache[(2, 1.0)][0]                  # the second look is the cached one
+
+
+def test_ddim_explorer_refuses_a_batch_of_one(unet):
+    with pytest.raises(ValueError, match="n must be"):
+        DDIMExplorer(unet, make_schedule("linear"), n=1)
