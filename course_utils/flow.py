@@ -42,13 +42,14 @@ def _check_times(t, x0: torch.Tensor) -> torch.Tensor:
     return t
 
 
-def flow_loss(model, x0: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def flow_loss(model, x0: torch.Tensor, generator: torch.Generator | None = None, noise: torch.Tensor | None = None):
     """The rectified-flow objective: || (eps - x0) - v_theta(x_t, t) ||^2, t ~ U(0, 1).
 
-    `model(x_t, t)` gets t in [0, 1] (B,) and returns the velocity; x0 (B, ...) clean samples."""
+    `model(x_t, t)` gets t in [0, 1] (B,) and returns the velocity; x0 (B, ...) clean samples.
+    noise: the noise end of each line; None draws it fresh (reflow passes the coupled noise)."""
     B = x0.shape[0]
     t = torch.rand(B, generator=generator)                                       # 1. a random time per sample
-    eps = torch.randn(x0.shape, generator=generator)                              # 2. its noise end
+    eps = torch.randn(x0.shape, generator=generator) if noise is None else noise  # 2. its noise end
     x_t = interpolate(x0, eps.to(x0), t.to(x0))                                   # 3. a point on the line
     return F.mse_loss(model(x_t, t.to(x0.device)), (eps.to(x0) - x0))             # 4. velocity = eps - x0
 
@@ -101,20 +102,48 @@ class ToyVelocity(torch.nn.Module):
 
 def train_toy(steps: int = 2000, n: int = 4096, seed: int = 0, lr: float = 3e-3):
     """Train ToyVelocity on the moons with flow_loss; returns (model, losses). ~10 s on a CPU."""
-    validate.whole("steps", steps, 1, 100_000), validate.whole("n", n, 2, 1_000_000), validate.whole("seed", seed, 0, 2**32 - 1)
-    validate.number("lr", lr, 0.0, 1.0, "3e-3 works", open_lo=True)
+    validate.whole("n", n, 2, 1_000_000), validate.whole("seed", seed, 0, 2**32 - 1)
     torch.manual_seed(seed)
-    data, model = toy_data(n, seed), ToyVelocity()
+    return _fit_toy(ToyVelocity(), toy_data(n, seed), None, steps, seed, lr)
+
+
+def _fit_toy(model, data: torch.Tensor, noise: torch.Tensor | None, steps: int, seed: int, lr: float):
+    """Adam on flow_loss over batches of 256 rows of data (and of its coupled noise, if given)."""
+    validate.whole("steps", steps, 1, 100_000), validate.number("lr", lr, 0.0, 1.0, "3e-3 works", open_lo=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     g, losses = torch.Generator().manual_seed(seed), []
     for _ in range(steps):
-        idx = torch.randint(0, n, (256,), generator=g)
-        loss = flow_loss(model, data[idx], g)
+        idx = torch.randint(0, len(data), (256,), generator=g)
+        loss = flow_loss(model, data[idx], g, None if noise is None else noise[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
     return model.eval(), losses
+
+
+def reflow(model, n: int = 4096, steps: int = 500, sampler_steps: int = 100, seed: int = 1, lr: float = 1e-3):
+    """One round of reflow (Liu, Gong & Liu 2022): returns (new model, (x0, noise) pairs, losses).
+
+    1. draw noise and follow `model`'s flow to where it lands: pairs (x0, noise) that the
+       flow couples, no longer independent;
+    2. fine-tune a copy of `model` on the straight lines between those pairs.
+    A line no longer crosses others much, so its velocity is nearly the same all along it, and
+    few Euler steps (even one) follow it. Used in notebooks/07_beyond.ipynb."""
+    import copy
+
+    n, seed = validate.whole("n", n, 2, 1_000_000), validate.whole("seed", seed, 0, 2**32 - 1)
+    noise = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))      # (n, 2) the noise ends
+    x0 = euler_sample(model, noise, sampler_steps)                                # (n, 2) where the flow takes them
+    torch.manual_seed(seed)
+    new, losses = _fit_toy(copy.deepcopy(model).train(), x0, noise, steps, seed, lr)
+    return new, (x0, noise), losses
+
+
+def straightness(model, noise: torch.Tensor, steps: int = 100) -> float:
+    """Mean distance between where 1 Euler step and `steps` Euler steps take the same noise:
+    0 for a flow whose paths are straight lines walked at constant speed."""
+    return float((euler_sample(model, noise, 1) - euler_sample(model, noise, steps)).norm(dim=-1).mean())
 
 
 @torch.no_grad()

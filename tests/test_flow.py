@@ -60,3 +60,22 @@ def test_flow_explorer_moves_through_time():
     first = ex.image.value
     ex.step.value = 1
     assert "t = 0.00" in ex.label.value and ex.image.value != first
+
+
+def test_flow_loss_uses_the_coupled_noise_when_given():
+    x0, noise = torch.zeros(8, 2), torch.ones(8, 2)
+    exact = flow.flow_loss(lambda x, t: torch.ones_like(x), x0, torch.Generator().manual_seed(0), noise)
+    fresh = flow.flow_loss(lambda x, t: torch.ones_like(x), x0, torch.Generator().manual_seed(0))
+    assert exact == 0 and fresh > 0.1   # the velocity of every line from 0 to 1 is 1; fresh noise is not
+
+
+def test_one_round_of_reflow_straightens_the_toy_flow():
+    model, _ = flow.train_toy(steps=300, n=1024)
+    noise = torch.randn(512, 2, generator=torch.Generator().manual_seed(5))
+    new, (x0, x1), losses = flow.reflow(model, n=1024, steps=300)
+    assert torch.allclose(x0, flow.euler_sample(model, x1, 100))          # the pairs are the old flow's
+    assert flow.straightness(new, noise) < flow.straightness(model, noise) / 3
+    moons = flow.toy_data(1000)
+    one_step = {m: torch.cdist(flow.euler_sample(m, noise, 1), moons).min(1).values.median() for m in (model, new)}
+    assert one_step[new] < one_step[model] / 2                              # one step now lands near the moons
+    assert next(model.parameters()) is not next(new.parameters())           # the old model is left as it was
