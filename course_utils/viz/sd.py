@@ -90,3 +90,49 @@ def plot_guidance_curve(curve: dict, n: int, rescaled: dict | None = None,
            title=f"prompt adherence, {n} prompts the model never read")
     fig.tight_layout()
     return fig
+
+
+def plot_cross_attention(maps, step: int | None = None, words=None, ncols: int = 9, size: float = 1.6,
+                         alpha: float = 0.65):
+    """The generated image, then one panel per word of the prompt with its cross-attention map
+    (attention.CrossAttentionMaps) laid over the image in gray; returns the Figure.
+
+    All panels share one colour scale: the share of attention each pixel gives the word (the
+    words' shares sum to 1 at every pixel; [CLS], [SEP] and padding are left out). Each title
+    gives the word's mean share over the image. step=None: the mean over all steps; an int: that
+    step (0 = the first, noisiest). words: a subset to show (words or their indices).
+    Example: plot_cross_attention(attention.cross_attention_maps(pipe, "a red circle", guidance_scale=2))
+    Used in notebooks/06_stable_diffusion.ipynb."""
+    import math
+
+    if not all(hasattr(maps, a) for a in ("image", "words", "maps", "for_word", "index")):
+        raise v.InputTypeError(f"maps must be the result of attention.cross_attention_maps(pipe, prompt), "
+                               f"got {type(maps).__name__}")
+    ncols = v.whole("ncols", ncols, 2, 64)
+    shown = list(range(len(maps.words))) if words is None else [maps.index(w) for w in words]
+    heat = torch.stack([maps.for_word(i, step) for i in shown])                # (k, 64, 64)
+    top = float(heat.max())
+    image = to_numpy(maps.image)                                               # (H, W, 3)
+    cols = min(ncols, len(shown) + 1)
+    rows = math.ceil((len(shown) + 1) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols + 1.0, (size + 0.35) * rows + 0.6), squeeze=False)
+    axes = axes.ravel()
+    axes[0].imshow(image)
+    axes[0].set_title("generated", fontsize=9)
+    extent = (-0.5, image.shape[1] - 0.5, image.shape[0] - 0.5, -0.5)          # the 64x64 map over the whole image
+    for ax, i, h in zip(axes[1:], shown, heat):
+        ax.imshow(image.mean(-1), cmap="gray", vmin=0, vmax=1)
+        im = ax.imshow(h.numpy(), cmap="magma", vmin=0, vmax=top, alpha=alpha, extent=extent)
+        ax.set_title(f'"{maps.words[i]}" {float(h.mean()):.0%}', fontsize=9)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[len(shown) + 1:]:
+        ax.axis("off")
+    when = "mean over all steps" if step is None else f"step {step % len(maps.maps) + 1} of {len(maps.maps)}"
+    fig.suptitle(f"{maps.prompt!r}\nwhere each word looks ({when}); colour = share of the words' attention "
+                 "(start/end tokens and padding left out)", fontsize=9)
+    inch = 1 / fig.get_figwidth()
+    fig.tight_layout(rect=(0, 0, 1 - 0.9 * inch, 1))                           # room for the colour bar
+    fig.colorbar(im, cax=fig.add_axes([1 - 0.8 * inch, 0.12, 0.12 * inch, 0.7]))
+    return fig

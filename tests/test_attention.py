@@ -1,0 +1,83 @@
+"""course_utils/attention.py: per-word cross-attention maps, recorded with a diffusers attention
+processor, on a tiny untrained pipeline (the maths does not need a trained model)."""
+import pytest
+import torch
+
+from course_utils import attention, pipelines
+
+PROMPT = "a small red hexagon in the top left"          # "hexagon" is three word-pieces: he ##xa ##gon
+
+
+@pytest.fixture()
+def pipe(tiny_course_checkpoints):
+    return pipelines.load_text_to_image(device="cpu")
+
+
+def test_words_merge_word_pieces_and_skip_special_tokens(pipe):
+    words, groups = attention.prompt_words(pipe.tokenizer, PROMPT)
+    assert words == ["a", "small", "red", "hexagon", "in", "the", "top", "left"]
+    assert groups[3] == [4, 5, 6] and groups[0] == [1]             # position 0 is [CLS]; padding is in no group
+
+
+def test_maps_sum_to_one_over_words_at_every_pixel(pipe):
+    m = attention.cross_attention_maps(pipe, PROMPT, num_inference_steps=3, guidance_scale=2.0)
+    assert m.maps.shape == (3, 8, 64, 64) and m.image.shape == (3, 64, 64)
+    assert torch.allclose(m.maps.sum(1), torch.ones(3, 64, 64), atol=1e-5)
+    assert (m.maps >= 0).all()
+    assert m.for_word("hexagon").shape == (64, 64)
+    assert torch.allclose(m.for_word("red", step=-1), m.maps[2, 2])
+    assert torch.allclose(m.for_word(2), m.maps[:, 2].mean(0))
+    assert ((0 < m.word_share) & (m.word_share < 1)).all()          # [CLS], [SEP] and padding took the rest
+
+
+def test_same_image_and_original_processors_afterwards(pipe):
+    before = dict(pipe.unet.attn_processors)
+    m = attention.cross_attention_maps(pipe, PROMPT, seed=3, num_inference_steps=3, guidance_scale=2.0)
+    assert all(pipe.unet.attn_processors[name] is p for name, p in before.items())
+    plain = pipelines.generate(pipe, [PROMPT], seed=3, num_inference_steps=3, guidance_scale=2.0)[0]
+    assert (m.image - plain).abs().max() < 1e-5
+    other = pipelines.generate(pipe, [PROMPT], seed=4, num_inference_steps=3, guidance_scale=2.0)[0]
+    assert (m.image - other).abs().max() > 1e-3                    # negative control: the comparison can fail
+
+
+def test_processors_restored_after_an_error(pipe):
+    before = dict(pipe.unet.attn_processors)
+    with pytest.raises(RuntimeError, match="stop"):
+        with attention.recording_cross_attention(pipe.unet):
+            assert all(type(p).__name__ == "CrossAttentionRecorder"
+                       for n, p in pipe.unet.attn_processors.items() if n.endswith("attn2.processor"))
+            assert all(p is before[n] for n, p in pipe.unet.attn_processors.items() if n.endswith("attn1.processor"))
+            raise RuntimeError("stop")
+    assert all(pipe.unet.attn_processors[name] is p for name, p in before.items())
+
+
+def test_keeps_the_prompts_half_of_the_guided_batch(pipe):
+    # the first step starts from the same noise with or without guidance, so the prompt's maps agree
+    guided = attention.cross_attention_maps(pipe, PROMPT, num_inference_steps=2, guidance_scale=3.0)
+    plain = attention.cross_attention_maps(pipe, PROMPT, num_inference_steps=2, guidance_scale=1.0)
+    assert torch.allclose(guided.maps[0], plain.maps[0], atol=1e-5)
+    # negative control: averaging in the empty prompt's half (guided=False on a guided batch) differs
+    run = dict(num_inference_steps=1, generator=torch.Generator().manual_seed(0))
+    with attention.recording_cross_attention(pipe.unet, guided=False) as alone:
+        pipe(PROMPT, guidance_scale=1.0, **run)
+    with attention.recording_cross_attention(pipe.unet, guided=False) as mixed:
+        pipe(PROMPT, guidance_scale=3.0, **run | dict(generator=torch.Generator().manual_seed(0)))
+    assert alone[0].shape == (pipe.tokenizer.model_max_length, 64, 64)
+    assert not torch.allclose(mixed[0], alone[0], atol=1e-3)
+
+
+def test_clear_errors(pipe):
+    m = attention.cross_attention_maps(pipe, "a red circle and a blue square", num_inference_steps=2, guidance_scale=2.0)
+    with pytest.raises(ValueError, match="'a' occurs 2 times"):
+        m.for_word("a")
+    with pytest.raises(ValueError, match="not a word of the prompt"):
+        m.for_word("green")
+    with pytest.raises(ValueError, match="step"):
+        m.for_word("red", step=2)
+    with pytest.raises(ValueError, match="no words"):
+        attention.cross_attention_maps(pipe, "", num_inference_steps=1)
+    with pytest.raises(TypeError, match="sets generator itself"):
+        attention.cross_attention_maps(pipe, "a red circle", generator=torch.Generator())
+    with pytest.raises(ValueError, match="no cross-attention layers"):
+        with attention.recording_cross_attention(torch.nn.Linear(2, 2)):
+            pass
