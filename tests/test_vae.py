@@ -7,8 +7,10 @@ from course_utils.models.vae import (
     decode,
     encode,
     make_vae,
+    perturbed_reconstructions,
     psnr,
     reconstruct,
+    summed_kl_weight,
     vae_loss,
 )
 
@@ -58,6 +60,55 @@ def test_vae_loss_and_a_few_steps_lower_it(tiny_vae):
     assert kl.item() > 0 and mse.item() < first
 
 
+def test_vae_loss_is_the_summed_loss_with_48x_the_kl_weight(tiny_vae):
+    x = data.shapes_world(3, seed=0).images * 2 - 1
+    with torch.no_grad():
+        loss, _, _ = vae_loss(tiny_vae, x, generator=torch.Generator().manual_seed(0), kl_weight=1.0)
+        post = tiny_vae.encode(x).latent_dist
+        recon = tiny_vae.decode(post.sample(generator=torch.Generator().manual_seed(0))).sample
+    squared, kl = ((recon - x) ** 2).sum(dim=(1, 2, 3)).mean(), post.kl().mean()   # per image, summed
+    assert summed_kl_weight() == pytest.approx(4.8e-5) and summed_kl_weight(1.0) == 48
+    assert (loss * 12288).item() == pytest.approx((squared + summed_kl_weight(1.0) * kl).item(), rel=1e-5)
+    assert (loss * 12288).item() != pytest.approx((squared + 1.0 * kl).item(), rel=1e-3)  # the same weight on sums is not the same loss
+
+
+def test_perturbed_reconstructions(tiny_vae):
+    x = data.shapes_world(2, seed=0).images
+    out = perturbed_reconstructions(tiny_vae, x, [0, 0.5, 5.0], generator=torch.Generator().manual_seed(0))
+    assert out.shape == (3, 2, 3, 64, 64)
+    assert torch.allclose(out[0], reconstruct(tiny_vae, x))
+    assert not torch.allclose(out[1], out[0]) and not torch.allclose(out[2], out[1])
+    again = perturbed_reconstructions(tiny_vae, x, [0.5], generator=torch.Generator().manual_seed(0))
+    assert torch.equal(again[0], out[1])
+    with pytest.raises(ValueError, match="each noise size"):
+        perturbed_reconstructions(tiny_vae, x, [-1.0])
+    with pytest.raises(ValueError, match="at least one noise size"):
+        perturbed_reconstructions(tiny_vae, x, [])
+    fig = viz.plot_latent_noise(tiny_vae, x, [0, 1.0])
+    assert len(fig.axes) == 4 and fig.axes[-1].get_xlabel() == "noise 1"
+    assert viz.plot_latent_noise(tiny_vae, x, [0, 1.0], labels=["none", "big"]).axes[-1].get_xlabel() == "big"
+    with pytest.raises(ValueError, match="one caption per noise size"):
+        viz.plot_latent_noise(tiny_vae, x, [0, 1.0], labels=["none"])
+
+
+def _overlapping_titles(axes) -> bool:
+    fig = axes[0].figure
+    fig.canvas.draw()
+    boxes = [ax.title.get_window_extent() for ax in axes]
+    return any(a.x1 > b.x0 for a, b in zip(boxes, boxes[1:]))
+
+
+def test_long_reconstruction_titles_do_not_collide(tiny_vae):
+    x = data.shapes_world(4, seed=0).images
+    long = ["red triangle + orange square", "yellow star + purple square", "red triangle + red circle", "a"]
+    fig = viz.plot_vae_reconstructions(tiny_vae, x, titles=long)
+    top = fig.axes[:4]
+    assert not _overlapping_titles(top)
+    for ax, title in zip(top, long):   # negative control: unwrapped, the same titles run into each other
+        ax.set_title(title, fontsize=8)
+    assert _overlapping_titles(top)
+
+
 def test_psnr():
     x = torch.zeros(2, 3, 4, 4)
     assert psnr(x + 0.1, x).tolist() == pytest.approx([20.0, 20.0], abs=1e-4)
@@ -95,3 +146,9 @@ def test_lesson_05_checkers(capsys):
     assert checks.check_scaling_factor(1 / z.std().item(), z)
     assert not checks.check_scaling_factor(z.std().item(), z)
     assert "1 / std" in capsys.readouterr().out
+    assert checks.check_sd_kl_weight(1e-6 / 48)
+    assert not checks.check_sd_kl_weight(1e-6 * 48)
+    assert "other direction" in capsys.readouterr().out
+    assert not checks.check_sd_kl_weight(1e-6)
+    assert "12,288 / 256" in capsys.readouterr().out
+    assert not checks.check_sd_kl_weight(1e-6 * 12288) and not checks.check_sd_kl_weight(0.5)

@@ -11,7 +11,13 @@ from .lesson01 import check_free_energy, check_gibbs_step
 from .lesson02 import check_discriminator_loss, check_mode_collapse
 from .lesson03 import check_add_noise, check_half_signal, check_last_step
 from .lesson04 import check_attention_weights, check_clip_loss, check_mean_pool
-from .lesson05 import check_kl, check_reparameterize, check_scaling_factor, check_sd_compression
+from .lesson05 import (
+    check_kl,
+    check_reparameterize,
+    check_scaling_factor,
+    check_sd_compression,
+    check_sd_kl_weight,
+)
 from .lesson06 import check_guidance, check_img2img_steps, check_unet_calls
 from .lesson07 import check_flow_target, check_flow_wins
 
@@ -35,6 +41,7 @@ __all__ = [
     "check_reparameterize",
     "check_scaling_factor",
     "check_sd_compression",
+    "check_sd_kl_weight",
     "check_timeline_order",
     "check_unet_calls",
     "compare",

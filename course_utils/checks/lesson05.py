@@ -50,3 +50,24 @@ def check_scaling_factor(answer, latents) -> bool:
     if abs(value - std) < 1e-3:
         return say(False, "that is the standard deviation itself; the factor that cancels it is 1 / std")
     return say(False, f"{value:.4g} is not it: which number times the latents gives them a standard deviation of 1?")
+
+
+@checker
+def check_sd_kl_weight(answer) -> bool:
+    """Lesson 05: the kl_weight for our mean-based vae_loss that weighs the KL as a summed loss with beta 1e-6 does."""
+    value, ratio = as_number(answer), (3 * 64 * 64) / (4 * 8 * 8)          # 12,288 pixel values per 256 latent numbers
+    right = 1e-6 / ratio
+    if abs(value - right) < 1e-3 * right:
+        return say(True, f"{right:.3g}: 1e-6 / 48. Multiply vae_loss by 12,288 and its KL weight becomes "
+                         f"{right:.3g} x 12,288 / 256 = 1e-6 on the summed KL. Our 1e-6 is 48x heavier than that")
+    if abs(value - 1e-6 * ratio) < 1e-3 * 1e-6 * ratio:
+        return say(False, "that is the other direction (our 1e-6 written as a summed weight, 1e-6 x 48); "
+                          "which kl_weight becomes 1e-6 once it is multiplied by 48?")
+    if abs(value - 1e-6) < 1e-9:
+        return say(False, "the same number means something else here: vae_loss divides the squared error by 12,288 "
+                          "and the KL by only 256, so a mean-based weight and a summed weight differ by 12,288 / 256")
+    if any(abs(value - 1e-6 * f) < 1e-3 * 1e-6 * f for f in (3 * 64 * 64, 1 / (3 * 64 * 64), 4 * 8 * 8, 1 / (4 * 8 * 8))):
+        return say(False, "both terms are means: the squared error over 3 x 64 x 64 numbers, the KL over 4 x 8 x 8; "
+                          "the factor between the two ways of writing it is the ratio of those counts")
+    return say(False, f"{value:.3g} is not it: write 12,288 x vae_loss as a sum of squared errors plus "
+                      f"(some weight) x the summed KL, then ask which kl_weight makes that weight 1e-6")

@@ -22,13 +22,27 @@ def make_vae(**overrides):
 
 
 def vae_loss(vae, x: torch.Tensor, generator=None, kl_weight: float = KL_WEIGHT):
-    """Reconstruction (MSE) + a small KL term; x: (B, 3, 64, 64) in [-1, 1] -> (loss, mse, kl)."""
+    """Reconstruction (MSE) + a small KL term; x: (B, 3, 64, 64) in [-1, 1] -> (loss, mse, kl).
+
+    Both terms are *means*: `mse` averages the squared error over the 3 x 64 x 64 = 12,288 pixel
+    values of each image, `kl` averages the KL over the 4 x 8 x 8 = 256 latent numbers. Written
+    per image with sums, as Kingma & Welling write it, loss x 12,288 = ||x - D(z)||^2 +
+    (kl_weight x 12,288 / 256) KL_sum: the weight on the summed KL is 48 x kl_weight (see
+    `summed_kl_weight`). Used in notebooks/05_vae.ipynb and scripts/train_vae_shapes.py."""
     posterior = vae.encode(x).latent_dist                       # N(mu, sigma^2) per latent number
     z = posterior.sample(generator=generator)                  # reparameterised: mu + sigma * eps
     recon = vae.decode(z).sample                               # (B, 3, 64, 64)
     mse = F.mse_loss(recon, x)
     kl = posterior.kl().mean() / z[0].numel()                  # per latent number
     return mse + kl_weight * kl, mse, kl
+
+
+def summed_kl_weight(kl_weight: float = KL_WEIGHT, image_numel: int = 3 * 64 * 64, latent_numel: int = 4 * 8 * 8) -> float:
+    """The beta of the summed loss ||x - D(z)||^2 + beta KL_sum that `vae_loss`'s means amount to:
+    kl_weight x image_numel / latent_numel (1e-6 x 48 = 4.8e-5 for vae-shapes).
+
+    Example: summed_kl_weight()  # 4.8e-05"""
+    return kl_weight * image_numel / latent_numel
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -88,6 +102,24 @@ def decode(vae, z: torch.Tensor) -> torch.Tensor:
 def reconstruct(vae, x: torch.Tensor) -> torch.Tensor:
     """Images in [0, 1] through the encoder and the decoder -> images in [0, 1]."""
     return decode(vae, encode(vae, x))
+
+
+@torch.no_grad()
+def perturbed_reconstructions(vae, x: torch.Tensor, sizes, generator=None) -> torch.Tensor:
+    """decode(mu(x) + s * eps) for each noise size s -> (S, N, 3, H, W) in [0, 1], one eps ~ N(0, I)
+    (drawn on the CPU) for every size: how far the picture moves when its latent moves by s.
+
+    Example: perturbed_reconstructions(vae, shapes_world(4).images, [0, 0.1, 1.0])
+    Used in notebooks/05_vae.ipynb."""
+    from ..validate import generator as check_generator
+    from ..validate import number
+
+    sizes = [number("each noise size", s, 0.0, 1e3, "a standard deviation in latent units, e.g. 0.1") for s in sizes]
+    if not sizes:
+        raise ValueError("sizes must list at least one noise size, e.g. [0, 0.1, 1.0]")
+    z = encode(vae, x)                                                        # (N, 4, h, w)
+    eps = torch.randn(z.shape, generator=check_generator("generator", generator))
+    return torch.stack([decode(vae, z + s * eps) for s in sizes])
 
 
 def load(folder, device="cpu"):

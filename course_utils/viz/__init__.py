@@ -18,11 +18,12 @@ from .vae import (
            latent_histogram,
            plot_interpolation,
            plot_latent_channels,
+           plot_latent_noise,
            plot_vae_reconstructions,
 )
 
 __all__ = ["show_images", "plot_loss", "plot_timeline", "plot_stable_diffusion_diagram", "TIMELINE",
            "noised", "plot_noising_steps", "plot_schedules", "plot_denoising_trajectory",
            "plot_tokens", "plot_embedding_similarity", "plot_embedding_map", "plot_attention_weights", "project_2d", "plot_gan_losses", "plot_class_histogram", "plot_filters", "plot_free_energy", "plot_gibbs_chain",
-           "plot_vae_reconstructions", "plot_latent_channels", "plot_interpolation", "latent_histogram",
+           "plot_vae_reconstructions", "plot_latent_channels", "plot_latent_noise", "plot_interpolation", "latent_histogram",
            "plot_latent_trajectory", "plot_prompt_grid", "plot_guidance_curve", "plot_cross_attention", "plot_toy_flow", "plot_quality_vs_steps", "plot_dit_diagram"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -22,11 +24,13 @@ def plot_vae_reconstructions(vae, images: torch.Tensor, titles=None):
     scores = psnr(recon, x)
     err = (recon - x).abs().mean(1)                                        # (N, H, W)
     n = len(x)
-    fig, axes = plt.subplots(3, n, figsize=(1.9 * n, 6.2), squeeze=False)
+    titles = [textwrap.fill(str(t), 16) for t in titles] if titles else [f"original {i}" for i in range(n)]
+    lines = max(t.count("\n") + 1 for t in titles)                        # long titles wrap, never collide
+    fig, axes = plt.subplots(3, n, figsize=(1.9 * n, 6.2 + 0.15 * (lines - 1)), squeeze=False)
     vmax = max(0.05, float(err.max()))
     for i in range(n):
         axes[0, i].imshow(to_numpy(x[i]))
-        axes[0, i].set_title(titles[i] if titles else f"original {i}", fontsize=8)
+        axes[0, i].set_title(titles[i], fontsize=8)
         axes[1, i].imshow(to_numpy(recon[i]))
         axes[1, i].set_title(f"PSNR {scores[i]:.1f} dB", fontsize=8)
         im = axes[2, i].imshow(err[i].numpy(), cmap="magma", vmin=0, vmax=vmax)
@@ -38,6 +42,35 @@ def plot_vae_reconstructions(vae, images: torch.Tensor, titles=None):
         axes[r, 0].set_ylabel(label)
     fig.colorbar(im, ax=axes[2, :].tolist(), fraction=0.02, pad=0.01)
     fig.suptitle(f"through the VAE and back: mean PSNR {scores.mean():.1f} dB")
+    return fig
+
+
+def plot_latent_noise(vae, images: torch.Tensor, sizes, seed: int = 0, labels=None):
+    """Each image decoded from its latent plus noise of each size (columns), with PSNR against the
+    original; returns the Figure. images: (N, 3, H, W) in [0, 1]; sizes: noise std in latent units;
+    labels: one caption per column (default "noise <size>").
+
+    Example: plot_latent_noise(load_pretrained("vae-shapes"), shapes_world(3).images, [0, 0.1, 1.0])
+    Used in notebooks/05_vae.ipynb."""
+    from ..models.vae import check_images, perturbed_reconstructions, psnr
+
+    x = check_images(images)
+    out = perturbed_reconstructions(vae, x, sizes, generator=torch.Generator().manual_seed(seed))  # (S, N, 3, H, W)
+    S, N = out.shape[:2]
+    labels = [f"noise {s:.2g}" for s in sizes] if labels is None else [str(t) for t in labels]
+    if len(labels) != S:
+        raise ValueError(f"labels must give one caption per noise size ({S}), got {len(labels)}")
+    fig, axes = plt.subplots(N, S, figsize=(1.6 * S, 1.75 * N + 0.5), squeeze=False)
+    for s in range(S):
+        scores = psnr(out[s], x)
+        for i in range(N):
+            axes[i, s].imshow(to_numpy(out[s, i]))
+            axes[i, s].set_title(f"{scores[i]:.1f} dB", fontsize=8)
+            axes[i, s].set_xticks([])
+            axes[i, s].set_yticks([])
+        axes[-1, s].set_xlabel(labels[s], fontsize=9)
+    fig.suptitle("decode(latent + noise of each size): PSNR against the original", fontsize=10)
+    fig.tight_layout()
     return fig
 
 
