@@ -73,3 +73,27 @@ def test_classroom_playground_has_its_three_tabs(tiny_course_checkpoints):
     playground, noising, vae = tabs.children
     assert playground.image.value[:4] == b"\x89PNG" and noising.image.value and vae.latent.value
     assert playground.image.layout.width == "192px"
+
+
+def test_attention_explorer_redraws_from_one_run(tiny_course_checkpoints):
+    import torch
+
+    pipe = pipelines.load_text_to_image(device="cpu")
+    ex = widgets.attention_explorer(pipe, "a red circle and a blue square", num_inference_steps=3)
+    assert [label for label, _ in ex.word.options][:3] == ["a (0)", "red (1)", "circle (2)"]
+    assert len(ex.step.options) == 4 and ex.step.value == "mean"               # "mean" and steps 1 ... 3
+    calls = []
+    pipe_call = type(pipe).__call__
+    type(pipe).__call__ = lambda *a, **k: calls.append(1)                      # moving the controls runs no model
+    try:
+        before = bytes(ex.image.value)
+        ex.word.value = 5                                                         # "blue"
+        assert bytes(ex.image.value) != before and "<b>blue</b>" in ex.label.value
+        ex.step.value = 2
+        assert "step 3 of 3" in ex.label.value
+    finally:
+        type(pipe).__call__ = pipe_call
+    assert calls == []
+    red, blue = ex.overlay(1, 0), ex.overlay("blue", 0)
+    assert red.shape == (3, 64, 64) and not torch.allclose(red, blue)
+    assert 0 <= float(red.min()) and float(red.max()) <= 1

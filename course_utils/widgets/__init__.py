@@ -17,11 +17,13 @@ from .gan import LatentDirections, SnapshotExplorer, latent_directions, snapshot
 from .playground import classroom_playground
 from .rbm import GibbsExplorer, gibbs_explorer
 from .sd import (
+    AttentionExplorer,
     GuidanceExplorer,
     Img2ImgExplorer,
     PromptPlayground,
     guidance_explorer,
     img2img_explorer,
+    attention_explorer,
     prompt_playground,
 )
 from .text import SimilarityExplorer, similarity_explorer
@@ -32,5 +34,5 @@ __all__ = ["real_or_generated_quiz", "noising_explorer", "trajectory_explorer", 
            "snapshot_explorer", "latent_directions", "SnapshotExplorer", "LatentDirections", "scene_autoencoder", "RealOrGeneratedQuiz", "NoisingExplorer",
            "TrajectoryExplorer", "SimilarityExplorer", "LatentInterpolation", "SceneAutoencoder",
            "prompt_playground", "PromptPlayground", "guidance_explorer", "GuidanceExplorer",
-           "img2img_explorer", "Img2ImgExplorer", "flow_explorer", "FlowExplorer", "classroom_playground",
+           "img2img_explorer", "Img2ImgExplorer", "attention_explorer", "AttentionExplorer", "flow_explorer", "FlowExplorer", "classroom_playground",
            "ddim_explorer", "DDIMExplorer"]

@@ -159,3 +159,62 @@ def img2img_explorer(i2i, prompt: str, image, **kwargs) -> Img2ImgExplorer:
 
     Example: img2img_explorer(pipelines.img2img(pipe), "a blue square", shapes_world(1).images)"""
     return Img2ImgExplorer(i2i, prompt, image, **kwargs)
+
+
+class AttentionExplorer(W.VBox):
+    """Pick a word of the prompt and a denoising step ("mean": all steps); see where that word's
+    cross-attention goes.
+
+    One generation records every step's maps (attention.cross_attention_maps) when the widget is
+    made; moving the controls only redraws from them, so it is instant. The picture: the generated
+    image, then the map over it in gray (brighter = a larger share of the words' attention; one
+    colour scale for all words of that step, as in viz.plot_cross_attention)."""
+
+    def __init__(self, pipe, prompt: str, seed: int = 0, scale: int = 4, **kwargs):
+        from ..attention import cross_attention_maps
+
+        self.scale = scale
+        self.maps = cross_attention_maps(pipe, prompt, seed=seed, **{"guidance_scale": 2.0} | kwargs)
+        n = len(self.maps.maps)
+        self.word = W.Dropdown(options=[(f"{w} ({i})", i) for i, w in enumerate(self.maps.words)], value=0,
+                               description="word", layout=W.Layout(width="260px"))
+        self.step = W.SelectionSlider(options=[("mean", "mean")] + [(str(k + 1), k) for k in range(n)], value="mean",
+                                      description="step", layout=W.Layout(width="420px"))
+        self.image, self.label = picture(), W.HTML()
+        for control in (self.word, self.step):
+            control.observe(lambda _: self.redraw(), "value")
+        super().__init__([W.HTML(f"<b>{prompt}</b>"), W.HBox([self.word, self.step]), self.image, self.label])
+        self.redraw()
+
+    def overlay(self, word, step=None) -> torch.Tensor:
+        """(3, H, W) in [0, 1]: the image in gray under the word's map (magma colours, alpha 0.65)."""
+        import matplotlib
+
+        i = self.maps.index(word)
+        heat = torch.stack([self.maps.for_word(j, step) for j in range(len(self.maps.words))])   # (words, 64, 64)
+        h = heat[i] / heat.max().clamp_min(1e-12)
+        colour = torch.from_numpy(matplotlib.colormaps["magma"](h.numpy())[..., :3]).permute(2, 0, 1).float()
+        gray = self.maps.image.mean(0, keepdim=True).expand(3, -1, -1)
+        if colour.shape[-2:] != gray.shape[-2:]:
+            colour = torch.nn.functional.interpolate(colour[None], size=gray.shape[-2:], mode="bilinear")[0]
+        return (0.35 * gray + 0.65 * colour).clamp(0, 1)
+
+    def redraw(self) -> None:
+        from ..images import make_grid
+
+        word, step = self.word.value, None if self.step.value == "mean" else self.step.value
+        show(self.image, to_png(make_grid(torch.stack([self.maps.image, self.overlay(word, step)]), nrow=2,
+                                          padding=2), self.scale))
+        when = "averaged over all steps" if step is None else f"at step {step + 1} of {len(self.maps.maps)}"
+        share = float(self.maps.for_word(word, step).mean())
+        self.label.value = (f"left: the image; right: where <b>{self.maps.words[word]}</b> looks, {when} "
+                            f"({share:.0%} of the words' attention over the image; start/end tokens and padding "
+                            "left out)")
+
+
+def attention_explorer(pipe, prompt: str = "a small red circle in the top left", seed: int = 0,
+                       **kwargs) -> AttentionExplorer:
+    """Where each word looks: pick a word and a step of one generation (maps recorded once).
+
+    Example: attention_explorer(pipe, "a red circle and a blue square", guidance_scale=2.0)"""
+    return AttentionExplorer(pipe, prompt, seed, **kwargs)
