@@ -6,11 +6,11 @@ checker prints what is right or wrong and returns True/False, so an exercise cel
 written ("YOUR CODE HERE", answer = None) keeps the notebook running."""
 
 from .base import compare, not_answered
-from .lesson00 import check_compression_ratio, check_timeline_order
+from .lesson00 import check_compression_ratio, check_fool_the_judge, check_timeline_order
 from .lesson01 import check_free_energy, check_gibbs_step
 from .lesson02 import check_discriminator_loss, check_mode_collapse
 from .lesson03 import check_add_noise, check_half_signal, check_last_step
-from .lesson04 import check_attention_weights, check_clip_loss, check_mean_pool
+from .lesson04 import check_attention_weights, check_clip_loss, check_closer_than_crimson, check_mean_pool
 from .lesson05 import (
     check_kl,
     check_reparameterize,
@@ -25,9 +25,11 @@ __all__ = [
     "check_add_noise",
     "check_attention_weights",
     "check_clip_loss",
+    "check_closer_than_crimson",
     "check_compression_ratio",
     "check_discriminator_loss",
     "check_flow_target",
+    "check_fool_the_judge",
     "check_flow_wins",
     "check_free_energy",
     "check_gibbs_step",

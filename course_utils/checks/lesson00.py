@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import AnswerError, as_number, checker, say
+from .base import AnswerError, as_number, as_tensor, checker, say
 
 
 @checker
@@ -32,3 +32,28 @@ def check_timeline_order(answer) -> bool:
     hint = " (GANs are from 2014, not 2012)" if "GAN" in (answer[first_wrong], right[first_wrong]) else ""
     return say(False, f"the first {first_wrong} are in order; position {first_wrong + 1} should be "
                       f"{right[first_wrong]!r}{hint}")
+
+
+@checker
+def check_fool_the_judge(images) -> bool:
+    """Lesson 00: images (N, 1, 8, 8) in [0, 1], N >= 20, that the digit judge calls confident
+    (0.85 or more) although no one would call them a good generator's output (3 digits or fewer)."""
+    from ..metrics import judge_digits
+
+    x = as_tensor(images, "your images")
+    if x.ndim != 4 or x.shape[1] != 1 or x.shape[-1] not in (8, 16) or x.shape[-2] != x.shape[-1]:
+        raise AnswerError(f"give digit images of shape (N, 1, 8, 8), like data.digits().images; got shape {tuple(x.shape)}")
+    if len(x) < 20:
+        raise AnswerError(f"give at least 20 images, so the judge's numbers mean something; got {len(x)}")
+    if x.min() < 0 or x.max() > 1:
+        raise AnswerError(f"pixels must be in [0, 1], got values from {x.min():.2f} to {x.max():.2f}")
+    r = judge_digits(x.float())
+    if r.confidence < 0.85:
+        return say(False, f"the judge is only {r.confidence:.2f} confident (real digits: about 0.9): "
+                          "give it digits it can read easily")
+    if r.classes_covered > 3:
+        return say(False, f"confidence {r.confidence:.2f}, but {r.classes_covered}/10 digits covered: that looks like "
+                          "a good generator. A bad one can be confident too: what if it drew only one digit?")
+    return say(True, f"confidence {r.confidence:.2f} (real digits: about 0.9) from a 'generator' that covers "
+                     f"{r.classes_covered}/10 digits (Frechet distance {r.frechet:.1f}). Confidence alone is fooled by "
+                     "mode collapse (lesson 02): that is why the judge also counts digits and measures a distance.")

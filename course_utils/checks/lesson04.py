@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .base import as_number, call_student, checker, close, compare, say
+from .base import AnswerError, as_number, call_student, checker, close, compare, say
 
 
 @checker
@@ -49,3 +49,30 @@ def check_clip_loss(fn) -> bool:
     if abs(value - float(one_way)) < 1e-5 and abs(float(one_way) - float(want)) > 1e-4:
         return say(False, "that is the image -> text half; CLIP averages it with the text -> image half (the transpose)")
     return compare(value, want, "CLIP loss")
+
+
+@checker
+def check_closer_than_crimson(prompt) -> bool:
+    """Lesson 04: a prompt (a string) for a different picture than "a red circle" (another Shapes World
+    colour or shape) whose sentence embedding is closer to "a red circle" than "a crimson circle" is."""
+    import re
+
+    from ..shapes import COLOURS, SHAPES
+    from ..text import sentence_embeddings
+
+    if not isinstance(prompt, str):
+        raise AnswerError(f'give a prompt as a string, like "a green square"; got a {type(prompt).__name__}')
+    words = re.findall(r"[a-z]+", prompt.lower())
+    colours, shapes = set(words) & set(COLOURS), set(words) & set(SHAPES)
+    if len(words) < 2 or not colours | shapes:
+        raise AnswerError(f"name a Shapes World colour ({', '.join(COLOURS)}) or shape ({', '.join(SHAPES)}) "
+                          f"in a prompt of a few words, so that we know what it would draw; got {prompt!r}")
+    if not (colours - {"red"} or shapes - {"circle"}):
+        return say(False, f"{prompt!r} names no colour but red and no shape but circle: change the colour or the shape")
+    e = sentence_embeddings(["a red circle", "a crimson circle", prompt])
+    crimson, yours = (e[0] @ e[1]).item(), (e[0] @ e[2]).item()
+    if yours > crimson:
+        return say(True, f"{prompt!r} ~ 'a red circle': {yours:.2f}, above crimson's {crimson:.2f}. A synonym loses to a "
+                         "different picture: pooled similarity measures how alike the sentences are, not the images.")
+    return say(False, f"{yours:.2f}, below crimson's {crimson:.2f}. Hint: keep most of the words and change just one "
+                      "(the heatmap and the map show which kind of word moves a prompt least)")
