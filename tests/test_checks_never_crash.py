@@ -18,6 +18,7 @@ EXTRA = {  # the arguments a lesson passes besides the student's answer
     "check_mode_collapse": ([50] * 10, [500, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
     "check_scaling_factor": (torch.randn(100, generator=torch.Generator().manual_seed(0)) * 4,),
     "check_flow_wins": ({"flow-digits": {1: _REPORT}, "ddpm-digits (DDIM)": {1: _REPORT}},),
+    "check_one_step_image": (torch.rand(10, 1, 4, 4),),
 }
 
 
