@@ -9,7 +9,7 @@ from .base import compare, not_answered
 from .lesson00 import check_compression_ratio, check_fool_the_judge, check_timeline_order
 from .lesson01 import check_free_energy, check_gibbs_step
 from .lesson02 import check_discriminator_loss, check_mode_collapse
-from .lesson03 import check_add_noise, check_half_signal, check_last_step
+from .lesson03 import check_add_noise, check_ddim_step, check_half_signal, check_last_step
 from .lesson04 import check_attention_weights, check_clip_loss, check_closer_than_crimson, check_mean_pool
 from .lesson05 import (
     check_kl,
@@ -19,7 +19,7 @@ from .lesson05 import (
     check_sd_kl_weight,
 )
 from .lesson06 import check_guidance, check_img2img_steps, check_unet_calls
-from .lesson07 import check_flow_target, check_flow_wins
+from .lesson07 import check_flow_target, check_flow_wins, check_one_step_image
 
 __all__ = [
     "check_add_noise",
@@ -31,10 +31,12 @@ __all__ = [
     "check_flow_target",
     "check_fool_the_judge",
     "check_flow_wins",
+    "check_one_step_image",
     "check_free_energy",
     "check_gibbs_step",
     "check_guidance",
     "check_half_signal",
+    "check_ddim_step",
     "check_img2img_steps",
     "check_kl",
     "check_last_step",
