@@ -17,7 +17,6 @@ from scipy import ndimage
 from . import shapes as sw
 from . import validate as v
 
-_PALETTE = np.array(list(sw.COLOURS.values()), dtype=np.float32)  # (6, 3)
 _BGS = np.array(list(sw.BACKGROUNDS.values()), dtype=np.float32)  # (3, 3)
 
 
@@ -62,17 +61,30 @@ def _classify_shape(mask: np.ndarray) -> tuple[str, float]:
     return ("star" if fill < 0.65 else "circle"), fill
 
 
-def read_scene(image, min_pixels: int = 6) -> tuple[str, list[FoundObject]]:
+def _palette(extra_colours) -> tuple[list[str], np.ndarray]:
+    """The colour names and RGB values the reader chooses from: the six, plus any extra ones asked for."""
+    if isinstance(extra_colours, str) or not isinstance(extra_colours, (tuple, list)):
+        raise v.InputTypeError(f"extra_colours must be a tuple of colour names such as ('teal',), got {extra_colours!r:.60}")
+    for name in extra_colours:
+        if name not in sw.EXTRA_COLOURS:
+            raise ValueError(f"unknown extra colour {name!r}; the extra colours are {list(sw.EXTRA_COLOURS)}")
+    names = list(sw.COLOURS) + [c for c in extra_colours if c not in sw.COLOURS]
+    return names, np.array([(sw.COLOURS | sw.EXTRA_COLOURS)[c] for c in names], dtype=np.float32)
+
+
+def read_scene(image, min_pixels: int = 6, extra_colours: tuple = ()) -> tuple[str, list[FoundObject]]:
     """Read a Shapes World image back into words -> (background, objects found).
 
-    image: tensor (3, H, W) in [0, 1] or uint8 array (H, W, 3).
+    image: tensor (3, H, W) in [0, 1] or uint8 array (H, W, 3). extra_colours=("teal",) lets the
+    reader also answer teal (lesson 08); by default it picks the nearest of the six colours.
     Example: bg, objs = read_scene(shapes_world(1).images[0]); objs[0].colour -> 'red'"""
     arr = _as_uint8_hwc(image)
     v.whole("min_pixels", min_pixels, 1, arr.shape[0] * arr.shape[1])
+    colour_names, palette = _palette(extra_colours)
     H, W, _ = arr.shape
     border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])  # (4*side, 3)
     bg_idx = int(np.argmin(((_BGS - np.median(border, axis=0)) ** 2).sum(-1)))
-    refs = np.concatenate([_BGS[bg_idx:bg_idx + 1], _PALETTE])  # background first
+    refs = np.concatenate([_BGS[bg_idx:bg_idx + 1], palette])  # background first
     nearest = np.argmin(((arr[:, :, None, :] - refs) ** 2).sum(-1), axis=-1)  # (H, W)
     labels, n = ndimage.label(nearest > 0, structure=np.ones((3, 3)))
     found = []
@@ -86,7 +98,7 @@ def read_scene(image, min_pixels: int = 6) -> tuple[str, list[FoundObject]]:
         side = max(bottom - top, right - left) / W
         cx, cy = (left + right) / 2 / W, (top + bottom) / 2 / H
         found.append(FoundObject(
-            colour=list(sw.COLOURS)[colour_idx], shape=shape,
+            colour=colour_names[colour_idx], shape=shape,
             size="large" if side > (sw.SIZES["small"] + sw.SIZES["large"]) / 2 else "small",
             position=_nearest_position(cx, cy), pixels=int(comp.sum()),
             bbox=(top, left, bottom, right), fill=float(fill)))
@@ -197,7 +209,7 @@ def judge_digits(images) -> DigitReport:
     pred = probs.argmax(1)
     counts = np.bincount(pred, minlength=10)
     p = counts / counts.sum()
-    entropy = float(-(p[p > 0] * np.log2(p[p > 0])).sum())
+    entropy = float(-(p[p > 0] * np.log2(p[p > 0])).sum()) + 0.0  # + 0.0: one class gives 0.00, not -0.00
     feats = _hidden(clf, X)
     fd = frechet_distance(feats.mean(0), np.cov(feats, rowvar=False), _JUDGE["mu"], _JUDGE["cov"])
     return DigitReport(n=len(X), confidence=float(probs.max(1).mean()),
@@ -218,18 +230,20 @@ def _check_pairs(images, scenes) -> None:
         raise ValueError(f"scenes must be one per image: got {len(images)} images and {len(scenes)} scenes")
 
 
-def adherence(images, scenes) -> dict:
+def adherence(images, scenes, extra_colours: tuple = ()) -> dict:
     """How well generated images follow the scenes their prompts describe, read from the pixels.
 
     images: (N, 3, 64, 64) in [0, 1]; scenes: the shapes.Scene each prompt was written from.
     Single-object scenes: per-attribute accuracy of the largest object found (and of the
     background). Two-object scenes: the share where both objects are found with all attributes
-    right. Returns {'colour': 0.97, ..., 'background': ..., 'all': ..., 'both_objects': ...}."""
+    right. extra_colours: as in read_scene (lesson 08 reads with ("teal",)).
+    Returns {'colour': 0.97, ..., 'background': ..., 'all': ..., 'both_objects': ...}."""
     _check_pairs(images, scenes)
+    _palette(extra_colours)
     singles = {a: [] for a in (*ATTRIBUTES, "background", "all")}
     pairs = []
     for img, scene in zip(images, scenes):
-        bg, found = read_scene(img)
+        bg, found = read_scene(img, extra_colours=extra_colours)
         if len(scene.objects) == 1:
             want = scene.objects[0]
             got = found[0] if found else None

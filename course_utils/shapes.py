@@ -16,6 +16,9 @@ COLOURS = {
     "red": (220, 40, 40), "orange": (245, 140, 20), "yellow": (240, 220, 40),
     "green": (40, 170, 60), "blue": (40, 90, 230), "purple": (150, 60, 200),
 }
+# Lesson 08 only: a colour no base model ever trains on (random scenes never draw it), so that
+# teaching the model the word "teal" is real. Scenes may use it when asked by name.
+EXTRA_COLOURS = {"teal": (20, 160, 160)}
 BACKGROUNDS = {"black": (10, 10, 10), "white": (245, 245, 245), "gray": (128, 128, 128)}
 SHAPES = ("circle", "square", "triangle", "star")
 SIZES = {"small": 0.25, "large": 0.45}  # side of the shape's box, as a fraction of the image
@@ -40,7 +43,7 @@ class ShapeObject:
     side: float = field(default=None)  # drawn box side, fraction of the image
 
     def __post_init__(self):
-        for value, allowed, what in ((self.colour, COLOURS, "colour"), (self.shape, SHAPES, "shape"),
+        for value, allowed, what in ((self.colour, COLOURS | EXTRA_COLOURS, "colour"), (self.shape, SHAPES, "shape"),
                                      (self.size, SIZES, "size"), (self.position, POSITIONS, "position")):
             if value not in allowed:
                 raise ValueError(f"unknown {what} {value!r}; expected one of {list(allowed)}")
@@ -80,7 +83,7 @@ def star_points(cx: float, cy: float, radius: float) -> list[tuple[float, float]
 
 def _draw_shape(draw: ImageDraw.ImageDraw, obj: ShapeObject, px: int) -> None:
     left, top, right, bottom = (v * px for v in obj.box())
-    fill = COLOURS[obj.colour]
+    fill = (COLOURS | EXTRA_COLOURS)[obj.colour]
     if obj.shape == "circle":
         draw.ellipse((left, top, right, bottom), fill=fill)
     elif obj.shape == "square":

@@ -241,9 +241,10 @@ class Objective(torch.nn.Module):
 
 
 def _optimizer(model, kind: str, lr: float, weight_decay: float, betas):
+    trainable = [p for p in model.parameters() if p.requires_grad]   # an adapter trains, the frozen rest does not
     if kind == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=lr)
-    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=betas)
+        return torch.optim.SGD(trainable, lr=lr)
+    return torch.optim.AdamW(trainable, lr=lr, weight_decay=weight_decay, betas=betas)
 
 
 def _checksum(model: torch.nn.Module) -> float:

@@ -1,0 +1,148 @@
+"""Lesson 08: editing a picture with the course's text-to-image pipeline.
+
+- DDIM inversion (Song et al. 2021, sec. 4.3; used for editing by Mokady et al. 2023 and
+  Hertz et al. 2023): run the deterministic DDIM update backwards, from the picture's latent to
+  the noise that would have generated it (`invert_step`, `ddim_invert`); regenerating from that
+  noise with the same prompt gives the picture back, with a changed prompt an edited picture
+  that keeps the layout (`edit`).
+- Inpainting: repaint only a masked region, the rest kept, with diffusers'
+  StableDiffusionInpaintPipeline on our ordinary 4-channel U-Net (it blends the known region's
+  noised latents back in at every step, as in Avrahami et al.'s blended latent diffusion).
+- `region_mask`: a mask over one of the nine Shapes World positions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from . import shapes
+from . import validate as v
+from .pipelines import check_pipe
+
+
+def invert_step(model_output: torch.Tensor, t: int, t_next: int, sample: torch.Tensor, alphas_cumprod: torch.Tensor,
+                prediction_type: str = "v_prediction", initial_alpha_cumprod: float | None = None) -> torch.Tensor:
+    """One DDIM step run backwards: the sample at timestep t (t = -1: the clean latent) -> at t_next > t.
+
+    The model output is the U-Net's at t_next, evaluated on the sample at t (DDIM inversion's
+    one approximation: for small steps the two barely differ). Same update as DDIMInverseScheduler.step."""
+    abar_t = alphas_cumprod[t] if t >= 0 else torch.as_tensor(initial_alpha_cumprod if initial_alpha_cumprod is not None
+                                                              else alphas_cumprod[0])
+    abar_next = alphas_cumprod[t_next]
+    # 1. the clean latent and the noise that the model output implies at t (v = sqrt(abar) eps - sqrt(1-abar) x0)
+    if prediction_type == "v_prediction":
+        x0 = abar_t.sqrt() * sample - (1 - abar_t).sqrt() * model_output                # (B, 4, 8, 8)
+        eps = abar_t.sqrt() * model_output + (1 - abar_t).sqrt() * sample
+    elif prediction_type == "epsilon":
+        eps = model_output
+        x0 = (sample - (1 - abar_t).sqrt() * eps) / abar_t.sqrt()
+    else:
+        raise ValueError(f"prediction_type must be 'v_prediction' or 'epsilon', got {prediction_type!r}")
+    # 2. put them back together at the later timestep: eq. (12) of Song et al. with sigma = 0
+    return abar_next.sqrt() * x0 + (1 - abar_next).sqrt() * eps
+
+
+@dataclass
+class Inversion:
+    noise: torch.Tensor        # (1, 4, 8, 8): the starting latent that regenerates the picture
+    trajectory: list           # the latent after each inversion step, clean first
+    timesteps: list
+
+
+def _context(pipe, prompt: str, guidance_scale: float):
+    """Token embeddings (1 or 2, L, d): [unconditional, conditional] when guiding, as the pipeline does."""
+    cond, uncond = pipe.encode_prompt(prompt, pipe.unet.device, 1, guidance_scale > 1, "")
+    return torch.cat([uncond, cond]) if guidance_scale > 1 else cond
+
+
+def _unet(pipe, z, t, context, guidance_scale):
+    zz = torch.cat([z, z]) if guidance_scale > 1 else z
+    out = pipe.unet(zz, t, encoder_hidden_states=context).sample
+    if guidance_scale > 1:
+        uncond, cond = out.chunk(2)
+        out = uncond + guidance_scale * (cond - uncond)
+    return out
+
+
+@torch.no_grad()
+def ddim_invert(pipe, image: torch.Tensor, prompt: str, num_inference_steps: int = 25,
+                guidance_scale: float = 1.0) -> Inversion:
+    """The noise from which DDIM (the pipeline's scheduler, `num_inference_steps` steps) draws `image`
+    (3, 64, 64) in [0, 1] for `prompt`. Example: inv = ddim_invert(pipe, picture, "a red circle")"""
+    from diffusers import DDIMInverseScheduler
+
+    from .models.vae import encode
+
+    check_pipe(pipe)
+    v.whole("num_inference_steps", num_inference_steps, 1, 1000)
+    v.number("guidance_scale", guidance_scale, 0.0, 50.0)
+    image = v.tensor("image", image, 3, "(3, 64, 64) in [0, 1]")
+    inverse = DDIMInverseScheduler.from_config(pipe.scheduler.config)
+    inverse.set_timesteps(num_inference_steps)
+    context = _context(pipe, prompt, guidance_scale)
+    z = encode(pipe.vae, image[None].float()) * pipe.vae.config.scaling_factor       # (1, 4, 8, 8)
+    trajectory, ts, t = [z], [], -1
+    for t_next in inverse.timesteps.tolist():
+        out = _unet(pipe, z, t_next, context, guidance_scale)
+        z = invert_step(out, t, t_next, z, inverse.alphas_cumprod, inverse.config.prediction_type,
+                        inverse.initial_alpha_cumprod)
+        trajectory.append(z)
+        ts.append(t_next)
+        t = t_next
+    return Inversion(z, trajectory, ts)
+
+
+@torch.no_grad()
+def regenerate(pipe, noise: torch.Tensor, prompt: str, num_inference_steps: int = 25,
+               guidance_scale: float = 1.0) -> torch.Tensor:
+    """The pipeline's picture (3, 64, 64) in [0, 1] from a given starting latent (e.g. an inversion's)."""
+    check_pipe(pipe)
+    return pipe(prompt, latents=noise.clone(), num_inference_steps=num_inference_steps,
+                guidance_scale=guidance_scale, output_type="pt").images[0].cpu()
+
+
+def edit(pipe, image: torch.Tensor, prompt: str, new_prompt: str, num_inference_steps: int = 25,
+         guidance_scale: float = 1.0) -> torch.Tensor:
+    """Invert `image` with `prompt`, then regenerate from the same noise with `new_prompt`."""
+    inv = ddim_invert(pipe, image, prompt, num_inference_steps)
+    return regenerate(pipe, inv.noise, new_prompt, num_inference_steps, guidance_scale)
+
+
+def region_mask(position: str, size: int = 64, side: float = 0.5) -> torch.Tensor:
+    """A (size, size) mask, 1 over a square of `side` (fraction of the image) centred on a Shapes
+    World position ('top left', ..., 'bottom right'), 0 elsewhere."""
+    v.one_of("position", position, list(shapes.POSITIONS))
+    x, y = shapes.POSITIONS[position]
+    mask = torch.zeros(size, size)
+    lo = lambda c: max(0, round((c - side / 2) * size))          # noqa: E731
+    hi = lambda c: min(size, round((c + side / 2) * size))       # noqa: E731
+    mask[lo(y):hi(y), lo(x):hi(x)] = 1
+    return mask
+
+
+def inpainter(pipe):
+    """diffusers' StableDiffusionInpaintPipeline sharing `pipe`'s components (no extra memory)."""
+    from diffusers import StableDiffusionInpaintPipeline
+
+    check_pipe(pipe)
+    inp = StableDiffusionInpaintPipeline(**pipe.components, requires_safety_checker=False)
+    inp.set_progress_bar_config(disable=True)
+    return inp
+
+
+@torch.no_grad()
+def inpaint(pipe, image: torch.Tensor, mask: torch.Tensor, prompt: str, seed: int = 0, num_inference_steps: int = 25,
+            guidance_scale: float = 3.0, keep_outside: bool = True) -> torch.Tensor:
+    """Repaint the region where `mask` (64, 64) is 1 so that the picture fits `prompt`; outside it
+    the picture is kept (keep_outside=True pastes the original pixels back, as the pipeline's
+    latent blending alone only keeps the VAE's reconstruction). Returns (3, 64, 64) in [0, 1]."""
+    image = v.tensor("image", image, 3, "(3, 64, 64) in [0, 1]").float()
+    mask = v.tensor("mask", mask, 2, "(64, 64), 1 where to repaint").float()
+    if mask.shape != image.shape[1:]:
+        raise ValueError(f"mask must be {tuple(image.shape[1:])} like the image, got {tuple(mask.shape)}")
+    g = torch.Generator().manual_seed(v.whole("seed", seed, 0, 2**62))
+    out = inpainter(pipe)(prompt, image=image[None], mask_image=mask[None, None], generator=g, height=64, width=64,
+                          num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, strength=1.0,
+                          output_type="pt").images[0].cpu()
+    return mask * out + (1 - mask) * image if keep_outside else out

@@ -1,0 +1,203 @@
+"""Lesson 08: teach the course's text-to-image model a new word ("teal"), on a CPU.
+
+- `teal_examples`: Shapes World scenes drawn in the extra colour teal (20, 160, 160), which no
+  base model ever saw, with captions in the course's varied wording.
+- `latents_for`: latents that `vae-shapes` decodes to the given pictures. Its encoder never saw
+  teal and returns latents that decode to a muted blue-green; a few steps of gradient descent
+  through the frozen decoder find latents that decode to teal (the VAE bounds what the whole
+  model can draw: lesson 08 shows it).
+- Textual inversion (Gal et al. 2022): `learn_word` learns one new token vector, everything else
+  frozen; `save_word` writes it in the format of diffusers' `pipe.load_textual_inversion`.
+- LoRA (Hu et al. 2021): `add_lora` puts a PEFT low-rank adapter on the U-Net's attention layers
+  (`unet.add_adapter`), `train_lora` trains only the adapter with `train.fit`, `save_lora` writes
+  it for `pipe.load_lora_weights`.
+- `colour_share`: generate and read the pictures back; the share whose object has the asked colour."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+
+from . import metrics, shapes
+from . import validate as v
+from .models.unet_shapes import denoising_loss, encode_prompts, training_schedule
+
+NEW_COLOUR = "teal"
+LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")  # the projections of every attention layer
+
+
+def fresh_pipeline(device: str = "cpu"):
+    """A course StableDiffusionPipeline with its own copies of the tokenizer, text encoder and U-Net,
+    so that adding a word or an adapter leaves `pipelines.load_text_to_image()` untouched."""
+    from .pipelines import load_text_to_image
+
+    base = load_text_to_image(None, device)
+    parts = dict(base.components)
+    for name in ("tokenizer", "text_encoder", "unet"):
+        parts[name] = copy.deepcopy(parts[name])
+    pipe = type(base)(**parts, requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def teal_examples(n: int, seed: int = 0, colour: str = NEW_COLOUR, other_share: float = 0.0):
+    """n single-object scenes -> (images (n, 3, 64, 64) in [0, 1], scenes, captions). The object is
+    `colour`; a share `other_share` of the scenes keep one of the six old colours (so that a
+    fine-tuned model keeps them: DreamBooth's "prior preservation")."""
+    v.whole("n", n, 1, v.MAX_IMAGES)
+    v.number("other_share", other_share, 0.0, 1.0)
+    if colour not in shapes.COLOURS | shapes.EXTRA_COLOURS:
+        raise ValueError(f"colour must be one of {list(shapes.COLOURS | shapes.EXTRA_COLOURS)}, got {colour!r}")
+    rng = np.random.default_rng([seed, 8])
+    scenes = []
+    for _ in range(n):
+        fixed = {} if rng.random() < other_share else {"colour": colour}
+        scene = shapes.Scene(str(rng.choice(list(shapes.BACKGROUNDS))), [shapes.random_object(rng, **fixed)])
+        scene.caption = shapes.make_caption(scene, rng, "varied")
+        scenes.append(scene)
+    images = torch.from_numpy(np.stack([shapes.render_scene(s) for s in scenes])).permute(0, 3, 1, 2).float() / 255
+    return images, scenes, [s.caption for s in scenes]
+
+
+def latents_for(vae, images: torch.Tensor, steps: int = 150, lr: float = 0.05) -> torch.Tensor:
+    """Scaled latents (N, 4, 8, 8) that `vae` decodes to `images` (N, 3, 64, 64) in [0, 1]: the
+    encoder's answer, then `steps` Adam steps on the decoder's pixel error (the decoder frozen)."""
+    from .models.vae import encode
+
+    z = encode(vae, images).clone().requires_grad_(True)                       # (N, 4, 8, 8)
+    opt = torch.optim.Adam([z], lr=lr)
+    target = images * 2 - 1                                                    # the decoder speaks [-1, 1]
+    for p in vae.parameters():
+        p.requires_grad_(False)
+    for _ in range(steps):
+        loss = (vae.decode(z).sample.clamp(-1, 1) - target).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return z.detach() * vae.config.scaling_factor
+
+
+def colour_share(pipe, prompts, colour: str, seed: int = 0, **kwargs) -> float:
+    """Generate one picture per prompt and read it back: the share whose largest object is `colour`
+    (the reader knows teal too). Example: colour_share(pipe, ["a teal circle"] * 20, "teal")"""
+    from .pipelines import generate
+
+    images = generate(pipe, prompts, seed=seed, **kwargs)
+    found = [metrics.read_scene(im, extra_colours=(NEW_COLOUR,))[1] for im in images]
+    return float(np.mean([bool(f) and f[0].colour == colour for f in found]))
+
+
+# ---------------------------------------------------------------- textual inversion
+class NewWord(torch.nn.Module):
+    """One learnable token vector (d,), started from the vector of an existing word."""
+
+    def __init__(self, start: torch.Tensor):
+        super().__init__()
+        self.vector = torch.nn.Parameter(start.detach().clone().float())
+
+
+def _embed_with(text_encoder, ids: torch.Tensor, mask: torch.Tensor, new_id: int, vector: torch.Tensor):
+    """Token embeddings (B, L, d) of the text encoder, the new token's rows replaced by `vector`."""
+    table = text_encoder.get_input_embeddings()
+    rows = table(ids.clamp(max=table.num_embeddings - 1))                      # (B, L, d)
+    rows = torch.where((ids == new_id)[..., None], vector.to(rows), rows)      # the new word's vector
+    return text_encoder(inputs_embeds=rows, attention_mask=mask)[0]
+
+
+def learn_word(pipe, latents: torch.Tensor, captions: list[str], token: str = "<teal>", start_word: str = "green",
+               steps: int = 200, lr: float = 5e-3, batch_size: int = 16, seed: int = 0):
+    """Textual inversion: a vector for `token`, learned so that the frozen U-Net denoises `latents`
+    (scaled, (N, 4, 8, 8)) given `captions` in which `token` stands for the colour. Returns
+    (vector (d,), losses). Only the vector is trained, with train.fit."""
+    from .train import fit
+
+    tok = copy.deepcopy(pipe.tokenizer)
+    if tok.add_tokens([token]) != 1:
+        raise ValueError(f"{token!r} is already a word of the tokenizer: pick a new one such as '<my-colour>'")
+    new_id = tok.convert_tokens_to_ids(token)
+    enc = tok(captions, padding="max_length", max_length=tok.model_max_length, truncation=True, return_tensors="pt")
+    if not (enc.input_ids == new_id).any(dim=1).all():
+        raise ValueError(f"every caption must contain {token!r} (the word being learned)")
+    start = pipe.text_encoder.get_input_embeddings().weight[tok.convert_tokens_to_ids(start_word)]
+    word, schedule = NewWord(start), training_schedule()
+    for p in [*pipe.text_encoder.parameters(), *pipe.unet.parameters()]:
+        p.requires_grad_(False)
+
+    def draw(gen, step):
+        idx = torch.randint(0, len(latents), (batch_size,), generator=gen)
+        return latents[idx], enc.input_ids[idx], enc.attention_mask[idx]
+
+    def loss(model, batch, gen):
+        x0, ids, mask = batch
+        context = _embed_with(pipe.text_encoder, ids, mask, new_id, model.vector)
+        return denoising_loss(pipe.unet, x0, context, schedule, generator=gen)
+
+    kept = {}
+    fit(word, loss, draw, steps, lr=lr, name=f"learning {token}", seed=seed, every=steps,
+        callback=lambda step, losses, model: kept.update(losses=list(losses)))
+    return word.vector.detach(), kept["losses"]
+
+
+def save_word(vector: torch.Tensor, token: str, path) -> None:
+    """Write {token: vector} as safetensors, for pipe.load_textual_inversion(path, token=token)."""
+    from safetensors.torch import save_file
+
+    from .train import atomic_file
+
+    atomic_file(path, lambda p: save_file({token: vector.detach().float().reshape(1, -1).contiguous()}, str(p)))
+
+
+# ---------------------------------------------------------------- LoRA
+def add_lora(unet, rank: int = 4, alpha: float | None = None, targets=LORA_TARGETS):
+    """Put a LoRA adapter (PEFT) on the U-Net's attention projections: W x -> W x + (alpha / rank) B A x,
+    A (rank, in) random, B (out, rank) zero, so the adapted U-Net starts as the base one. Only A and B train."""
+    from peft import LoraConfig
+
+    v.whole("rank", rank, 1, 64)
+    unet.requires_grad_(False)
+    unet.add_adapter(LoraConfig(r=rank, lora_alpha=alpha or rank, init_lora_weights="gaussian",
+                                target_modules=list(targets)))
+    return unet
+
+
+def lora_parameters(unet) -> int:
+    """How many numbers the adapter adds (its trainable parameters)."""
+    return sum(p.numel() for p in unet.parameters() if p.requires_grad)
+
+
+def train_lora(pipe, latents: torch.Tensor, captions: list[str], steps: int = 300, lr: float = 1e-3,
+               batch_size: int = 32, seed: int = 0, out=None, **fit_kwargs):
+    """Train the adapter of pipe.unet (add_lora first) so that it denoises `latents` (scaled) given
+    `captions`, 10 % of them dropped for guidance. Returns train.fit's log; with `out`, saves the
+    adapter there (save_lora) atomically."""
+    from .models.unet_shapes import CAPTION_DROPOUT
+    from .train import fit
+
+    contexts = encode_prompts(pipe.tokenizer, pipe.text_encoder, list(captions))     # (N, L, d)
+    null = encode_prompts(pipe.tokenizer, pipe.text_encoder, [""])                  # (1, L, d)
+    schedule = training_schedule()
+
+    def draw(gen, step):
+        idx = torch.randint(0, len(latents), (batch_size,), generator=gen)
+        drop = torch.rand(batch_size, generator=gen) < CAPTION_DROPOUT
+        return latents[idx], torch.where(drop[:, None, None], null, contexts[idx])
+
+    def loss(unet, batch, gen):
+        return denoising_loss(unet, *batch, schedule, generator=gen)
+
+    kept, write = {}, fit_kwargs.pop("write_weights", save_lora)
+    _, log = fit(pipe.unet, loss, draw, steps, lr=lr, name="lora-teal", seed=seed, out=out, write_weights=write,
+                 every=steps, callback=lambda step, losses, model: kept.update(losses=list(losses)), **fit_kwargs)
+    return log | kept
+
+
+def save_lora(unet, folder) -> None:
+    """Write the U-Net's adapter as diffusers LoRA weights (pytorch_lora_weights.safetensors)."""
+    from diffusers import StableDiffusionPipeline
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft.utils import get_peft_model_state_dict
+
+    layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+    StableDiffusionPipeline.save_lora_weights(folder, unet_lora_layers=layers, safe_serialization=True)

@@ -1,0 +1,73 @@
+import pytest
+import torch
+from diffusers import DDIMInverseScheduler, DDIMScheduler
+
+from course_utils import data, editing, metrics, pipelines
+from course_utils.models.unet_shapes import SCHEDULER_CONFIG
+
+
+@pytest.mark.parametrize("prediction_type", ["v_prediction", "epsilon"])
+def test_invert_step_is_diffusers_inverse_ddim_step(prediction_type):
+    inv = DDIMInverseScheduler.from_config(DDIMScheduler(**SCHEDULER_CONFIG | {"prediction_type": prediction_type}).config)
+    inv.set_timesteps(10)
+    g = torch.Generator().manual_seed(0)
+    sample, out = torch.randn(2, 4, 8, 8, generator=g), torch.randn(2, 4, 8, 8, generator=g)
+    t = -1
+    for t_next in inv.timesteps.tolist()[:-1]:       # the last (abar = 0) is checked below
+        theirs = inv.step(out, t_next, sample).prev_sample
+        mine = editing.invert_step(out, t, t_next, sample, inv.alphas_cumprod, prediction_type, inv.initial_alpha_cumprod)
+        assert torch.allclose(mine, theirs, atol=1e-5)
+        wrong = editing.invert_step(out, t_next, t_next, sample, inv.alphas_cumprod, prediction_type)
+        assert not torch.allclose(wrong, theirs, atol=1e-3)         # the comparison can fail
+        t = t_next
+
+
+def test_invert_step_rejects_unknown_prediction_type():
+    with pytest.raises(ValueError, match="prediction_type"):
+        editing.invert_step(torch.zeros(1), -1, 39, torch.zeros(1), torch.ones(1000), "sample")
+
+
+@pytest.mark.slow
+def test_inversion_then_regeneration_gives_the_picture_back():
+    pipe = pipelines.load_text_to_image(device="cpu")
+    batch = data.shapes_world(2, seed=2024, two_object_fraction=0.0)
+    for image, caption in zip(batch.images, batch.captions):
+        inv = editing.ddim_invert(pipe, image, caption, num_inference_steps=25)
+        assert inv.noise.shape == (1, 4, 8, 8) and len(inv.trajectory) == 26 and inv.timesteps[-1] == 999
+        back = editing.regenerate(pipe, inv.noise, caption)
+        assert (back - image).abs().mean() < 0.03
+        other = editing.regenerate(pipe, torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(5)), caption)
+        assert (other - image).abs().mean() > (back - image).abs().mean()  # random noise does not give it back
+
+
+def test_region_mask_covers_the_named_position():
+    m = editing.region_mask("top left")
+    assert m.shape == (64, 64) and m[16, 16] == 1 and m[48, 48] == 0 and m.sum() == 32 * 32
+    with pytest.raises(ValueError, match="position"):
+        editing.region_mask("upper leftish")
+
+
+@pytest.mark.slow
+def test_inpainting_keeps_the_outside_and_changes_the_inside():
+    pipe = pipelines.load_text_to_image(device="cpu")
+    batch = data.shapes_world(1, seed=2024, two_object_fraction=0.0)
+    image, scene = batch.images[0], batch.scenes[0]
+    mask = editing.region_mask(scene.objects[0].position)
+    out = editing.inpaint(pipe, image, mask, batch.captions[0], seed=1)
+    assert out.shape == (3, 64, 64)
+    assert torch.equal(out[:, mask == 0], image[:, mask == 0])
+    assert not torch.equal(out[:, mask == 1], image[:, mask == 1])
+    with pytest.raises(ValueError, match="mask"):
+        editing.inpaint(pipe, image, mask[:32], "a red circle")
+
+
+def test_reader_knows_teal_only_when_asked():
+    from course_utils import shapes as sw
+    scene = sw.Scene("white", [sw.ShapeObject("teal", "star", "large", "center")])
+    img = sw.render_scene(scene)
+    assert metrics.read_scene(img, extra_colours=("teal",))[1][0].colour == "teal"
+    assert metrics.read_scene(img)[1][0].colour != "teal"
+    with pytest.raises(ValueError, match="extra colour"):
+        metrics.read_scene(img, extra_colours=("mauve",))
+    with pytest.raises(TypeError, match="tuple"):
+        metrics.read_scene(img, extra_colours="teal")
