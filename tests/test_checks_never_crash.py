@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from course_utils import checks
 from course_utils.metrics import DigitReport
+from course_utils.models.unet_shapes import make_unet
 
 CHECKERS = {name: getattr(checks, name) for name in checks.__all__ if name.startswith("check_")}
 _REPORT = DigitReport(n=1, confidence=0.9, classes_covered=10, class_counts=[1] * 10, class_entropy=3.3, frechet=2.0)
@@ -19,6 +20,8 @@ EXTRA = {  # the arguments a lesson passes besides the student's answer
     "check_scaling_factor": (torch.randn(100, generator=torch.Generator().manual_seed(0)) * 4,),
     "check_flow_wins": ({"flow-digits": {1: _REPORT}, "ddpm-digits (DDIM)": {1: _REPORT}},),
     "check_one_step_image": (torch.rand(10, 1, 4, 4),),
+    "check_lora_parameters": (make_unet(block_out_channels=(32, 32)),),
+    "check_probability_ratio": (checks.lesson01._toy_rbm()[0], torch.zeros(6), torch.ones(6)),
 }
 
 
