@@ -152,3 +152,11 @@ def test_lesson_05_checkers(capsys):
     assert not checks.check_sd_kl_weight(1e-6)
     assert "12,288 / 256" in capsys.readouterr().out
     assert not checks.check_sd_kl_weight(1e-6 * 12288) and not checks.check_sd_kl_weight(0.5)
+    assert checks.check_edge_guess([0.7, 1.0]) and checks.check_edge_guess(torch.tensor([0.7, 1]))
+    capsys.readouterr()
+    assert not checks.check_edge_guess([1.0, 1.0])
+    assert "most likely value" in capsys.readouterr().out
+    assert not checks.check_edge_guess([0.7, 0.7])
+    assert "median" in capsys.readouterr().out
+    assert not checks.check_edge_guess(0.7)
+    assert "two numbers" in capsys.readouterr().out

@@ -71,3 +71,23 @@ def check_sd_kl_weight(answer) -> bool:
                           "the factor between the two ways of writing it is the ratio of those counts")
     return say(False, f"{value:.3g} is not it: write 12,288 x vae_loss as a sum of squared errors plus "
                       f"(some weight) x the summed KL, then ask which kl_weight makes that weight 1e-6")
+
+
+@checker
+def check_edge_guess(answer) -> bool:
+    """Lesson 05: [the value that minimises the expected squared error, the one for the absolute error] of a pixel
+    that is 0 with probability 0.3 and 1 with probability 0.7."""
+    got = as_tensor(answer, "your answer").flatten()
+    if got.numel() != 2:
+        return say(False, f"give two numbers, [best for the squared error, best for the absolute error]; got {got.numel()}")
+    sq, ab = got.tolist()
+    sq_ok, ab_ok = abs(sq - 0.7) < 1e-6, abs(ab - 1.0) < 1e-6
+    if sq_ok and ab_ok:
+        return say(True, "0.7 and 1: squared error is smallest at the mean (a grey, soft edge), absolute error at "
+                         "the median (a clean 1). That is why an MSE-trained decoder blurs an edge it is unsure of")
+    if not sq_ok:
+        hint = ("1 is the most likely value, but its expected squared error is 0.3 x 1 = 0.3, and 0.7's is only "
+                "0.7 x 0.09 + 0.3 x 0.49 = 0.21. " if abs(sq - 1.0) < 1e-6 else "")
+        return say(False, f"{hint}For the squared error, write 0.3 v^2 + 0.7 (1 - v)^2 and find where its slope is zero")
+    return say(False, "the absolute error 0.3 |v| + 0.7 |1 - v| falls all the way to v = 1 (its slope is 0.3 - 0.7 < 0 "
+                      "everywhere in between); it is minimised by the median, not the mean")
