@@ -98,3 +98,36 @@ def test_simultaneous_loss_gives_each_player_its_own_gradient():
     for n, p in pair["G"].named_parameters():
         torch.testing.assert_close(got[f"G.{n}"], p.grad)
     assert any(not torch.allclose(got[f"D.{n}"], p.grad) for n, p in pair["D"].named_parameters())  # G's loss moves D too
+
+
+def test_saturating_and_sgd_options_and_the_saturation_figure(capsys):
+    from course_utils import data
+
+    x = data.digits().images.reshape(-1, 64) * 2 - 1
+    runs = {}
+    for sat in (False, True):
+        torch.manual_seed(0)
+        G, D = make_generator(), make_discriminator()
+        runs[sat] = train_gan(G, D, x, 30, lr=0.05, optimizer="sgd", saturating=sat,
+                              generator=torch.Generator().manual_seed(0), progress=False)
+    assert len(runs[True].g_grad_norms) == 30 and all(g > 0 for g in runs[True].g_grad_norms)
+    assert runs[True].g_losses[0] < 0 < runs[False].g_losses[0]         # log(1 - D) < 0 < -log D
+    assert runs[True].g_grad_norms[1:] != runs[False].g_grad_norms[1:]   # same start, different losses
+    fig = viz.plot_saturation({"non-saturating": runs[False], "saturating": runs[True]})
+    assert len(fig.axes) == 2 and len(fig.axes[1].lines) == 2
+    with pytest.raises(ValueError, match="optimizer"):
+        train_gan(G, D, x, 1, optimizer="rmsprop", progress=False)
+    with pytest.raises(ValueError, match="GANRun"):
+        viz.plot_saturation({"a": [1, 2]})
+    assert checks.check_gradient_ratio(99)
+    assert not checks.check_gradient_ratio(1 / 99)
+    assert "upside down" in capsys.readouterr().out
+    assert not checks.check_gradient_ratio(100)
+    assert "logit" in capsys.readouterr().out
+
+
+def test_entropy_of_a_single_class_prints_as_zero():
+    r = metrics.judge_digits(torch.zeros(20, 1, 8, 8))                     # all blank: one class
+    assert r.class_entropy == 0 and "-0.00" not in str(r)
+    fig = viz.plot_class_histogram({"one class": r})
+    assert "-0.00" not in fig.axes[0].get_title()

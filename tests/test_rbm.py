@@ -69,8 +69,12 @@ def test_sampling_is_seeded_and_recorded():
     rbm = _tiny(3, V=64, H=16)
     a = rbm.sample(5, steps=20, generator=torch.Generator().manual_seed(0))
     b, record = rbm.sample(5, steps=20, generator=torch.Generator().manual_seed(0), record_every=5)
-    assert a.shape == (5, 64) and torch.equal(a, b) and len(record) == 5
-    assert 0 <= a.min() and a.max() <= 1
+    assert a.shape == (5, 64) and torch.equal(a, b) and len(record) == 5      # start, then steps 5, 10, 15, 20
+    assert 0 <= a.min() and a.max() <= 1 and torch.equal(record[-1], a)
+    start = (torch.rand(5, 64, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    assert torch.equal(record[0], start)                                      # step 0 is the random start
+    _, every = rbm.sample(5, steps=3, generator=torch.Generator().manual_seed(0), record_every=1)
+    assert len(every) == 4 and not torch.equal(every[0], every[1])
 
 
 def test_bad_input_gets_a_clear_error():
@@ -88,11 +92,15 @@ def test_rbm_figures_and_gibbs_widget():
     v = (torch.rand(30, 64) < 0.5).float()
     assert viz.plot_free_energy(rbm, {"a": v, "b": 1 - v}).axes[0].get_legend() is not None
     _, rec = rbm.sample(3, steps=4, record_every=1)
-    assert viz.plot_gibbs_chain(rec, list(range(4)), n_show=3).axes
+    fig = viz.plot_gibbs_chain(rec, list(range(5)), n_show=3)
+    assert [ax.get_title() for ax in fig.axes[:5]] == ["start", "1", "2", "3", "4"]
+    with pytest.raises(ValueError, match="same length"):
+        viz.plot_gibbs_chain(rec, list(range(4)))
     ex = widgets.gibbs_explorer(rbm, n=3, steps=10)
     first = ex.image.value
-    ex.step.value = 9
-    assert len(ex.frames) == 10 and ex.image.value != first
+    assert "random bits" in ex.label.value
+    ex.step.value = 10
+    assert len(ex.frames) == 11 and ex.image.value != first and "<b>10</b>" in ex.label.value
 
 
 def test_sgd_on_cd_loss_makes_exactly_the_cd_update():
@@ -110,3 +118,101 @@ def test_sgd_on_cd_loss_makes_exactly_the_cd_update():
     c = RBM(64, 32, generator=torch.Generator().manual_seed(1)).requires_grad_(True)  # negative control:
     c.cd_loss(v, k=2, generator=torch.Generator().manual_seed(3)).backward()         # another chain
     assert not torch.allclose(c.components_.grad, b.components_.grad)
+
+
+def test_filters_get_one_colour_scale_each():
+    rbm = _tiny(V=64, H=3)
+    rbm.components_[1] *= 100                                                # one strong unit, two weak ones
+    fig = viz.plot_filters(rbm, n=3, nrow=3)
+    lims = [ax.images[0].get_clim()[1] for ax in fig.axes if ax.images]
+    assert lims == pytest.approx(rbm.components_.abs().amax(1).tolist())    # not all the strong unit's scale
+    assert lims[1] > 50 * lims[0]
+
+
+def test_log_partition_by_listing_every_state():
+    from course_utils.models.rbm import all_states
+
+    rbm = _tiny(4, V=5, H=3)
+    vs, hs = all_states(5), all_states(3)
+    assert vs.shape == (32, 5) and len({tuple(x) for x in vs.tolist()}) == 32
+    joint = -rbm.energy(vs.repeat_interleave(8, 0), hs.repeat(32, 1))         # every (v, h) pair
+    torch.testing.assert_close(rbm.log_partition(), torch.logsumexp(joint, 0), atol=1e-5, rtol=0)
+    assert torch.allclose(rbm.log_prob(vs).exp().sum(), torch.tensor(1.0), atol=1e-5)
+    with pytest.raises(ValueError, match="out of reach"):
+        RBM(64, 4).log_partition()
+
+
+def test_fill_in_keeps_the_known_pixels_and_completes_the_rest():
+    from course_utils import data, models
+
+    rbm = models.load_pretrained("rbm-digits")
+    digits = data.digits(binary=True)
+    ex = widgets.fill_in(rbm, digits.images[:5], n_chains=4)
+    known = ex.known_mask("top")
+    assert known.sum() == 32 and known[:32].all()
+    shown, filled = ex.fill(0, "top", 100)
+    v = digits.images[0].reshape(-1)
+    assert filled.shape == (4, 64) and torch.equal(filled[:, known], v[known].expand(4, -1))
+    assert torch.all(shown[0, ~known] == 0.5)
+    # the completed half is closer to the true digit than random bits are (a real fill-in, not noise)
+    err = (filled[:, ~known] - v[~known]).abs().mean()
+    _, untrained = widgets.fill_in(RBM(64, 256), digits.images[:5], n_chains=4).fill(0, "top", 100)
+    assert err < 0.3 < (untrained[:, ~known] - v[~known]).abs().mean()      # negative control: no learning, no fill-in
+    first = ex.image.value
+    ex.half.value = "left"
+    assert ex.image.value != first
+    with pytest.raises(ValueError, match="half must be one of"):
+        ex.known_mask("middle")
+    with pytest.raises(ValueError, match="one True/False per pixel"):
+        rbm.fill_in(v, torch.ones(10, dtype=torch.bool))
+
+
+def test_describe_comparison_claims_only_what_every_seed_shows():
+    from course_utils.models.rbm import describe_comparison
+
+    def res(t_ours, t_sk, p_ours, p_sk):
+        return {"ours": {"seconds_per_epoch": t_ours, "pll": p_ours},
+                "scikit-learn": {"seconds_per_epoch": t_sk, "pll": p_sk}}
+
+    text = describe_comparison(res([0.036] * 3, [0.019] * 3, [-17.0, -17.3, -16.7], [-16.1, -16.5, -16.3]))
+    assert "scikit-learn was faster on every seed" in text and "scikit-learn scored higher" in text
+    text = describe_comparison(res([0.02, 0.03, 0.02], [0.03, 0.02, 0.025], [-16.0, -17.0, -16.5], [-16.2, -16.8, -16.4]))
+    assert "neither was clearly faster" in text and "cannot rank them" in text
+    text = describe_comparison(res([0.01] * 3, [0.02] * 3, [-16.0] * 3, [-17.0] * 3))
+    assert "ours was faster on every seed" in text and "ours scored higher" in text
+
+
+def test_compare_with_sklearn_runs_both_on_every_seed():
+    from course_utils import data
+    from course_utils.models.rbm import compare_with_sklearn
+
+    v = data.digits(binary=True).images.reshape(-1, 64)
+    out = compare_with_sklearn(v[:200], v[200:260], seeds=(0, 1), epochs=2, n_hidden=16)
+    for who in ("ours", "scikit-learn"):
+        assert len(out[who]["seconds_per_epoch"]) == 2 and all(t > 0 for t in out[who]["seconds_per_epoch"])
+        assert all(-64 < p < 0 for p in out[who]["pll"])
+    assert out["ours"]["pll"][0] != out["ours"]["pll"][1]                     # the seeds differ
+
+
+def test_lesson01_checkers(capsys):
+    from course_utils import checks
+
+    def cd1(rbm, v, u_h, u_v):
+        ph_data = rbm.p_h(v)
+        v_model = (u_v < rbm.p_v((u_h < ph_data).float())).float()
+        ph_model = rbm.p_h(v_model)
+        return ((ph_data.T @ v - ph_model.T @ v_model) / len(v), (v - v_model).sum(0) / len(v),
+                (ph_data - ph_model).sum(0) / len(v))
+
+    assert checks.check_cd1_update(cd1)
+    assert not checks.check_cd1_update(lambda *a: tuple(-x for x in cd1(*a)))
+    assert "wrong sign" in capsys.readouterr().out
+    assert not checks.check_cd1_update(lambda *a: (cd1(*a)[0] * 5, *cd1(*a)[1:]))
+    assert "B times too big" in capsys.readouterr().out
+    rbm = _tiny(V=64, H=8)
+    a, b = torch.zeros(64), torch.ones(64)
+    ratio = float(torch.exp(rbm.free_energy(b[None]) - rbm.free_energy(a[None])))
+    assert checks.check_probability_ratio(ratio, rbm, a, b)
+    assert not checks.check_probability_ratio(1 / ratio, rbm, a, b)
+    assert "upside down" in capsys.readouterr().out
+    assert not checks.check_probability_ratio(None, rbm, a, b)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import as_tensor, call_student, checker, close, compare, say
+from .base import AnswerError, as_number, as_tensor, call_student, checker, close, compare, say
 
 
 def _toy_rbm():
@@ -39,3 +39,43 @@ def check_gibbs_step(fn) -> bool:
     if close(got, rbm.p_v(h)):
         return say(False, "those are the probabilities p(v | h); a Gibbs step samples: compare them with u_v")
     return compare(got, (u_v < rbm.p_v(h)).float(), "v after one Gibbs step")
+
+
+@checker
+def check_cd1_update(fn) -> bool:
+    """Lesson 01: fn(rbm, v, u_h, u_v) -> (dW, db, dc), the CD-1 estimate of the log-likelihood gradient."""
+    rbm, v, g = _toy_rbm()
+    u_h, u_v = torch.rand(5, 4, generator=g), torch.rand(5, 6, generator=g)
+    got = call_student(fn, rbm, v, u_h, u_v)
+    if not isinstance(got, (tuple, list)) or len(got) != 3:
+        raise AnswerError("return three things, (dW, db, dc): the changes for W (H, V), b (V,) and c (H,)")
+    ph_data = rbm.p_h(v)                                                     # (B, H)
+    v_model = (u_v < rbm.p_v((u_h < ph_data).float())).float()               # one Gibbs step from the data
+    ph_model = rbm.p_h(v_model)
+    B = len(v)
+    want = ((ph_data.T @ v - ph_model.T @ v_model) / B, (v - v_model).sum(0) / B, (ph_data - ph_model).sum(0) / B)
+    dW = as_tensor(got[0], "dW")
+    if close(dW, -want[0], atol=1e-4):
+        return say(False, "dW has the wrong sign: data term minus model term, <h v>_data - <h v>_model")
+    if close(dW, want[0] * B, atol=1e-4):
+        return say(False, "dW is B times too big: average over the batch (divide by len(v))")
+    if close(dW, want[0].T, atol=1e-4) and want[0].shape[0] != want[0].shape[1]:
+        return say(False, "dW is transposed: W has one row per hidden unit, shape (H, V)")
+    ok = [compare(a, w, name, atol=1e-4) for a, w, name in zip(got, want, ("dW", "db", "dc"))]
+    return all(ok)
+
+
+@checker
+def check_probability_ratio(answer, rbm, a, b) -> bool:
+    """Lesson 01: a number, how many times more probable image a is than image b under the RBM."""
+    value = as_number(answer, "the ratio p(a) / p(b)")
+    fa, fb = (float(rbm.free_energy(torch.as_tensor(x).reshape(1, -1).float())) for x in (a, b))
+    want = float(torch.tensor(fb - fa, dtype=torch.float64).exp())
+    if abs(value - want) <= 1e-3 * want:
+        return say(True, f"p(a) / p(b) = exp(F(b) - F(a)) = {want:.4g}: Z is the same for both images, "
+                         "so it cancels in the ratio")
+    if want > 0 and abs(value - 1 / want) <= 1e-3 / want:
+        return say(False, "that is p(b) / p(a), upside down: low free energy means probable, p(v) = exp(-F(v)) / Z")
+    if abs(value - (fb - fa)) < 1e-3 * max(1.0, abs(fb - fa)):
+        return say(False, "that is log p(a) - log p(b); the question asks for the ratio itself (take exp)")
+    return say(False, f"not quite (you gave {value:.4g}). Write p(a) / p(b) with p(v) = exp(-F(v)) / Z: what happens to Z?")

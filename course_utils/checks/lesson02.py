@@ -40,3 +40,21 @@ def check_mode_collapse(answer, counts_a, counts_b) -> bool:
         return say(True, f"run {right} covers {min(_covered(counts_a), _covered(counts_b))} of 10 digits: "
                          "its generator found a few outputs that fool D and stopped exploring")
     return say(False, "count how many digits make up at least 2 % of each run's samples")
+
+
+@checker
+def check_gradient_ratio(answer) -> bool:
+    """Lesson 02: a number, |d(-log D)/da| / |d log(1 - D)/da| at D(G(z)) = 0.01 (a = D's logit)."""
+    value = as_number(answer, "the ratio")
+    d = 0.01                              # d/da log(1 - sigmoid(a)) = -D;  d/da -log sigmoid(a) = -(1 - D)
+    want = (1 - d) / d
+    if abs(value - want) < 1e-3 * want:
+        return say(True, f"(1 - D) / D = {want:.0f}: where D is sure the fake is fake, the non-saturating loss "
+                         "pushes G about a hundred times harder")
+    if abs(value - 1 / want) < 1e-3 / want:
+        return say(False, "upside down: which of the two gradients is the big one when D(G(z)) is near 0?")
+    if abs(value - 1 / d) < 1e-3 / d:
+        return say(False, "close: 1 / D is the gradient with respect to D itself; take the slope with respect "
+                          "to D's logit a, where D = sigmoid(a) and dD/da = D (1 - D)")
+    return say(False, f"not quite (you gave {value:.4g}). With D = sigmoid(a): d/da log(1 - D) = -D and "
+                      "d/da (-log D) = -(1 - D); divide the two sizes at D = 0.01")

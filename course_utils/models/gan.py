@@ -62,16 +62,24 @@ class GANRun:
     d_losses: list = field(default_factory=list)
     g_losses: list = field(default_factory=list)
     snapshots: list = field(default_factory=list)  # (step, images (n, 1, 8, 8) in [0, 1])
+    g_grad_norms: list = field(default_factory=list)  # size of G's gradient at each step (all parameters)
 
 
 def train_gan(G, D, data: torch.Tensor, steps: int, lr: float = 2e-4, batch_size: int = 64, betas=(0.5, 0.999),
               g_steps: int = 1, real_label: float = 0.9, generator=None, snapshot_every: int = 0,
-              fixed_z: torch.Tensor | None = None, progress: bool = True) -> GANRun:
-    """Alternate one D step and `g_steps` G steps for `steps` rounds. data: (N, 64) in [-1, 1]."""
+              fixed_z: torch.Tensor | None = None, progress: bool = True, saturating: bool = False,
+              optimizer: str = "adam") -> GANRun:
+    """Alternate one D step and `g_steps` G steps for `steps` rounds. data: (N, 64) in [-1, 1].
+    saturating=True trains G on the original minimax loss log(1 - D(G(z))) instead of -log D(G(z));
+    optimizer "sgd" (plain SGD at `lr`) instead of "adam" lets the gradient's size show in the step."""
     from tqdm.auto import tqdm
 
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
+    from .. import validate as v
+
+    v.one_of("optimizer", optimizer, ("adam", "sgd"))
+    make_opt = (lambda ps: torch.optim.Adam(ps, lr=lr, betas=betas)) if optimizer == "adam" else \
+        (lambda ps: torch.optim.SGD(ps, lr=lr))
+    opt_d, opt_g = make_opt(D.parameters()), make_opt(G.parameters())
     z_dim = G[0].in_features
     fixed_z = fixed_z if fixed_z is not None else torch.randn(16, z_dim, generator=generator)
     run = GANRun()
@@ -83,12 +91,14 @@ def train_gan(G, D, data: torch.Tensor, steps: int, lr: float = 2e-4, batch_size
         d_loss.backward()
         opt_d.step()
         for _ in range(g_steps):                                                 # 2. G: fool D
-            g_loss = generator_loss(D(G(torch.randn(batch_size, z_dim, generator=generator))))
+            g_loss = generator_loss(D(G(torch.randn(batch_size, z_dim, generator=generator))), saturating)
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
+            grad_norm = torch.sqrt(sum(p.grad.pow(2).sum() for p in G.parameters() if p.grad is not None))
             opt_g.step()
         run.d_losses.append(d_loss.item())
         run.g_losses.append(g_loss.item())
+        run.g_grad_norms.append(grad_norm.item())
         if snapshot_every and ((step + 1) % snapshot_every == 0 or step == 0):
             run.snapshots.append((step + 1, generate(G, fixed_z)))
     return run

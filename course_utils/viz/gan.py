@@ -42,3 +42,28 @@ def plot_class_histogram(reports: dict):
     axes[0, 0].set_ylabel("samples")
     fig.tight_layout()
     return fig
+
+
+def plot_saturation(runs: dict, smooth: int = 25):
+    """Left: G's two possible losses against D(G(z)), the original log(1 - D) and the
+    non-saturating -log D; right: the size of G's gradient during training for each run in
+    `runs` ({name: GANRun}; pass the non-saturating run first so that the colours match); returns the Figure."""
+    if not isinstance(runs, dict) or not runs or not all(getattr(r, "g_grad_norms", None) for r in runs.values()):
+        raise ValueError("runs must be a dict {name: GANRun} of runs from train_gan (they record g_grad_norms)")
+    v.whole("smooth", smooth, 1, 100_000)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2))
+    d = np.linspace(0.001, 0.999, 400)
+    left.plot(d, -np.log(d), label="non-saturating: -log D, minimised")            # colours as on the right,
+    left.plot(d, np.log(1 - d), label="saturating: log(1 - D), minimised")          # when runs are passed in this order
+    left.axvspan(0, 0.1, color="0.92")
+    left.text(0.012, -1.2, "early training:\nD spots\nthe fakes", fontsize=7, color="0.35", va="top")
+    left.set(xlabel="D(G(z)): how real D finds a fake", ylabel="G's loss", title="G's loss, two ways", ylim=(-4, 4))
+    left.legend(frameon=False, fontsize=7, loc="lower right")
+    for name, r in runs.items():
+        x = np.asarray(r.g_grad_norms, dtype=float)
+        k = min(smooth, len(x))
+        right.plot(np.arange(k - 1, len(x)), np.convolve(x, np.ones(k) / k, mode="valid"), label=name)
+    right.set(xlabel="step", ylabel="|gradient| of G's loss", yscale="log", title="how hard G is pushed (running mean)")
+    right.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig

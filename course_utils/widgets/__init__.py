@@ -15,7 +15,7 @@ from .diffusion import (
 from .flow import FlowExplorer, flow_explorer
 from .gan import LatentDirections, SnapshotExplorer, latent_directions, snapshot_explorer
 from .playground import classroom_playground
-from .rbm import GibbsExplorer, gibbs_explorer
+from .rbm import FillIn, GibbsExplorer, fill_in, gibbs_explorer
 from .sd import (
     AttentionExplorer,
     GuidanceExplorer,
@@ -30,7 +30,7 @@ from .text import SimilarityExplorer, similarity_explorer
 from .vae import LatentInterpolation, SceneAutoencoder, latent_interpolation, scene_autoencoder
 
 __all__ = ["real_or_generated_quiz", "noising_explorer", "trajectory_explorer", "similarity_explorer",
-           "latent_interpolation", "gibbs_explorer", "GibbsExplorer",
+           "latent_interpolation", "gibbs_explorer", "GibbsExplorer", "fill_in", "FillIn",
            "snapshot_explorer", "latent_directions", "SnapshotExplorer", "LatentDirections", "scene_autoencoder", "RealOrGeneratedQuiz", "NoisingExplorer",
            "TrajectoryExplorer", "SimilarityExplorer", "LatentInterpolation", "SceneAutoencoder",
            "prompt_playground", "PromptPlayground", "guidance_explorer", "GuidanceExplorer",
