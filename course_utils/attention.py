@@ -192,3 +192,35 @@ def cross_attention_maps(pipe, prompt: str, seed: int = 0, num_inference_steps: 
     total = per_word.sum(1, keepdim=True)
     return CrossAttentionMaps(prompt, image, words, per_word / total, pipe.scheduler.timesteps.tolist(),
                               total.mean((1, 2, 3)))
+
+
+def object_box(obj, size: int = MAP_SIZE) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) in pixels: the square a Shapes World object (shapes.ShapeObject)
+    was drawn in, on a size x size image."""
+    r = obj.side * size / 2
+    return (max(0, round(obj.cy * size - r)), max(0, round(obj.cx * size - r)),
+            min(size, round(obj.cy * size + r)), min(size, round(obj.cx * size + r)))
+
+
+def colour_word_shares(maps: CrossAttentionMaps, scene, min_pixels: int = 30) -> list[dict]:
+    """For each object of a two-object `scene` whose colour word occurs once in the prompt: how much
+    attention that colour word gives the object's own square and the other object's square (mean
+    share per pixel), and the colour read back (metrics.read_scene) nearest the object's place.
+
+    Example: colour_word_shares(cross_attention_maps(pipe, scene.caption), scene)
+    -> [{'colour': 'red', 'own': 0.07, 'other': 0.05, 'drawn': 'red'}, ...]. Used in lesson 06."""
+    from .metrics import read_scene
+
+    if len(getattr(scene, "objects", ())) != 2:
+        raise ValueError("scene must be a Shapes World scene with two objects, e.g. data.shapes_scene(2024, 0, 1.0)")
+    _, found = read_scene(maps.image, min_pixels=min_pixels)
+    rows = []
+    for own, other in (scene.objects, scene.objects[::-1]):
+        if maps.words.count(own.colour) != 1:
+            continue
+        heat = maps.for_word(own.colour)
+        share = [float(heat[t:b, l:r].mean()) for t, l, b, r in (object_box(own), object_box(other))]
+        near = [f for f in found if abs((f.bbox[0] + f.bbox[2]) / 2 - own.cy * MAP_SIZE) + abs(
+                (f.bbox[1] + f.bbox[3]) / 2 - own.cx * MAP_SIZE) < own.side * MAP_SIZE]
+        rows.append({"colour": own.colour, "own": share[0], "other": share[1], "drawn": near[0].colour if near else None})
+    return rows

@@ -81,3 +81,25 @@ def test_clear_errors(pipe):
     with pytest.raises(ValueError, match="no cross-attention layers"):
         with attention.recording_cross_attention(torch.nn.Linear(2, 2)):
             pass
+
+
+def test_colour_word_shares_reads_own_and_other_square():
+    from course_utils import data
+    from course_utils.shapes import render_scene
+
+    scene = next(s for s in (data.shapes_scene(2024, i, 1.0, "heldout") for i in range(50))
+                 if s.objects[0].colour != s.objects[1].colour)
+    image = torch.from_numpy(render_scene(scene, 64)).permute(2, 0, 1).float() / 255
+    a, b = scene.objects
+    words = ["x", a.colour, b.colour]
+    raw = torch.full((2, 3, 64, 64), 0.1)
+    t, l, bo, r = attention.object_box(a)
+    raw[:, 1:, t:bo, l:r] = 5.0                        # both colour words look at the first object only
+    m = attention.CrossAttentionMaps(scene.caption, image, words, raw / raw.sum(1, keepdim=True), [0, 1],
+                                     torch.ones(2))
+    first, second = attention.colour_word_shares(m, scene)
+    assert first["colour"] == a.colour and first["own"] > 1.4 * first["other"]
+    assert second["own"] < second["other"]                       # the second looks away from its object
+    assert first["drawn"] == a.colour and second["drawn"] == b.colour   # a clean render is read back right
+    with pytest.raises(ValueError, match="two objects"):
+        attention.colour_word_shares(m, data.shapes_scene(2024, 0, 0.0, "heldout"))
