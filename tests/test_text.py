@@ -82,3 +82,8 @@ def test_text_figures_and_similarity_widget():
     assert r["neighbours_a"][0][0] == "a red circle" and 0.5 < r["similarity"] < 1
     ex.b.value = "a navy square"
     assert "a blue square" in ex.out.value
+
+
+def test_similarity_explorer_shows_typed_text_as_text_not_markup():
+    ex = widgets.similarity_explorer(["a <b>red</b> circle", "a blue square"], a="a red circle", b="a blue square")
+    assert "&lt;b&gt;red&lt;/b&gt;" in ex.out.value and "<b>red</b>" not in ex.out.value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import ipywidgets as W
 
 
@@ -36,7 +38,7 @@ class SimilarityExplorer(W.VBox):
             return
         r = self.compare(self.a.value, self.b.value)
         def rows(items):
-            return "".join(f"<li>{p} <b>{s:.2f}</b></li>" for p, s in items)
+            return "".join(f"<li>{html.escape(p)} <b>{s:.2f}</b></li>" for p, s in items)
         self.out.value = (f"<p>cosine similarity of A and B: <b>{r['similarity']:.3f}</b></p>"
                           f"<p>nearest to A:</p><ul>{rows(r['neighbours_a'])}</ul>"
                           f"<p>nearest to B:</p><ul>{rows(r['neighbours_b'])}</ul>")
