@@ -216,3 +216,13 @@ def test_lesson01_checkers(capsys):
     assert not checks.check_probability_ratio(1 / ratio, rbm, a, b)
     assert "upside down" in capsys.readouterr().out
     assert not checks.check_probability_ratio(None, rbm, a, b)
+
+
+def test_tiny_states_figure():
+    from course_utils.models.rbm import all_states
+
+    states, p = all_states(9)[:4], torch.tensor([0.4, 0.3, 0.2, 0.1])
+    fig = viz.plot_tiny_states(states, p)
+    assert [ax.get_title() for ax in fig.axes] == ["0.400", "0.300", "0.200", "0.100"]
+    with pytest.raises(ValueError, match="one probability each"):
+        viz.plot_tiny_states(states, p[:3])
