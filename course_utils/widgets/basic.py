@@ -57,10 +57,7 @@ class RealOrGeneratedQuiz(W.VBox):
     def __init__(self, real, generated, n_rounds: int = 10, seed: int = 0):
         if len(real) == 0 or len(generated) == 0:
             raise ValueError("the quiz needs at least one real and one generated image")
-        rng = np.random.default_rng(seed)
-        pool = [(img, "real") for img in real] + [(img, "generated") for img in generated]
-        order = rng.permutation(len(pool))[:n_rounds]
-        self.rounds = [pool[i] for i in order]
+        self.rounds = self._balanced_rounds(real, generated, n_rounds, np.random.default_rng(seed))
         self.i, self.score, self.history = 0, 0, []
         self.image = picture()
         self.status = W.HTML()
@@ -71,6 +68,16 @@ class RealOrGeneratedQuiz(W.VBox):
         super().__init__([side_by_side(self.image, W.VBox([W.HBox(self.buttons), self.status],
                                                           layout=W.Layout(width="360px")))])
         self._show()
+
+    @staticmethod
+    def _balanced_rounds(real, generated, n_rounds: int, rng) -> list:
+        """n_rounds (image, truth) pairs, half real and half generated (as near as the sets allow),
+        shuffled, so that guessing scores 50 %."""
+        n_rounds = min(n_rounds, len(real) + len(generated))
+        n_real = min(len(real), max(n_rounds - len(generated), n_rounds // 2))
+        picks = ([(real[i], "real") for i in rng.permutation(len(real))[:n_real]]
+                 + [(generated[i], "generated") for i in rng.permutation(len(generated))[:n_rounds - n_real]])
+        return [picks[i] for i in rng.permutation(len(picks))]
 
     def _show(self):
         if self.i < len(self.rounds):
