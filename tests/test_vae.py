@@ -80,15 +80,21 @@ def test_perturbed_reconstructions(tiny_vae):
     assert not torch.allclose(out[1], out[0]) and not torch.allclose(out[2], out[1])
     again = perturbed_reconstructions(tiny_vae, x, [0.5], generator=torch.Generator().manual_seed(0))
     assert torch.equal(again[0], out[1])
-    with pytest.raises(ValueError, match="each noise size"):
+    with pytest.raises(ValueError, match=r"sizes \(each noise size\)"):
         perturbed_reconstructions(tiny_vae, x, [-1.0])
     with pytest.raises(ValueError, match="at least one noise size"):
         perturbed_reconstructions(tiny_vae, x, [])
+    with pytest.raises(TypeError, match="sizes must be a list"):
+        perturbed_reconstructions(tiny_vae, x, 0.5)
+    with pytest.raises(ValueError, match="kl_weight"):
+        summed_kl_weight(-1.0)
     fig = viz.plot_latent_noise(tiny_vae, x, [0, 1.0])
     assert len(fig.axes) == 4 and fig.axes[-1].get_xlabel() == "noise 1"
     assert viz.plot_latent_noise(tiny_vae, x, [0, 1.0], labels=["none", "big"]).axes[-1].get_xlabel() == "big"
     with pytest.raises(ValueError, match="one caption per noise size"):
         viz.plot_latent_noise(tiny_vae, x, [0, 1.0], labels=["none"])
+    with pytest.raises(TypeError, match="labels must be a list"):
+        viz.plot_latent_noise(tiny_vae, x, [0, 1.0], labels=3)
 
 
 def _overlapping_titles(axes) -> bool:

@@ -42,7 +42,10 @@ def summed_kl_weight(kl_weight: float = KL_WEIGHT, image_numel: int = 3 * 64 * 6
     kl_weight x image_numel / latent_numel (1e-6 x 48 = 4.8e-5 for vae-shapes).
 
     Example: summed_kl_weight()  # 4.8e-05"""
-    return kl_weight * image_numel / latent_numel
+    from ..validate import number, whole
+
+    return (number("kl_weight", kl_weight, 0.0, None) * whole("image_numel", image_numel, 1)
+            / whole("latent_numel", latent_numel, 1))
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -114,7 +117,9 @@ def perturbed_reconstructions(vae, x: torch.Tensor, sizes, generator=None) -> to
     from ..validate import generator as check_generator
     from ..validate import number
 
-    sizes = [number("each noise size", s, 0.0, 1e3, "a standard deviation in latent units, e.g. 0.1") for s in sizes]
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"sizes must be a list of noise sizes, e.g. [0, 0.1, 1.0], got {type(sizes).__name__}")
+    sizes = [number("sizes (each noise size)", s, 0.0, 1e3, "a standard deviation in latent units, e.g. 0.1") for s in sizes]
     if not sizes:
         raise ValueError("sizes must list at least one noise size, e.g. [0, 0.1, 1.0]")
     z = encode(vae, x)                                                        # (N, 4, h, w)

@@ -55,8 +55,11 @@ def plot_latent_noise(vae, images: torch.Tensor, sizes, seed: int = 0, labels=No
     from ..models.vae import check_images, perturbed_reconstructions, psnr
 
     x = check_images(images)
+    seed = v.whole("seed", seed, 0)
     out = perturbed_reconstructions(vae, x, sizes, generator=torch.Generator().manual_seed(seed))  # (S, N, 3, H, W)
     S, N = out.shape[:2]
+    if labels is not None and not isinstance(labels, (list, tuple)):
+        raise TypeError(f"labels must be a list of captions, one per noise size, got {type(labels).__name__}")
     labels = [f"noise {s:.2g}" for s in sizes] if labels is None else [str(t) for t in labels]
     if len(labels) != S:
         raise ValueError(f"labels must give one caption per noise size ({S}), got {len(labels)}")
