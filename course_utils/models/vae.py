@@ -24,11 +24,10 @@ def make_vae(**overrides):
 def vae_loss(vae, x: torch.Tensor, generator=None, kl_weight: float = KL_WEIGHT):
     """Reconstruction (MSE) + a small KL term; x: (B, 3, 64, 64) in [-1, 1] -> (loss, mse, kl).
 
-    Both terms are *means*: `mse` averages the squared error over the 3 x 64 x 64 = 12,288 pixel
-    values of each image, `kl` averages the KL over the 4 x 8 x 8 = 256 latent numbers. Written
-    per image with sums, as Kingma & Welling write it, loss x 12,288 = ||x - D(z)||^2 +
-    (kl_weight x 12,288 / 256) KL_sum: the weight on the summed KL is 48 x kl_weight (see
-    `summed_kl_weight`). Used in notebooks/05_vae.ipynb and scripts/train_vae_shapes.py."""
+    Both terms are *means* (and averaged over the batch): `mse` over the 3 x 64 x 64 = 12,288 pixel
+    values of each image, `kl` over its 4 x 8 x 8 = 256 latent numbers. Written per image with sums,
+    as papers write it: loss x 12,288 = ||x - D(z)||^2 + (kl_weight x 12,288 / 256) KL_sum, so the
+    weight on the summed KL is 48 x kl_weight (see `summed_kl_weight`). Used in notebooks/05_vae.ipynb and scripts/train_vae_shapes.py."""
     posterior = vae.encode(x).latent_dist                       # N(mu, sigma^2) per latent number
     z = posterior.sample(generator=generator)                  # reparameterised: mu + sigma * eps
     recon = vae.decode(z).sample                               # (B, 3, 64, 64)
