@@ -122,6 +122,14 @@ def test_lesson06_counting_checkers(capsys):
     assert "skips" in capsys.readouterr().out
 
 
+def test_lesson06_negative_prompt_at_w1(capsys):
+    assert checks.check_negative_prompt_at_w1(0.0) and checks.check_negative_prompt_at_w1(3e-7)
+    assert "only through guidance" in capsys.readouterr().out
+    assert not checks.check_negative_prompt_at_w1(0.31)                  # what w = 5 would give
+    assert "same seed" in capsys.readouterr().out
+    assert not checks.check_negative_prompt_at_w1(255.0) and not checks.check_negative_prompt_at_w1("0")
+
+
 def test_lesson07_flow_checkers(capsys):
     from course_utils.metrics import DigitReport
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import as_count, call_student, checker, close, compare, say
+from .base import as_count, as_number, call_student, checker, close, compare, say
 
 
 @checker
@@ -45,3 +45,19 @@ def check_img2img_steps(answer, steps: int = 25, strength: float = 0.6) -> bool:
     if n == steps - right:
         return say(False, "that is the number of steps it skips; count the ones it runs")
     return say(False, f"{n} is not it: strength is the share of the {steps} steps that still run")
+
+
+@checker
+def check_negative_prompt_at_w1(answer) -> bool:
+    """Lesson 06: the largest pixel difference a negative prompt makes at guidance_scale=1 (a number)."""
+    x = abs(as_number(answer, "the largest pixel difference"))
+    if x <= 1e-5:
+        return say(True, f"{x:.1e}: none. At w = 1 the guidance formula gives the text prediction alone; the "
+                         "empty (or negative) prompt's prediction cancels out, and diffusers does not even compute it "
+                         "(it guides only when guidance_scale > 1). A negative prompt acts only through guidance.")
+    if x > 1:
+        return say(False, f"{x:.3g} is more than a pixel can differ: images are in [0, 1]; take "
+                          "(a - b).abs().max() of the two images")
+    return say(False, f"{x:.3g} is not what w = 1 gives. Write the formula with w = 1 and look at what is left of "
+                      "the negative prompt's prediction; then check that both images use the same seed and "
+                      "guidance_scale=1.0")
