@@ -124,8 +124,8 @@ class DDIMExplorer(W.VBox):
 
         images, report = self.result(self.steps.value, self.eta.value)
         show(self.image, to_png(make_grid(images[: self.n_show], nrow=8), self.scale))
-        self.label.value = (f"{self.steps.value} steps, η = {self.eta.value}: {self.steps.value} network calls "
-                            f"per digit<br>judge on {report.n} digits: confidence {report.confidence:.2f}, "
+        calls = f"{self.steps.value} network call{'s' if self.steps.value > 1 else ''}"
+        self.label.value = (f"{self.steps.value} steps, η = {self.eta.value}: {calls} per digit<br>judge on {report.n} digits: confidence {report.confidence:.2f}, "
                             f"{report.classes_covered}/10 classes, Fréchet distance {report.frechet:.1f} "
                             "(lower is better)")
 
