@@ -79,3 +79,16 @@ def test_one_round_of_reflow_straightens_the_toy_flow():
     one_step = {m: torch.cdist(flow.euler_sample(m, noise, 1), moons).min(1).values.median() for m in (model, new)}
     assert one_step[new] < one_step[model] / 2                              # one step now lands near the moons
     assert next(model.parameters()) is not next(new.parameters())           # the old model is left as it was
+
+
+def test_plot_reflow_draws_paths_and_one_step_per_model_and_refuses_no_models():
+    from course_utils.viz import plot_reflow
+
+    model, _ = flow.train_toy(steps=50, n=256)
+    noise, data = torch.randn(100, 2, generator=torch.Generator().manual_seed(0)), flow.toy_data(200)
+    fig = plot_reflow({"a": model, "b": model}, noise, data, steps=5, n_paths=10)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 4 and titles[0] == "a: 5-step paths" and titles[1].startswith("a: 1 step, median dist.")
+    assert len(fig.axes[0].lines) == 10 and titles[1] == titles[3].replace("b:", "a:")   # same model, same numbers
+    with pytest.raises(ValueError, match="models must be"):
+        plot_reflow({}, noise, data)

@@ -39,6 +39,7 @@ def check_flow_wins(answer, results: dict, metric: str = "frechet", decimals: in
     if isinstance(answer, (str, bytes, dict)) or not hasattr(answer, "__iter__"):
         raise AnswerError("give a list of step counts, e.g. [1, 2]")
     given = sorted(as_count(s, "each step count") for s in answer)
+    metric = {"frechet": "Fréchet distance"}.get(metric, metric)
     if given == right:
         where = f"at {right} steps" if right else "at none of these step counts"
         return say(True, f"flow matching has the lower {metric} {where} in this run's table. Differences of a few "

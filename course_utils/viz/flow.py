@@ -93,24 +93,24 @@ def plot_reflow(models: dict, noise: torch.Tensor, data: torch.Tensor, steps: in
     if not isinstance(models, dict) or not models:
         raise ValueError(f"models must be {{name: velocity model}} with at least one entry, got {models!r:.60}")
     noise, data = v.tensor("noise", noise, 2), v.tensor("data", data, 2)
-    fig, axes = plt.subplots(1, 2 * len(models), figsize=(4.8 * len(models), 2.7), sharex=True, sharey=True)
+    fig, axes = plt.subplots(1, 2 * len(models), figsize=(5.6 * len(models), 3.0), sharex=True, sharey=True)
     for (name, model), (ax_path, ax_one) in zip(models.items(), axes.reshape(-1, 2)):
         _, trail, _ = euler_sample(model, noise[:n_paths], steps, record=True)
         paths = torch.stack(trail)                                                   # (steps + 1, n_paths, 2)
         ax_path.scatter(*data.T, s=2, c="#cccccc")
         for j in range(paths.shape[1]):
             ax_path.plot(paths[:, j, 0], paths[:, j, 1], lw=0.7, c="#d62728", alpha=0.6)
-        ax_path.set_title(f"{name}: paths", fontsize=9)
+        ax_path.set_title(f"{name}: {steps}-step paths", fontsize=9)
         one = euler_sample(model, noise, 1)
         d = torch.cdist(one, data).min(1).values.median()
         ax_one.scatter(*data.T, s=2, c="#cccccc")
         ax_one.scatter(*one.T, s=2, c="#1f77b4")
-        ax_one.set_title(f"{name}: 1 step, median distance {d:.2f}", fontsize=9)
+        ax_one.set_title(f"{name}: 1 step, median dist. {d:.2f}", fontsize=9)
     for ax in axes:
         ax.set_xlim(-3.2, 3.2)
         ax.set_ylim(-3.2, 3.2)
         ax.set_aspect("equal")
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.95))                                        # room for the titles
     return fig
