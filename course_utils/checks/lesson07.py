@@ -42,8 +42,8 @@ def check_flow_wins(answer, results: dict, metric: str = "frechet", decimals: in
     metric = {"frechet": "Fréchet distance"}.get(metric, metric)
     if given == right:
         where = f"at {right} steps" if right else "at none of these step counts"
-        return say(True, f"flow matching has the lower {metric} {where} in this run's table. Differences of a few "
-                         "tenths come and go with the seed at this n: the model card's 500 samples say more")
+        return say(True, f"flow matching has the lower {metric} {where} in this run's table. Differences this "
+                         "small are worth checking on more samples: the model card measures 500")
     return say(False, f"{given} is not what the table says: compare the two '{metric}' columns row by row "
                       "(a tie is not a win)")
 
