@@ -80,7 +80,8 @@ def ddim_step(model_output, t: int, t_prev: int, sample, alphas_cumprod, eta: fl
 
     Equals diffusers' DDIMScheduler.step (tests/test_diffusion.py). t_prev < 0 means "the clean
     end", where abar = 1 (as in diffusers). With eta = 0, t_prev may also be above t (DDIM inversion)."""
-    abar, t, t_prev = _check_ddim(model_output, t, t_prev, sample, alphas_cumprod, eta, prediction_type, generator)
+    abar, t, t_prev = _check_ddim(model_output, t, t_prev, sample, alphas_cumprod, eta, prediction_type, generator,
+                                  clip_sample)
     abar_t = abar[t]
     abar_prev = abar[t_prev] if t_prev >= 0 else torch.tensor(1.0)
     # 1. x_0 and eps from the network's output (eq. 12's "predicted x_0"; Song's alpha is Ho's abar)
@@ -102,7 +103,7 @@ def ddim_step(model_output, t: int, t_prev: int, sample, alphas_cumprod, eta: fl
     return x_prev, x0_pred
 
 
-def _check_ddim(model_output, t, t_prev, sample, alphas_cumprod, eta, prediction_type, generator):
+def _check_ddim(model_output, t, t_prev, sample, alphas_cumprod, eta, prediction_type, generator, clip_sample):
     """The arguments of ddim_step, each with an error that names it; returns (alphas_cumprod, t, t_prev)."""
     abar = v.tensor("alphas_cumprod", getattr(alphas_cumprod, "alphas_cumprod", alphas_cumprod), 1,
                     "pass schedule.alphas_cumprod or scheduler.alphas_cumprod")
@@ -116,7 +117,7 @@ def _check_ddim(model_output, t, t_prev, sample, alphas_cumprod, eta, prediction
     x, out = v.tensor("sample", sample), v.tensor("model_output", model_output)
     if x.shape != out.shape:
         raise ValueError(f"model_output must have the shape of sample {tuple(x.shape)}, got {tuple(out.shape)}")
-    v.generator("generator", generator)
+    v.generator("generator", generator), v.flag("clip_sample", clip_sample)
     return abar.to(x.device, x.dtype), t, t_prev
 
 
@@ -127,8 +128,12 @@ def ddim_sample(unet, alphas_cumprod, n: int, steps: int, eta: float = 0.0, gene
 
     The timesteps are diffusers' "leading" spacing (T = 1000, steps = 50: 980, 960, ..., 0),
     so with the same generator this gives DDIMScheduler's images (tests/test_diffusion.py)."""
-    abar = getattr(alphas_cumprod, "alphas_cumprod", alphas_cumprod)
+    abar = v.tensor("alphas_cumprod", getattr(alphas_cumprod, "alphas_cumprod", alphas_cumprod), 1,
+                    "pass a schedule, schedule.alphas_cumprod or scheduler.alphas_cumprod")
     n, steps = v.whole("n", n, 1, v.MAX_IMAGES), v.whole("steps", steps, 1, len(abar), "50 is plenty for DDIM")
+    if not hasattr(unet, "config"):
+        raise v.InputTypeError(f"unet must be a diffusers UNet2DModel, e.g. models.load_pretrained('ddpm-digits').unet, "
+                               f"got {type(unet).__name__}")
     cfg = unet.config
     x = torch.randn((n, cfg.in_channels, cfg.sample_size, cfg.sample_size), generator=v.generator("generator", generator))
     x = x.to(unet.device)

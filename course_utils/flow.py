@@ -133,6 +133,9 @@ def reflow(model, n: int = 4096, steps: int = 500, sampler_steps: int = 100, see
     import copy
 
     n, seed = validate.whole("n", n, 2, 1_000_000), validate.whole("seed", seed, 0, 2**32 - 1)
+    if not isinstance(model, torch.nn.Module):
+        raise validate.InputTypeError(f"model must be a torch.nn.Module to fine-tune (e.g. from flow.train_toy), "
+                                      f"got {type(model).__name__}")
     noise = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))      # (n, 2) the noise ends
     x0 = euler_sample(model, noise, sampler_steps)                                # (n, 2) where the flow takes them
     torch.manual_seed(seed)

@@ -103,3 +103,11 @@ def test_ddim_step_refuses_bad_arguments_by_name(kwargs, words):
                 alphas_cumprod=make_schedule("linear").alphas_cumprod) | kwargs
     with pytest.raises(ValueError, match=words):
         ddim_step(**args)
+
+
+def test_ddim_sample_and_clip_sample_refuse_bad_arguments_by_name():
+    with pytest.raises(TypeError, match="unet must be"):
+        ddim_sample(None, make_schedule("linear"), 2, 5)
+    with pytest.raises(TypeError, match="clip_sample"):
+        ddim_step(torch.zeros(1, 1, 8, 8), 5, 1, torch.zeros(1, 1, 8, 8), make_schedule("linear").alphas_cumprod,
+                  clip_sample="yes")

@@ -92,3 +92,8 @@ def test_plot_reflow_draws_paths_and_one_step_per_model_and_refuses_no_models():
     assert len(fig.axes[0].lines) == 10 and titles[1] == titles[3].replace("b:", "a:")   # same model, same numbers
     with pytest.raises(ValueError, match="models must be"):
         plot_reflow({}, noise, data)
+
+
+def test_reflow_refuses_a_model_it_cannot_fine_tune():
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        flow.reflow(lambda x, t: x, n=10, steps=1)
