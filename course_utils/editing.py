@@ -109,6 +109,11 @@ def edit(pipe, image: torch.Tensor, prompt: str, new_prompt: str, num_inference_
     return regenerate(pipe, inv.noise, new_prompt, num_inference_steps, guidance_scale)
 
 
+def picture(scene) -> torch.Tensor:
+    """A Shapes World scene drawn as a tensor (3, 64, 64) in [0, 1]."""
+    return torch.from_numpy(shapes.render_scene(scene)).permute(2, 0, 1).float() / 255
+
+
 def region_mask(position: str, size: int = 64, side: float = 0.5) -> torch.Tensor:
     """A (size, size) mask, 1 over a square of `side` (fraction of the image) centred on a Shapes
     World position ('top left', ..., 'bottom right'), 0 elsewhere."""
@@ -146,3 +151,74 @@ def inpaint(pipe, image: torch.Tensor, mask: torch.Tensor, prompt: str, seed: in
                           num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, strength=1.0,
                           output_type="pt").images[0].cpu()
     return mask * out + (1 - mask) * image if keep_outside else out
+
+
+def _swap_colour(scene, rng) -> str:
+    """Another of the six colours than the scene's object's."""
+    return str(rng.choice([c for c in shapes.COLOURS if c != scene.objects[0].colour]))
+
+
+def _attrs(objects) -> tuple:
+    """(colour, shape, size, position) of the first object, () if there is none."""
+    return (objects[0].colour, objects[0].shape, objects[0].size, objects[0].position) if objects else ()
+
+
+def measure_edits(pipe, n: int = 24, seed: int = 2024, num_inference_steps: int = 25) -> dict:
+    """Invert n Shapes World pictures (one object, their own captions), regenerate each with the same
+    caption and with its colour word changed, and read all back. Returns the shares:
+    'recon_same' (reconstruction read as the original), 'colour_changed' (the edit has the new
+    colour), 'layout_kept' (shape, size and position as before), and 'recon_error' (mean |pixel| error)."""
+    import numpy as np
+
+    from . import data, metrics
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(v.whole("n", n, 1, 1000)):
+        scene = data.shapes_scene(seed, i, 0.0, "train")
+        image = picture(scene)
+        new = _swap_colour(scene, rng)
+        inv = ddim_invert(pipe, image, scene.caption, num_inference_steps)
+        back = regenerate(pipe, inv.noise, scene.caption, num_inference_steps)
+        edited = regenerate(pipe, inv.noise, scene.caption.replace(scene.objects[0].colour, new), num_inference_steps)
+        want = _attrs([scene.objects[0]])
+        got_back, got_edit = _attrs(metrics.read_scene(back)[1]), _attrs(metrics.read_scene(edited)[1])
+        rows.append({"recon_same": got_back == want, "colour_changed": got_edit[:1] == (new,),
+                     "layout_kept": got_edit[1:] == want[1:], "recon_error": float((back - image).abs().mean())})
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} | {"n": n}
+
+
+def measure_inpainting(pipe, n: int = 24, seed: int = 2024, **kwargs) -> dict:
+    """Add an object to n one-object pictures by inpainting a free position, and read them back.
+    Returns the shares: 'placed' (some object found at the asked position), 'added' (one of the asked
+    colour and shape there),
+    'kept' (the original object still read as before), and 'outside_max_change' (largest pixel
+    change outside the mask: 0 when the original pixels are pasted back)."""
+    import numpy as np
+
+    from . import data, metrics
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(v.whole("n", n, 1, 1000)):
+        scene = data.shapes_scene(seed, i, 0.0, "train")
+        image = picture(scene)
+        old = scene.objects[0]
+        far = max(shapes.POSITIONS, key=lambda p: (shapes.POSITIONS[p][0] - old.cx) ** 2 + (shapes.POSITIONS[p][1] - old.cy) ** 2)
+        colour, shape = _swap_colour(scene, rng), str(rng.choice(shapes.SHAPES))
+        prompt = f"a small {colour} {shape} {far_words(far)}, {scene.background} background"
+        mask = region_mask(far, side=0.4)
+        out = inpaint(pipe, image, mask, prompt, seed=i, **kwargs)
+        found = metrics.read_scene(out)[1]
+        rows.append({"placed": any(o.position == far for o in found),
+                     "added": any((o.colour, o.shape, o.position) == (colour, shape, far) for o in found),
+                     "kept": any((o.colour, o.shape, o.size, o.position) == (old.colour, old.shape, old.size, old.position)
+                                 for o in found),
+                     "outside_max_change": float((out - image)[:, mask == 0].abs().max())})
+    return {k: float(np.mean([r[k] for r in rows])) for k in ("placed", "added", "kept")} | {
+            "outside_max_change": max(r["outside_max_change"] for r in rows), "n": n}
+
+
+def far_words(position: str) -> str:
+    """'in the top left', 'at the top', 'in the center' ...: a position in the training captions' words."""
+    return shapes.POSITION_WORDS["train"][position][0]

@@ -42,12 +42,15 @@ def fresh_pipeline(device: str = "cpu"):
     return pipe
 
 
-def teal_examples(n: int, seed: int = 0, colour: str = NEW_COLOUR, other_share: float = 0.0):
+def teal_examples(n: int, seed: int = 0, colour: str = NEW_COLOUR, other_share: float = 0.0,
+                  wording: str = "varied"):
     """n single-object scenes -> (images (n, 3, 64, 64) in [0, 1], scenes, captions). The object is
     `colour`; a share `other_share` of the scenes keep one of the six old colours (so that a
-    fine-tuned model keeps them: DreamBooth's "prior preservation")."""
+    fine-tuned model keeps them: DreamBooth's "prior preservation"). Captions in `wording`
+    ('varied' for training, 'freeform' for measuring: wordings training never used)."""
     v.whole("n", n, 1, v.MAX_IMAGES)
     v.number("other_share", other_share, 0.0, 1.0)
+    v.one_of("wording", wording, ("varied", "freeform"))
     if colour not in shapes.COLOURS | shapes.EXTRA_COLOURS:
         raise ValueError(f"colour must be one of {list(shapes.COLOURS | shapes.EXTRA_COLOURS)}, got {colour!r}")
     rng = np.random.default_rng([seed, 8])
@@ -55,7 +58,7 @@ def teal_examples(n: int, seed: int = 0, colour: str = NEW_COLOUR, other_share: 
     for _ in range(n):
         fixed = {} if rng.random() < other_share else {"colour": colour}
         scene = shapes.Scene(str(rng.choice(list(shapes.BACKGROUNDS))), [shapes.random_object(rng, **fixed)])
-        scene.caption = shapes.make_caption(scene, rng, "varied")
+        scene.caption = shapes.make_caption(scene, rng, wording)
         scenes.append(scene)
     images = torch.from_numpy(np.stack([shapes.render_scene(s) for s in scenes])).permute(0, 3, 1, 2).float() / 255
     return images, scenes, [s.caption for s in scenes]
@@ -79,14 +82,33 @@ def latents_for(vae, images: torch.Tensor, steps: int = 150, lr: float = 0.05) -
     return z.detach() * vae.config.scaling_factor
 
 
-def colour_share(pipe, prompts, colour: str, seed: int = 0, **kwargs) -> float:
-    """Generate one picture per prompt and read it back: the share whose largest object is `colour`
-    (the reader knows teal too). Example: colour_share(pipe, ["a teal circle"] * 20, "teal")"""
-    from .pipelines import generate
+def read_colours(images) -> list[str]:
+    """The colour of the largest object of each picture (N, 3, 64, 64), read by a reader that knows
+    teal too ('none' where it finds no object). Example: Counter(read_colours(images))"""
+    found = [metrics.read_scene(im, extra_colours=(NEW_COLOUR,))[1] for im in v.tensor("images", images, 4)]
+    return [f[0].colour if f else "none" for f in found]
 
-    images = generate(pipe, prompts, seed=seed, **kwargs)
-    found = [metrics.read_scene(im, extra_colours=(NEW_COLOUR,))[1] for im in images]
-    return float(np.mean([bool(f) and f[0].colour == colour for f in found]))
+
+def shipped_latents(folder=None) -> tuple[torch.Tensor, list[str]]:
+    """The teal training latents that ship with lora-teal (scaled, (n, 4, 8, 8)) and their captions."""
+    import json
+
+    from safetensors import safe_open
+
+    from .paths import checkpoint_dir
+
+    path = (checkpoint_dir("lora-teal") if folder is None else folder) / "teal_latents.safetensors"
+    with safe_open(str(path), "pt") as f:
+        return f.get_tensor("latents").float(), json.loads(f.metadata()["captions"])
+
+
+def nearest_words(pipe, vector: torch.Tensor, k: int = 5) -> list[tuple[str, float]]:
+    """The k words of the tokenizer whose input vectors point most nearly the way `vector` does (cosine)."""
+    table = pipe.text_encoder.get_input_embeddings().weight.detach()            # (V, d)
+    cos = torch.nn.functional.cosine_similarity(table, vector.reshape(1, -1).to(table), dim=1)
+    best = cos.topk(k + 1)
+    words = pipe.tokenizer.convert_ids_to_tokens(best.indices.tolist())
+    return [(w, round(float(c), 3)) for w, c in zip(words, best.values) if not w.startswith("<")][:k]
 
 
 # ---------------------------------------------------------------- textual inversion
@@ -149,6 +171,19 @@ def save_word(vector: torch.Tensor, token: str, path) -> None:
     atomic_file(path, lambda p: save_file({token: vector.detach().float().reshape(1, -1).contiguous()}, str(p)))
 
 
+def load_word(pipe, path, token: str) -> None:
+    """pipe.load_textual_inversion(path, token=token), without transformers' notice about how it
+    initialises the new row (the row is overwritten with the learned vector right after)."""
+    import transformers.utils.logging as tlog
+
+    before = tlog.get_verbosity()
+    tlog.set_verbosity_error()
+    try:
+        pipe.load_textual_inversion(str(path), token=token)
+    finally:
+        tlog.set_verbosity(before)
+
+
 # ---------------------------------------------------------------- LoRA
 def add_lora(unet, rank: int = 4, alpha: float | None = None, targets=LORA_TARGETS):
     """Put a LoRA adapter (PEFT) on the U-Net's attention projections: W x -> W x + (alpha / rank) B A x,
@@ -191,6 +226,13 @@ def train_lora(pipe, latents: torch.Tensor, captions: list[str], steps: int = 30
     _, log = fit(pipe.unet, loss, draw, steps, lr=lr, name="lora-teal", seed=seed, out=out, write_weights=write,
                  every=steps, callback=lambda step, losses, model: kept.update(losses=list(losses)), **fit_kwargs)
     return log | kept
+
+
+def load_adapter(folder, device="cpu"):
+    """A fresh course pipeline with the LoRA adapter in `folder` loaded (models.load_pretrained("lora-teal"))."""
+    pipe = fresh_pipeline(device)
+    pipe.load_lora_weights(str(folder))
+    return pipe
 
 
 def save_lora(unet, folder) -> None:
