@@ -14,6 +14,7 @@ from .diffusion import (
 )
 from .flow import FlowExplorer, flow_explorer
 from .gan import LatentDirections, SnapshotExplorer, latent_directions, snapshot_explorer
+from .personalize import LoraExplorer, lora_explorer
 from .playground import classroom_playground
 from .rbm import FillIn, GibbsExplorer, fill_in, gibbs_explorer
 from .sd import (
@@ -34,5 +35,5 @@ __all__ = ["real_or_generated_quiz", "noising_explorer", "trajectory_explorer", 
            "snapshot_explorer", "latent_directions", "SnapshotExplorer", "LatentDirections", "scene_autoencoder", "RealOrGeneratedQuiz", "NoisingExplorer",
            "TrajectoryExplorer", "SimilarityExplorer", "LatentInterpolation", "SceneAutoencoder",
            "prompt_playground", "PromptPlayground", "guidance_explorer", "GuidanceExplorer",
-           "img2img_explorer", "Img2ImgExplorer", "attention_explorer", "AttentionExplorer", "flow_explorer", "FlowExplorer", "classroom_playground",
+           "img2img_explorer", "Img2ImgExplorer", "attention_explorer", "AttentionExplorer", "flow_explorer", "FlowExplorer", "lora_explorer", "LoraExplorer", "classroom_playground",
            "ddim_explorer", "DDIMExplorer"]
