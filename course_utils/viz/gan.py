@@ -64,6 +64,9 @@ def plot_saturation(runs: dict, smooth: int = 25):
         k = min(smooth, len(x))
         right.plot(np.arange(k - 1, len(x)), np.convolve(x, np.ones(k) / k, mode="valid"), label=name)
     right.set(xlabel="step", ylabel="|gradient| of G's loss", yscale="log", title="how hard G is pushed (running mean)")
+    right.yaxis.set_major_locator(plt.LogLocator(subs=(1.0, 2.0, 5.0)))           # ticks 0.2, 0.5, 1, 2, 5
+    right.yaxis.set_major_formatter(plt.FormatStrFormatter("%.2g"))               # 0.5, not 5 x 10^-1
+    right.yaxis.set_minor_formatter(plt.NullFormatter())
     right.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
