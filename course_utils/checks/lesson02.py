@@ -54,7 +54,7 @@ def check_gradient_ratio(answer) -> bool:
     if abs(value - 1 / want) < 1e-3 / want:
         return say(False, "upside down: which of the two gradients is the big one when D(G(z)) is near 0?")
     if abs(value - 1 / d) < 1e-3 / d:
-        return say(False, "close: 1 / D is the gradient with respect to D itself; take the slope with respect "
-                          "to D's logit a, where D = sigmoid(a) and dD/da = D (1 - D)")
+        return say(False, "close, but 1 / D = 100 is one slope alone (of -log D, with respect to D); the question "
+                          "compares two slopes: divide by the saturating loss's slope too")
     return say(False, f"not quite (you gave {value:.4g}). With D = sigmoid(a): d/da log(1 - D) = -D and "
                       "d/da (-log D) = -(1 - D); divide the two sizes at D = 0.01")
