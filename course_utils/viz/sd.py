@@ -95,7 +95,7 @@ def plot_guidance_curve(curve: dict, n: int, rescaled: dict | None = None,
 def plot_cross_attention(maps, step: int | None = None, words=None, ncols: int = 9, size: float = 1.6,
                          alpha: float = 0.65):
     """The generated image, then one panel per word of the prompt with its cross-attention map
-    (attention.CrossAttentionMaps) laid over the image in gray; returns the Figure.
+    (attention.CrossAttentionMaps) laid over the image (gray, dimmed); returns the Figure.
 
     All panels share one colour scale: the share of attention each pixel gives the word (the
     words' shares sum to 1 at every pixel; [CLS], [SEP] and padding are left out). Each title
@@ -121,7 +121,7 @@ def plot_cross_attention(maps, step: int | None = None, words=None, ncols: int =
     axes[0].set_title("generated", fontsize=9)
     extent = (-0.5, image.shape[1] - 0.5, image.shape[0] - 0.5, -0.5)          # the 64x64 map over the whole image
     for ax, i, h in zip(axes[1:], shown, heat):
-        ax.imshow(image.mean(-1), cmap="gray", vmin=0, vmax=1)
+        ax.imshow(image.mean(-1), cmap="gray", vmin=0, vmax=2)                    # the picture, dimmed
         im = ax.imshow(h.numpy(), cmap="magma", vmin=0, vmax=top, alpha=alpha, extent=extent)
         ax.set_title(f'"{maps.words[i]}" {float(h.mean()):.0%}', fontsize=9)
     for ax in axes:
