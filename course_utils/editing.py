@@ -22,25 +22,17 @@ from .pipelines import check_pipe
 
 
 def invert_step(model_output: torch.Tensor, t: int, t_next: int, sample: torch.Tensor, alphas_cumprod: torch.Tensor,
-                prediction_type: str = "v_prediction", initial_alpha_cumprod: float | None = None) -> torch.Tensor:
-    """One DDIM step run backwards: the sample at timestep t (t = -1: the clean latent) -> at t_next > t.
+                prediction_type: str = "v_prediction") -> torch.Tensor:
+    """One DDIM step run backwards: the sample at timestep t -> at the later t_next (DDIMInverseScheduler.step).
 
-    The model output is the U-Net's at t_next, evaluated on the sample at t (DDIM inversion's
-    one approximation: for small steps the two barely differ). Same update as DDIMInverseScheduler.step."""
-    abar_t = alphas_cumprod[t] if t >= 0 else torch.as_tensor(initial_alpha_cumprod if initial_alpha_cumprod is not None
-                                                              else alphas_cumprod[0])
-    abar_next = alphas_cumprod[t_next]
-    # 1. the clean latent and the noise that the model output implies at t (v = sqrt(abar) eps - sqrt(1-abar) x0)
-    if prediction_type == "v_prediction":
-        x0 = abar_t.sqrt() * sample - (1 - abar_t).sqrt() * model_output                # (B, 4, 8, 8)
-        eps = abar_t.sqrt() * model_output + (1 - abar_t).sqrt() * sample
-    elif prediction_type == "epsilon":
-        eps = model_output
-        x0 = (sample - (1 - abar_t).sqrt() * eps) / abar_t.sqrt()
-    else:
-        raise ValueError(f"prediction_type must be 'v_prediction' or 'epsilon', got {prediction_type!r}")
-    # 2. put them back together at the later timestep: eq. (12) of Song et al. with sigma = 0
-    return abar_next.sqrt() * x0 + (1 - abar_next).sqrt() * eps
+    It is lesson 03's `diffusion.ddim_step` (eta = 0) asked to go *up*: predict x0 and eps from the model
+    output at t, put them back together at t_next. t = -1 is the clean latent, given abar_0 as diffusers
+    does (set_alpha_to_one=False). The model output is the U-Net's at t_next, evaluated on the sample at t:
+    DDIM inversion's one approximation, small when the steps are."""
+    from .diffusion import ddim_step
+
+    x_next, _ = ddim_step(model_output, max(t, 0), t_next, sample, alphas_cumprod, prediction_type=prediction_type)
+    return x_next
 
 
 @dataclass
@@ -85,8 +77,7 @@ def ddim_invert(pipe, image: torch.Tensor, prompt: str, num_inference_steps: int
     trajectory, ts, t = [z], [], -1
     for t_next in inverse.timesteps.tolist():
         out = _unet(pipe, z, t_next, context, guidance_scale)
-        z = invert_step(out, t, t_next, z, inverse.alphas_cumprod, inverse.config.prediction_type,
-                        inverse.initial_alpha_cumprod)
+        z = invert_step(out, t, t_next, z, inverse.alphas_cumprod, inverse.config.prediction_type)
         trajectory.append(z)
         ts.append(t_next)
         t = t_next

@@ -15,7 +15,7 @@ def test_invert_step_is_diffusers_inverse_ddim_step(prediction_type):
     t = -1
     for t_next in inv.timesteps.tolist()[:-1]:       # the last (abar = 0) is checked below
         theirs = inv.step(out, t_next, sample).prev_sample
-        mine = editing.invert_step(out, t, t_next, sample, inv.alphas_cumprod, prediction_type, inv.initial_alpha_cumprod)
+        mine = editing.invert_step(out, t, t_next, sample, inv.alphas_cumprod, prediction_type)
         assert torch.allclose(mine, theirs, atol=1e-5)
         wrong = editing.invert_step(out, t_next, t_next, sample, inv.alphas_cumprod, prediction_type)
         assert not torch.allclose(wrong, theirs, atol=1e-3)         # the comparison can fail
@@ -24,7 +24,7 @@ def test_invert_step_is_diffusers_inverse_ddim_step(prediction_type):
 
 def test_invert_step_rejects_unknown_prediction_type():
     with pytest.raises(ValueError, match="prediction_type"):
-        editing.invert_step(torch.zeros(1), -1, 39, torch.zeros(1), torch.ones(1000), "sample")
+        editing.invert_step(torch.zeros(1, 4, 8, 8), -1, 39, torch.zeros(1, 4, 8, 8), torch.linspace(0.99, 0.01, 1000), "sample")
 
 
 @pytest.mark.slow
