@@ -66,12 +66,14 @@ def test_pictures_keep_their_own_size(tiny_course_checkpoints):
     assert pg.image.layout.align_self == "flex-start"                                # never stretched by its box
 
 
-def test_classroom_playground_has_its_three_tabs(tiny_course_checkpoints):
+def test_classroom_playground_has_its_four_tabs(tiny_course_checkpoints):
     pipe = pipelines.load_text_to_image(device="cpu")
     tabs = widgets.classroom_playground(pipe, scale=3)
-    assert [tabs.get_title(i) for i in range(3)] == ["Text to image", "Noising (lesson 03)", "The VAE (lesson 05)"]
-    playground, noising, vae = tabs.children
+    assert [tabs.get_title(i) for i in range(4)] == ["Text to image", "Noising (lesson 03)", "The VAE (lesson 05)",
+                                                     "Teal (lesson 08)"]
+    playground, noising, vae, teal = tabs.children
     assert playground.image.value[:4] == b"\x89PNG" and noising.image.value and vae.latent.value
+    assert "loading" in teal.children[0].value          # the adapter loads when the tab is first opened (browser test)
     assert playground.image.layout.width == "192px"
 
 
