@@ -228,10 +228,19 @@ def train_lora(pipe, latents: torch.Tensor, captions: list[str], steps: int = 30
     return log | kept
 
 
+def load_lora(pipe, folder) -> None:
+    """pipe.load_lora_weights(folder), without diffusers' notice that the text encoder (our BERT) has no
+    adapter in the file: this one adapts only the U-Net."""
+    from .pipelines import _quiet
+
+    with _quiet("diffusers.loaders.lora_base"):
+        pipe.load_lora_weights(str(folder))
+
+
 def load_adapter(folder, device="cpu"):
     """A fresh course pipeline with the LoRA adapter in `folder` loaded (models.load_pretrained("lora-teal"))."""
     pipe = fresh_pipeline(device)
-    pipe.load_lora_weights(str(folder))
+    load_lora(pipe, folder)
     return pipe
 
 
