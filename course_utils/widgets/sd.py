@@ -192,7 +192,8 @@ class AttentionExplorer(W.VBox):
 
         i = self.maps.index(word)
         heat = torch.stack([self.maps.for_word(j, step) for j in range(len(self.maps.words))])   # (words, 64, 64)
-        h = heat[i] / heat.max().clamp_min(1e-12)
+        self.top = float(heat.max())                          # the colour scale: 0 ... the largest share at this step
+        h = heat[i] / max(self.top, 1e-12)
         colour = torch.from_numpy(matplotlib.colormaps["magma"](h.numpy())[..., :3]).permute(2, 0, 1).float()
         gray = self.maps.image.mean(0, keepdim=True).expand(3, -1, -1)
         if colour.shape[-2:] != gray.shape[-2:]:
@@ -209,7 +210,7 @@ class AttentionExplorer(W.VBox):
         share = float(self.maps.for_word(word, step).mean())
         self.label.value = (f"left: the image; right: where <b>{self.maps.words[word]}</b> looks, {when} "
                             f"({share:.0%} of the words' attention over the image; start/end tokens and padding "
-                            "left out)")
+                            f"left out); brightest = {self.top:.0%}, the largest share of any word here")
 
 
 def attention_explorer(pipe, prompt: str = "a small red circle in the top left", seed: int = 0,
