@@ -103,3 +103,20 @@ def test_colour_word_shares_reads_own_and_other_square():
     assert first["drawn"] == a.colour and second["drawn"] == b.colour   # a clean render is read back right
     with pytest.raises(ValueError, match="two objects"):
         attention.colour_word_shares(m, data.shapes_scene(2024, 0, 0.0, "heldout"))
+
+
+@pytest.mark.slow
+def test_shipped_model_looks_at_the_circle_with_the_word_circle():
+    # lesson 06's reading of the maps, on the shipped checkpoints (the same call, the same numbers on a CPU)
+    from course_utils import metrics
+
+    pipe = pipelines.load_text_to_image(device="cpu")
+    m = attention.cross_attention_maps(pipe, "a small red circle in the top left on a black background",
+                                       guidance_scale=2.0)
+    _, found = metrics.read_scene(m.image, min_pixels=35)
+    assert found and found[0].colour == "red" and found[0].shape == "circle"
+    top, left, bottom, right = found[0].bbox
+    on = torch.zeros(64, 64, dtype=torch.bool)
+    on[top:bottom, left:right] = True
+    ratio = {w: float(m.for_word(w)[on].mean() / m.for_word(w)[~on].mean()) for w in ("circle", "red", "black")}
+    assert ratio["circle"] > 1.5 and ratio["circle"] > ratio["red"] > 1 > ratio["black"]
