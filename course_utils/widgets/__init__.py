@@ -22,9 +22,9 @@ from .sd import (
     GuidanceExplorer,
     Img2ImgExplorer,
     PromptPlayground,
+    attention_explorer,
     guidance_explorer,
     img2img_explorer,
-    attention_explorer,
     prompt_playground,
 )
 from .text import SimilarityExplorer, similarity_explorer
