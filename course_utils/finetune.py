@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,13 +30,13 @@ LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")  # the projections of every 
 
 
 def fresh_pipeline(device: str = "cpu"):
-    """A course StableDiffusionPipeline with its own copies of the tokenizer, text encoder and U-Net,
+    """A course StableDiffusionPipeline with its own copies of the tokenizer, text encoder, U-Net and VAE,
     so that adding a word or an adapter leaves `pipelines.load_text_to_image()` untouched."""
     from .pipelines import load_text_to_image
 
     base = load_text_to_image(None, device)
     parts = dict(base.components)
-    for name in ("tokenizer", "text_encoder", "unet"):
+    for name in ("tokenizer", "text_encoder", "unet", "vae"):
         parts[name] = copy.deepcopy(parts[name])
     pipe = type(base)(**parts, requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
@@ -64,9 +65,12 @@ def teal_examples(n: int, seed: int = 0, colour: str = NEW_COLOUR, other_share: 
     return images, scenes, [s.caption for s in scenes]
 
 
-def latents_for(vae, images: torch.Tensor, steps: int = 150, lr: float = 0.05) -> torch.Tensor:
+def latents_for(vae, images: torch.Tensor, steps: int = 150, lr: float = 0.05, jitter: float = 0.0,
+                seed: int = 0) -> torch.Tensor:
     """Scaled latents (N, 4, 8, 8) that `vae` decodes to `images` (N, 3, 64, 64) in [0, 1]: the
-    encoder's answer, then `steps` Adam steps on the decoder's pixel error (the decoder frozen)."""
+    encoder's answer, then `steps` Adam steps on the decoder's pixel error (the decoder frozen).
+    jitter > 0 decodes z + jitter * N(0, 1) at each step instead, so that latents near z decode to
+    the picture too (a model that makes them will make them only approximately)."""
     from .models.vae import encode
 
     z = encode(vae, images).clone().requires_grad_(True)                       # (N, 4, 8, 8)
@@ -74,8 +78,10 @@ def latents_for(vae, images: torch.Tensor, steps: int = 150, lr: float = 0.05) -
     target = images * 2 - 1                                                    # the decoder speaks [-1, 1]
     for p in vae.parameters():
         p.requires_grad_(False)
+    g = torch.Generator().manual_seed(seed)
     for _ in range(steps):
-        loss = (vae.decode(z).sample.clamp(-1, 1) - target).pow(2).mean()
+        shaken = z + jitter * torch.randn(z.shape, generator=g) if jitter else z
+        loss = (vae.decode(shaken).sample.clamp(-1, 1) - target).pow(2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -185,6 +191,80 @@ def load_word(pipe, path, token: str) -> None:
 
 
 # ---------------------------------------------------------------- LoRA
+DECODER_TARGETS = ("conv1", "conv2", "conv_out")  # the VAE decoder's resnet convolutions and its last layer
+
+
+def add_decoder_lora(vae, rank: int = 4):
+    """A LoRA adapter (PEFT) on the VAE decoder's convolutions, so that it can learn to paint a colour
+    its training never showed it; the encoder and every base weight stay frozen."""
+    from peft import LoraConfig, inject_adapter_in_model
+
+    v.whole("rank", rank, 1, 64)
+    vae.requires_grad_(False)
+    inject_adapter_in_model(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian",
+                                       target_modules=list(DECODER_TARGETS)), vae.decoder)
+    return vae
+
+
+def decoder_adapter(vae, on: bool = True) -> None:
+    """Switch the VAE decoder's adapter on or off (off: the base decoder, exactly)."""
+    layers = list(_tuner_layers(vae.decoder))
+    if not layers:
+        raise ValueError("this VAE's decoder has no adapter: finetune.add_decoder_lora(vae) or load_lora(pipe, folder)")
+    for m in layers:
+        m.enable_adapters(bool(on))
+
+
+def lora_scale(pipe, scale: float) -> dict:
+    """Use the adapters at `scale`: the VAE decoder's switched on (scale > 0) or off, and the keyword
+    arguments that give the U-Net's that scale. Example: pipe(prompt, **lora_scale(pipe, 0.5))"""
+    scale = v.number("scale", scale, 0.0, 10.0, "how much of the adapter: 0 = the base model, 1 = as trained")
+    if any(True for _ in _tuner_layers(pipe.vae.decoder)):
+        decoder_adapter(pipe.vae, scale > 0)
+    return {"cross_attention_kwargs": {"scale": scale}}
+
+
+def _tuner_layers(module):
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    return (m for m in module.modules() if isinstance(m, BaseTunerLayer))
+
+
+def train_decoder_lora(vae, images: torch.Tensor, steps: int = 300, lr: float = 5e-3, batch_size: int = 16,
+                       seed: int = 0, **fit_kwargs) -> dict:
+    """Train the decoder's adapter (add_decoder_lora first) to paint `images` (N, 3, 64, 64) in [0, 1]
+    from the frozen encoder's latents. Returns train.fit's log, with every step's loss."""
+    from .models.vae import encode
+    from .train import fit
+
+    latents = encode(vae, images)                                            # (N, 4, 8, 8), unscaled
+
+    def draw(gen, step):
+        idx = torch.randint(0, len(images), (batch_size,), generator=gen)
+        return latents[idx], images[idx] * 2 - 1
+
+    def loss(model, batch, gen):
+        z, target = batch
+        return (model.decode(z).sample - target).pow(2).mean()
+
+    kept = {}
+    _, log = fit(vae, loss, draw, steps, lr=lr, name="decoder adapter", seed=seed, every=steps,
+                 callback=lambda step, losses, model: kept.update(losses=list(losses)), **fit_kwargs)
+    return log | kept
+
+
+def save_decoder_lora(vae, folder) -> None:
+    """Write the decoder's adapter as vae_decoder_lora.safetensors in `folder`."""
+    from peft.utils import get_peft_model_state_dict
+    from safetensors.torch import save_file
+
+    state = {k: t.contiguous() for k, t in get_peft_model_state_dict(vae.decoder).items()}
+    save_file(state, str(Path(folder) / "vae_decoder_lora.safetensors"), metadata={"rank": str(_rank(state))})
+
+
+def _rank(state: dict) -> int:
+    return next(t.shape[0] for k, t in state.items() if "lora_A" in k)
+
 def add_lora(unet, rank: int = 4, alpha: float | None = None, targets=LORA_TARGETS):
     """Put a LoRA adapter (PEFT) on the U-Net's attention projections: W x -> W x + (alpha / rank) B A x,
     A (rank, in) random, B (out, rank) zero, so the adapted U-Net starts as the base one. Only A and B train."""
@@ -229,12 +309,20 @@ def train_lora(pipe, latents: torch.Tensor, captions: list[str], steps: int = 30
 
 
 def load_lora(pipe, folder) -> None:
-    """pipe.load_lora_weights(folder), without diffusers' notice that the text encoder (our BERT) has no
-    adapter in the file: this one adapts only the U-Net."""
+    """pipe.load_lora_weights(folder) (the U-Net's adapter), without diffusers' notice that the text
+    encoder (our BERT) has none; and the VAE decoder's adapter too when the folder holds one."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
     from .pipelines import _quiet
 
     with _quiet("diffusers.loaders.lora_base"):
         pipe.load_lora_weights(str(folder))
+    decoder_file = Path(folder) / "vae_decoder_lora.safetensors"
+    if decoder_file.exists():
+        state = load_file(str(decoder_file))
+        add_decoder_lora(pipe.vae, rank=_rank(state))
+        set_peft_model_state_dict(pipe.vae.decoder, state)
 
 
 def load_adapter(folder, device="cpu"):

@@ -19,6 +19,7 @@ import platform
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from course_utils import data, metrics, models
@@ -199,6 +200,39 @@ def evaluate_flow(n: int = 500) -> dict:
         "params": sum(p.numel() for p in unet.parameters()), "ddpm_training_steps": ddpm_log["steps"],
         "samplers": [judged(*stopwatch(models.sample, name, n, seed=1, steps=k), model=name, sampler=sampler, steps=k)
                      for k in (1, 2, 4, 8, 50) for name, sampler in (("flow-digits", "Euler"), ("ddpm-digits", "DDIM"))]}
+
+
+def evaluate_lora(n: int = 100, n_old: int = 200, seed: int = 2024, guidance: float = 2.0) -> dict:
+    """lora-teal: teal prompts in wordings training never used, with and without the adapters, and the six old
+    colours with and without them (forgetting), all read back with a reader that knows teal; and the VAE's
+    reconstructions with and without the decoder's adapter -> metrics.json."""
+    from collections import Counter
+
+    from course_utils import finetune as ft
+    from course_utils import pipelines
+    from course_utils.models.vae import psnr, reconstruct
+
+    pipe = models.load_pretrained("lora-teal")
+    _, scenes, prompts = ft.teal_examples(n, seed=seed, wording="freeform")
+    old = [data.shapes_scene(seed, i, 0.0, "heldout") for i in range(n_old)]
+    pictures, picture_scenes, _ = ft.teal_examples(n_old, seed=seed + 1, other_share=0.5)
+    is_teal = torch.tensor([s.objects[0].colour == ft.NEW_COLOUR for s in picture_scenes])
+
+    def run(scale):
+        kw = dict(guidance_scale=guidance, num_inference_steps=25, seed=seed) | ft.lora_scale(pipe, scale)
+        teal = pipelines.generate(pipe, prompts, **kw)
+        back = reconstruct(pipe.vae, pictures)
+        return {"scale": scale, "teal": metrics.adherence(teal, scenes, ("teal",)),
+                "teal_colours": dict(Counter(ft.read_colours(teal))),
+                "old": metrics.adherence(pipelines.generate(pipe, [s.caption for s in old], **kw), old, ("teal",)),
+                "vae_teal_read_teal": float(np.mean([c == "teal" for c in ft.read_colours(back[is_teal])])),
+                "vae_old_psnr": float(psnr(back[~is_teal], pictures[~is_teal]).mean())}
+
+    rows = [run(1.0), run(0.0)]
+    folder = checkpoint_dir("lora-teal")
+    return {"n": n, "n_old": n_old, "n_old_pictures": int((~is_teal).sum()), "n_teal_pictures": int(is_teal.sum()), "seed": seed, "guidance": guidance, "rows": rows,
+            "example_prompts": prompts[:4],
+            "file_kb": round(sum(f.stat().st_size for f in folder.glob("*.safetensors")) / 1e3, 1)}
 
 
 def main():

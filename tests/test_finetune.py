@@ -65,15 +65,35 @@ def test_lora_round_trip_and_scale_zero_is_the_base_model(tiny_course_checkpoint
             if "lora_B" in name:
                 p.add_(0.5)
     finetune.save_lora(pipe.unet, tmp_path / "big")
+    finetune.add_decoder_lora(pipe.vae, rank=2)
+    with torch.no_grad():
+        for name, p in pipe.vae.decoder.named_parameters():
+            if "lora_B" in name:
+                p.add_(0.05)
+    finetune.save_decoder_lora(pipe.vae, tmp_path / "big")
     loaded = _tiny_pipe()
-    loaded.load_lora_weights(str(tmp_path / "big"))
+    finetune.load_lora(loaded, tmp_path / "big")                         # the U-Net's and the decoder's
 
     def image(p, **kw):
         return p("a teal star", num_inference_steps=2, generator=torch.Generator().manual_seed(0), output_type="pt",
                  guidance_scale=2.0, **kw).images
 
-    assert torch.equal(image(loaded, cross_attention_kwargs={"scale": 0.0}), image(base))
-    assert not torch.allclose(image(loaded), image(base), atol=1e-3)     # at scale 1 the adapter acts
-    assert torch.allclose(image(loaded), image(pipe), atol=1e-5)         # saved and loaded = trained
+    assert torch.equal(image(loaded, **finetune.lora_scale(loaded, 0.0)), image(base))   # both adapters off
+    assert not torch.allclose(image(loaded, **finetune.lora_scale(loaded, 1.0)), image(base), atol=1e-3)
+    assert torch.allclose(image(loaded, **finetune.lora_scale(loaded, 1.0)), image(pipe), atol=1e-5)  # saved = trained
+    finetune.decoder_adapter(loaded.vae, False)
     loaded.unload_lora_weights()
     assert torch.equal(image(loaded), image(base))
+    with pytest.raises(ValueError, match="no adapter"):
+        finetune.decoder_adapter(base.vae, True)
+
+
+def test_decoder_adapter_trains_only_its_own_numbers(tiny_course_checkpoints):
+    pipe = _tiny_pipe()
+    before = {k: v.clone() for k, v in pipe.vae.state_dict().items()}
+    finetune.add_decoder_lora(pipe.vae, rank=2)
+    log = finetune.train_decoder_lora(pipe.vae, finetune.teal_examples(4, seed=0)[0], steps=2, batch_size=2)
+    assert len(log["losses"]) == 2
+    after = pipe.vae.state_dict()
+    assert all(torch.equal(v, after[k.replace(".weight", ".base_layer.weight").replace(".bias", ".base_layer.bias")]
+                           if k not in after else after[k]) for k, v in before.items())

@@ -9,7 +9,8 @@ from .basic import on_enter, picture, show, side_by_side
 
 
 class LoraExplorer(W.VBox):
-    """A prompt, a seed and the adapter's scale (0 = the base model, 1 = as trained): the picture
+    """A prompt, a seed and the adapters' scale (0 = the base model, 1 = as trained; the VAE decoder's
+    adapter is on whenever the scale is above 0): the picture
     and what the reader sees in it (the reader knows teal). Needs a pipeline with a LoRA loaded
     (pipe.load_lora_weights). Pictures are cached per (prompt, scale, seed): going back is instant."""
 
@@ -27,18 +28,18 @@ class LoraExplorer(W.VBox):
         super().__init__([side_by_side(W.VBox([self.prompt, self.lora_scale, self.seed, self.label]), self.image)])
         self.update()
 
-    def render(self, prompt: str, lora_scale: float, seed: int) -> dict:
+    def render(self, prompt: str, scale: float, seed: int) -> dict:
         """{'image': (3, 64, 64) in [0, 1], 'read': what metrics.describe reads, teal included}."""
         import torch
 
         from .. import metrics
-        from ..finetune import NEW_COLOUR
+        from ..finetune import NEW_COLOUR, lora_scale
 
-        key = (prompt, float(lora_scale), int(seed))
+        key = (prompt, float(scale), int(seed))
         if key not in self._cache:
             g = torch.Generator().manual_seed(int(seed))
             img = self.pipe(prompt, num_inference_steps=25, guidance_scale=2.0, generator=g, output_type="pt",
-                            cross_attention_kwargs={"scale": float(lora_scale)}).images[0].cpu()
+                            **lora_scale(self.pipe, float(scale))).images[0].cpu()
             bg, found = metrics.read_scene(img, extra_colours=(NEW_COLOUR,))
             read = "; ".join(f"{o.size} {o.colour} {o.shape}, {o.position}" for o in found[:2]) or "no shape"
             self._cache[key] = {"image": img, "read": f"{read} (on {bg})"}
