@@ -89,6 +89,7 @@ def regenerate(pipe, noise: torch.Tensor, prompt: str, num_inference_steps: int 
                guidance_scale: float = 1.0) -> torch.Tensor:
     """The pipeline's picture (3, 64, 64) in [0, 1] from a given starting latent (e.g. an inversion's)."""
     check_pipe(pipe)
+    noise = v.tensor("noise", noise, 4, "a starting latent (1, 4, 8, 8), e.g. ddim_invert(...).noise")
     return pipe(prompt, latents=noise.clone(), num_inference_steps=num_inference_steps,
                 guidance_scale=guidance_scale, output_type="pt").images[0].cpu()
 
@@ -109,6 +110,8 @@ def region_mask(position: str, size: int = 64, side: float = 0.5) -> torch.Tenso
     """A (size, size) mask, 1 over a square of `side` (fraction of the image) centred on a Shapes
     World position ('top left', ..., 'bottom right'), 0 elsewhere."""
     v.one_of("position", position, list(shapes.POSITIONS))
+    v.whole("size", size, 8, 1024)
+    v.number("side", side, 0.0, 1.0, "the square's side as a fraction of the image", open_lo=True)
     x, y = shapes.POSITIONS[position]
     mask = torch.zeros(size, size)
     lo = lambda c: max(0, round((c - side / 2) * size))          # noqa: E731

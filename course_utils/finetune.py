@@ -50,6 +50,7 @@ def teal_examples(n: int, seed: int = 0, colour: str = NEW_COLOUR, other_share: 
     fine-tuned model keeps them: DreamBooth's "prior preservation"). Captions in `wording`
     ('varied' for training, 'freeform' for measuring: wordings training never used)."""
     v.whole("n", n, 1, v.MAX_IMAGES)
+    v.whole("seed", seed, 0, 2**62)
     v.number("other_share", other_share, 0.0, 1.0)
     v.one_of("wording", wording, ("varied", "freeform"))
     if colour not in shapes.COLOURS | shapes.EXTRA_COLOURS:
@@ -71,8 +72,13 @@ def latents_for(vae, images: torch.Tensor, steps: int = 150, lr: float = 0.05, j
     encoder's answer, then `steps` Adam steps on the decoder's pixel error (the decoder frozen).
     jitter > 0 decodes z + jitter * N(0, 1) at each step instead, so that latents near z decode to
     the picture too (a model that makes them will make them only approximately)."""
-    from .models.vae import encode
+    from .models.vae import check_vae, encode
 
+    check_vae(vae)
+    images = v.tensor("images", images, 4, "(N, 3, 64, 64) in [0, 1]")
+    v.whole("steps", steps, 0, 100_000)
+    v.number("lr", lr, 0.0, 10.0, open_lo=True)
+    v.number("jitter", jitter, 0.0, 100.0)
     z = encode(vae, images).clone().requires_grad_(True)                       # (N, 4, 8, 8)
     opt = torch.optim.Adam([z], lr=lr)
     target = images * 2 - 1                                                    # the decoder speaks [-1, 1]
@@ -95,26 +101,31 @@ def read_colours(images) -> list[str]:
     return [f[0].colour if f else "none" for f in found]
 
 
-def shipped_latents(folder=None) -> tuple[torch.Tensor, list[str]]:
-    """The teal training latents that ship with lora-teal (scaled, (n, 4, 8, 8)) and their captions."""
-    import json
-
-    from safetensors import safe_open
-
-    from .paths import checkpoint_dir
-
-    path = (checkpoint_dir("lora-teal") if folder is None else folder) / "teal_latents.safetensors"
-    with safe_open(str(path), "pt") as f:
-        return f.get_tensor("latents").float(), json.loads(f.metadata()["captions"])
-
-
 def nearest_words(pipe, vector: torch.Tensor, k: int = 5) -> list[tuple[str, float]]:
     """The k words of the tokenizer whose input vectors point most nearly the way `vector` does (cosine)."""
+    from .pipelines import check_pipe
+
+    check_pipe(pipe)
+    v.whole("k", k, 1, 1000)
     table = pipe.text_encoder.get_input_embeddings().weight.detach()            # (V, d)
+    vector = v.tensor("vector", vector, 1, f"one word vector ({table.shape[1]},)")
+    if vector.shape[0] != table.shape[1]:
+        raise ValueError(f"vector must have {table.shape[1]} numbers (the text encoder's width), got {vector.shape[0]}")
     cos = torch.nn.functional.cosine_similarity(table, vector.reshape(1, -1).to(table), dim=1)
     best = cos.topk(k + 1)
     words = pipe.tokenizer.convert_ids_to_tokens(best.indices.tolist())
     return [(w, round(float(c), 3)) for w, c in zip(words, best.values) if not w.startswith("<")][:k]
+
+
+def _check_training(latents, captions, steps, lr, batch_size) -> None:
+    """The arguments learn_word and train_lora share: latents (N, 4, h, w), N captions, steps, lr, batch."""
+    latents = v.tensor("latents", latents, 4, "scaled latents (N, 4, 8, 8)")
+    captions = v.texts("captions", captions)
+    if len(captions) != len(latents):
+        raise ValueError(f"captions must be one per latent: got {len(latents)} latents and {len(captions)} captions")
+    v.whole("steps", steps, 1, 1_000_000)
+    v.number("lr", lr, 0.0, 10.0, open_lo=True)
+    v.whole("batch_size", batch_size, 1, 4096)
 
 
 # ---------------------------------------------------------------- textual inversion
@@ -139,8 +150,15 @@ def learn_word(pipe, latents: torch.Tensor, captions: list[str], token: str = "<
     """Textual inversion: a vector for `token`, learned so that the frozen U-Net denoises `latents`
     (scaled, (N, 4, 8, 8)) given `captions` in which `token` stands for the colour. Returns
     (vector (d,), losses). Only the vector is trained, with train.fit."""
+    from .pipelines import check_pipe
     from .train import fit
 
+    check_pipe(pipe)
+    _check_training(latents, captions, steps, lr, batch_size)
+    v.text("token", token)
+    v.text("start_word", start_word)
+    if start_word not in pipe.tokenizer.get_vocab():
+        raise ValueError(f"start_word must be one word of the tokenizer's vocabulary (e.g. 'green'), got {start_word!r}")
     tok = copy.deepcopy(pipe.tokenizer)
     if tok.add_tokens([token]) != 1:
         raise ValueError(f"{token!r} is already a word of the tokenizer: pick a new one such as '<my-colour>'")
@@ -174,6 +192,8 @@ def save_word(vector: torch.Tensor, token: str, path) -> None:
 
     from .train import atomic_file
 
+    vector = v.tensor("vector", vector, 1, "one word vector (d,)")
+    v.text("token", token)
     atomic_file(path, lambda p: save_file({token: vector.detach().float().reshape(1, -1).contiguous()}, str(p)))
 
 
@@ -237,6 +257,10 @@ def train_decoder_lora(vae, images: torch.Tensor, steps: int = 300, lr: float = 
     from .models.vae import encode
     from .train import fit
 
+    images = v.tensor("images", images, 4, "(N, 3, 64, 64) in [0, 1]")
+    v.whole("steps", steps, 1, 1_000_000)
+    v.number("lr", lr, 0.0, 10.0, open_lo=True)
+    v.whole("batch_size", batch_size, 1, 4096)
     latents = encode(vae, images)                                            # (N, 4, 8, 8), unscaled
 
     def draw(gen, step):
@@ -288,7 +312,11 @@ def train_lora(pipe, latents: torch.Tensor, captions: list[str], steps: int = 30
     `captions`, 10 % of them dropped for guidance. Returns train.fit's log; with `out`, saves the
     adapter there (save_lora) atomically."""
     from .models.unet_shapes import CAPTION_DROPOUT
+    from .pipelines import check_pipe
     from .train import fit
+
+    check_pipe(pipe)
+    _check_training(latents, captions, steps, lr, batch_size)
 
     contexts = encode_prompts(pipe.tokenizer, pipe.text_encoder, list(captions))     # (N, L, d)
     null = encode_prompts(pipe.tokenizer, pipe.text_encoder, [""])                  # (1, L, d)
@@ -314,8 +342,12 @@ def load_lora(pipe, folder) -> None:
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    from .pipelines import _quiet
+    from .pipelines import _quiet, check_pipe
 
+    check_pipe(pipe)
+    if not (Path(folder) / "pytorch_lora_weights.safetensors").is_file():
+        raise FileNotFoundError(f"no LoRA weights (pytorch_lora_weights.safetensors) in {str(folder)!r}: the course's "
+                                "adapter is in assets/checkpoints/lora-teal (python scripts/train_lora_teal.py rebuilds it)")
     with _quiet("diffusers.loaders.lora_base"):
         pipe.load_lora_weights(str(folder))
     decoder_file = Path(folder) / "vae_decoder_lora.safetensors"

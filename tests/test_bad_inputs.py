@@ -11,7 +11,20 @@ import pytest
 import torch
 from PIL import Image
 
-from course_utils import data, flow, images, metrics, models, network, noise, pipelines, text, viz
+from course_utils import (
+    data,
+    editing,
+    finetune,
+    flow,
+    images,
+    metrics,
+    models,
+    network,
+    noise,
+    pipelines,
+    text,
+    viz,
+)
 from course_utils.diffusion import ddpm_sample, ddpm_step, sample_diffusion
 
 NAN, INF = math.nan, math.inf
@@ -378,6 +391,40 @@ CASES = [
     ("setup seed str", lambda: __import__("course_utils").setup(seed="0"), "seed"),
     ("go_online timeout 0", lambda: network.go_online(timeout=0), "timeout"),
     ("go_online timeout str", lambda: network.go_online(timeout="5"), "timeout"),
+    # ---------------------------------------------------------------- lesson 08: a new word, editing
+    ("teal_examples n 0", lambda: finetune.teal_examples(0), r"\bn\b"),
+    ("teal_examples seed -1", lambda: finetune.teal_examples(2, seed=-1), "seed"),
+    ("teal_examples colour", lambda: finetune.teal_examples(2, colour="mauve"), "colour"),
+    ("teal_examples other_share 2", lambda: finetune.teal_examples(2, other_share=2), "other_share"),
+    ("teal_examples wording", lambda: finetune.teal_examples(2, wording="poetic"), "wording"),
+    ("latents_for images 3-D", lambda: finetune.latents_for(P().vae, x(3, 64, 64)), "images"),
+    ("latents_for steps -1", lambda: finetune.latents_for(P().vae, x(1, 3, 64, 64), steps=-1), "steps"),
+    ("latents_for lr 0", lambda: finetune.latents_for(P().vae, x(1, 3, 64, 64), lr=0), r"\blr\b"),
+    ("latents_for jitter nan", lambda: finetune.latents_for(P().vae, x(1, 3, 64, 64), jitter=NAN), "jitter"),
+    ("read_colours 3-D", lambda: finetune.read_colours(x(3, 64, 64)), "images"),
+    ("nearest_words vector size", lambda: finetune.nearest_words(P(), torch.zeros(5)), "vector"),
+    ("nearest_words k 0", lambda: finetune.nearest_words(P(), torch.zeros(384), k=0), r"\bk\b"),
+    ("learn_word captions count", lambda: finetune.learn_word(P(), x(2, 4, 8, 8), ["a <t> circle"]), "captions"),
+    ("learn_word steps 0", lambda: finetune.learn_word(P(), x(1, 4, 8, 8), ["a <t> circle"], steps=0), "steps"),
+    ("learn_word start_word", lambda: finetune.learn_word(P(), x(1, 4, 8, 8), ["a <t> circle"], token="<t>",
+                                                          start_word="greenish blue"), "start_word"),
+    ("learn_word latents 3-D", lambda: finetune.learn_word(P(), x(4, 8, 8), ["a <t> circle"]), "latents"),
+    ("train_lora batch 0", lambda: finetune.train_lora(P(), x(1, 4, 8, 8), ["a teal star"], batch_size=0), "batch_size"),
+    ("train_lora lr nan", lambda: finetune.train_lora(P(), x(1, 4, 8, 8), ["a teal star"], lr=NAN), r"\blr\b"),
+    ("add_lora rank 0", lambda: finetune.add_lora(P().unet, rank=0), "rank"),
+    ("add_decoder_lora rank 0", lambda: finetune.add_decoder_lora(P().vae, rank=0), "rank"),
+    ("lora_scale -1", lambda: finetune.lora_scale(P(), -1), "scale"),
+    ("lora_scale str", lambda: finetune.lora_scale(P(), "1"), "scale"),
+    ("decoder_adapter none loaded", lambda: finetune.decoder_adapter(P().vae, True), "adapter"),
+    ("save_word vector 2-D", lambda: finetune.save_word(torch.zeros(2, 384), "<t>", "/tmp/never.safetensors"), "vector"),
+    ("region_mask position", lambda: editing.region_mask("upper leftish"), "position"),
+    ("region_mask side 0", lambda: editing.region_mask("top", side=0), "side"),
+    ("ddim_invert image 4-D", lambda: editing.ddim_invert(P(), x(1, 3, 64, 64), "a red circle"), "image"),
+    ("ddim_invert steps 0", lambda: editing.ddim_invert(P(), x(3, 64, 64), "a red circle", 0), "num_inference_steps"),
+    ("regenerate noise 3-D", lambda: editing.regenerate(P(), x(4, 8, 8), "a red circle"), "noise"),
+    ("inpaint mask size", lambda: editing.inpaint(P(), x(3, 64, 64), x(32, 32), "a red circle"), "mask"),
+    ("inpaint seed -1", lambda: editing.inpaint(P(), x(3, 64, 64), x(64, 64), "a red circle", seed=-1), "seed"),
+    ("measure_edits n 0", lambda: editing.measure_edits(P(), 0), r"\bn\b"),
 ]
 
 
