@@ -25,7 +25,7 @@ def check_timeline_order(answer) -> bool:
         raise AnswerError(f"give a list of names, e.g. {right[::-1]}, in the right order")
     answer = list(answer)
     if answer == right:
-        return say(True, "RBM 2006, VAE 2013, GAN 2014, DDPM 2020, Stable Diffusion 2022, DiT 2023.")
+        return say(True, "RBM / deep belief nets 2006 (RBMs themselves: 1986), VAE 2013, GAN 2014, DDPM 2020, Stable Diffusion 2022, DiT 2023.")
     if sorted(map(str, answer)) != sorted(right):
         return say(False, f"use exactly these names, each once: {sorted(right)}")
     first_wrong = next(i for i, (a, b) in enumerate(zip(answer, right)) if a != b)

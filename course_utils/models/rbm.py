@@ -230,10 +230,13 @@ def describe_comparison(results: dict) -> str:
     ratios = [a / b for a, b in zip(o["seconds_per_epoch"], s["seconds_per_epoch"])]
     n, lo, hi = len(ratios), min(ratios), max(ratios)
     spread = f"ours/scikit-learn time ratio {lo:.2f} to {hi:.2f} over {n} seeds"
+    def times(a: float, b: float) -> str:             # "1.2x" when both ends round alike, else "1.2x to 1.4x"
+        return f"{a:.1f}x" if f"{a:.1f}" == f"{b:.1f}" else f"{a:.1f}x to {b:.1f}x"
+
     if hi < 0.9:
-        speed = f"ours was faster on every seed (about {1 / hi:.1f}x to {1 / lo:.1f}x; {spread})"
+        speed = f"ours was faster on every seed (about {times(1 / hi, 1 / lo)}; {spread})"
     elif lo > 1.1:
-        speed = f"scikit-learn was faster on every seed (about {lo:.1f}x to {hi:.1f}x; {spread})"
+        speed = f"scikit-learn was faster on every seed (about {times(lo, hi)}; {spread})"
     else:
         speed = f"neither was clearly faster ({spread}; timings move with the machine's load)"
     po, ps = o["pll"], s["pll"]
