@@ -23,7 +23,7 @@ from course_utils.train import parse_training_args, training_parser
 
 
 def main(argv=None):
-    p = training_parser("lora-teal", __doc__, steps=800, lr=2e-3, batch_size=32)
+    p = training_parser("lora-teal", __doc__, steps=1500, lr=5e-3, batch_size=32)
     p.add_argument("--rank", type=int, default=4)
     p.add_argument("--examples", type=int, default=384, help="scenes, about a third of them teal")
     p.add_argument("--decoder-steps", type=int, default=400, help="training steps of the decoder's adapter")

@@ -8,7 +8,8 @@ from course_utils.paths import KNOWN_CHECKPOINTS
 from course_utils.registry import REGISTRY
 
 KINDS = {"rbm-digits": "RBM", "gan-digits": "tuple", "ddpm-digits": "DDPMPipeline", "vae-shapes": "AutoencoderKL",
-         "unet-shapes": "UNet2DConditionModel", "flow-digits": "UNet2DModel"}
+         "unet-shapes": "UNet2DConditionModel", "flow-digits": "UNet2DModel",
+         "lora-teal": "StableDiffusionPipeline"}
 
 
 def test_the_registry_is_the_one_list_of_checkpoints():
