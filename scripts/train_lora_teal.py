@@ -6,7 +6,7 @@
 1. Scenes: `--examples` single-object Shapes World scenes, a third of them teal (20, 160, 160), a colour
    no base model saw, the rest in the six old colours (so the adapters keep them: DreamBooth's prior
    preservation), captioned in the course's varied wording.
-2. The VAE decoder's adapter: `vae-shapes` never saw teal and decodes it as a duller blue-green whatever
+2. The VAE decoder's adapter: `vae-shapes` never saw teal and decodes it as a duller, greener colour whatever
    latent its encoder gives (lesson 08 measures it), so a rank-`--rank` LoRA on the decoder's
    convolutions learns to paint the encoder's teal latents teal, the old colours as before.
 3. The U-Net's adapter: a rank-`--rank` LoRA on every attention projection of the U-Net (PEFT through
