@@ -3,7 +3,7 @@
 - `teal_examples`: Shapes World scenes drawn in the extra colour teal (20, 160, 160), which no
   base model ever saw, with captions in the course's varied wording.
 - `latents_for`: latents that `vae-shapes` decodes to the given pictures. Its encoder never saw
-  teal and returns latents that decode to a muted blue-green; a few steps of gradient descent
+  teal and returns latents that decode to a duller, greener colour; a few steps of gradient descent
   through the frozen decoder find latents that decode to teal (the VAE bounds what the whole
   model can draw: lesson 08 shows it).
 - Textual inversion (Gal et al. 2022): `learn_word` learns one new token vector, everything else
