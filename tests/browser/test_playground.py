@@ -57,6 +57,11 @@ def test_playground_generates_from_a_typed_prompt(page, playground):
     page.locator("img.widget-image:visible").first.wait_for()
     page.wait_for_timeout(300)
     shot(page, "playground-04-vae")
+
+    page.get_by_role("tab", name="Teal (lesson 08)").click()                # loads the adapter, then draws
+    page.get_by_text("the reader sees").wait_for(timeout=120_000)
+    page.locator("img.widget-image:visible").first.wait_for()
+    shot(page, "playground-05-teal")
     assert page.outside == [], page.outside
 
 
