@@ -9,6 +9,16 @@ import torch
 from .. import validate as v
 
 
+def _toy_axes(axes) -> None:
+    """The 2-D toy's panels: the same square window, no ticks."""
+    for ax in axes:
+        ax.set_xlim(-3.2, 3.2)
+        ax.set_ylim(-3.2, 3.2)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+
+
 def plot_toy_flow(trail, times, data: torch.Tensor, n_show: int = 5, n_paths: int = 60):
     """Snapshots of the flowing cloud (noise at t = 1 -> data at t = 0) and a few whole paths.
 
@@ -28,12 +38,7 @@ def plot_toy_flow(trail, times, data: torch.Tensor, n_show: int = 5, n_paths: in
     for j in range(paths.shape[1]):
         axes[-1].plot(paths[:, j, 0], paths[:, j, 1], lw=0.7, c="#d62728", alpha=0.6)
     axes[-1].set_title("paths (noise -> data)", fontsize=9)
-    for ax in axes:
-        ax.set_xlim(-3.2, 3.2)
-        ax.set_ylim(-3.2, 3.2)
-        ax.set_aspect("equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
+    _toy_axes(axes)
     fig.tight_layout()
     return fig
 
@@ -106,11 +111,6 @@ def plot_reflow(models: dict, noise: torch.Tensor, data: torch.Tensor, steps: in
         ax_one.scatter(*data.T, s=2, c="#cccccc")
         ax_one.scatter(*one.T, s=2, c="#1f77b4")
         ax_one.set_title(f"{name}: 1 step, median dist. {d:.2f}", fontsize=9)
-    for ax in axes:
-        ax.set_xlim(-3.2, 3.2)
-        ax.set_ylim(-3.2, 3.2)
-        ax.set_aspect("equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
+    _toy_axes(axes)
     fig.tight_layout(rect=(0, 0, 1, 0.95))                                        # room for the titles
     return fig
