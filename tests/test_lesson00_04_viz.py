@@ -79,3 +79,14 @@ def test_digit_models_panels_carry_their_scores_and_refuse_bad_input():
         viz.plot_digit_models({})
     with pytest.raises(ValueError, match="grey digits"):
         viz.plot_digit_models({"RGB": torch.rand(4, 3, 8, 8)})
+
+
+def test_embedding_map_leaves_out_labels_that_would_overprint():
+    from course_utils import viz
+
+    grid = [f"a {c} {s}" for c in ("red", "orange", "yellow", "green", "blue", "purple")
+            for s in ("circle", "square", "triangle", "star")]
+    fig = viz.plot_embedding_map(grid, groups=[p.split()[2] for p in grid])
+    shown = [t.get_text() for t in fig.axes[0].texts]
+    assert 4 <= len(shown) < len(grid) and set(shown) <= set(grid)     # one or more per cluster, not all 24
+    assert not viz.plot_embedding_map(grid, groups=[p.split()[2] for p in grid], annotate=False).axes[0].texts

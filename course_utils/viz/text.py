@@ -81,7 +81,8 @@ def project_2d(embeddings: torch.Tensor, method: str = "pca", seed: int = 0) -> 
 
 
 def plot_embedding_map(texts, groups, method: str = "pca", annotate: bool = True, title: str | None = None):
-    """2-D map of the prompts' sentence embeddings, coloured by `groups` (one label per text).
+    """2-D map of the prompts' sentence embeddings, coloured by `groups` (one label per text); a prompt's
+    label is left out where it would print over another one.
 
     Example: plot_embedding_map(prompts, groups=[colour_of(p) for p in prompts])"""
     from .. import text
@@ -99,9 +100,14 @@ def plot_embedding_map(texts, groups, method: str = "pca", annotate: bool = True
         idx = [i for i, gi in enumerate(groups) if gi == g]
         colour = g if isinstance(g, str) and is_color_like(g) else cmap(k % 10)  # "red" is drawn red
         ax.scatter(xy[idx, 0], xy[idx, 1], s=40, color=colour, label=str(g), edgecolor="0.3", lw=0.5)
-    if annotate:
-        for (x, y), t in zip(xy, texts):
-            ax.annotate(t, (x, y), fontsize=6.5, xytext=(3, 3), textcoords="offset points", color="0.3")
+    if annotate:                       # a label that would print over another one is left out
+        pts = np.asarray(xy, dtype=float)
+        span = float((pts.max(0) - pts.min(0)).max()) or 1.0
+        placed: list = []
+        for (x, y), t in zip(pts.tolist(), texts):
+            if all(abs(x - px) > 0.22 * span or abs(y - py) > 0.035 * span for px, py in placed):
+                ax.annotate(t, (x, y), fontsize=6.5, xytext=(3, 3), textcoords="offset points", color="0.3")
+                placed.append((x, y))
     ax.legend(frameon=False, fontsize=8, loc="best")
     ax.set(xticks=[], yticks=[], title=title or f"prompts in 2-D ({method.upper()} of 384-d sentence embeddings)")
     fig.tight_layout()
