@@ -4,7 +4,7 @@
   Hertz et al. 2023): run the deterministic DDIM update backwards, from the picture's latent to
   the noise that would have generated it (`invert_step`, `ddim_invert`); regenerating from that
   noise with the same prompt gives the picture back, with a changed prompt an edited picture
-  that keeps the layout (`edit`).
+  that keeps most of the layout (`regenerate`).
 - Inpainting: repaint only a masked region, the rest kept, with diffusers'
   StableDiffusionInpaintPipeline on our ordinary 4-channel U-Net (it blends the known region's
   noised latents back in at every step, as in Avrahami et al.'s blended latent diffusion).
@@ -92,13 +92,6 @@ def regenerate(pipe, noise: torch.Tensor, prompt: str, num_inference_steps: int 
     noise = v.tensor("noise", noise, 4, "a starting latent (1, 4, 8, 8), e.g. ddim_invert(...).noise")
     return pipe(prompt, latents=noise.clone(), num_inference_steps=num_inference_steps,
                 guidance_scale=guidance_scale, output_type="pt").images[0].cpu()
-
-
-def edit(pipe, image: torch.Tensor, prompt: str, new_prompt: str, num_inference_steps: int = 25,
-         guidance_scale: float = 1.0) -> torch.Tensor:
-    """Invert `image` with `prompt`, then regenerate from the same noise with `new_prompt`."""
-    inv = ddim_invert(pipe, image, prompt, num_inference_steps)
-    return regenerate(pipe, inv.noise, new_prompt, num_inference_steps, guidance_scale)
 
 
 def picture(scene) -> torch.Tensor:

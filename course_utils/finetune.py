@@ -8,10 +8,11 @@
   model can draw: lesson 08 shows it).
 - Textual inversion (Gal et al. 2022): `learn_word` learns one new token vector, everything else
   frozen; `save_word` writes it in the format of diffusers' `pipe.load_textual_inversion`.
-- LoRA (Hu et al. 2021): `add_lora` puts a PEFT low-rank adapter on the U-Net's attention layers
-  (`unet.add_adapter`), `train_lora` trains only the adapter with `train.fit`, `save_lora` writes
-  it for `pipe.load_lora_weights`.
-- `colour_share`: generate and read the pictures back; the share whose object has the asked colour."""
+- LoRA (Hu et al. 2021), two adapters: `add_decoder_lora` / `train_decoder_lora` teach the VAE
+  decoder to paint teal; `add_lora` / `train_lora` put a PEFT adapter on the U-Net's attention
+  layers (`unet.add_adapter`), trained with `train.fit`. `save_lora` and `save_decoder_lora` write
+  them, `load_lora` loads both, `lora_scale` sets how much of them a call uses.
+- `read_colours`: read pictures back with a reader that knows teal."""
 
 from __future__ import annotations
 
