@@ -8,10 +8,12 @@
   model can draw: lesson 08 shows it).
 - Textual inversion (Gal et al. 2022): `learn_word` learns one new token vector, everything else
   frozen; `save_word` writes it in the format of diffusers' `pipe.load_textual_inversion`.
-- LoRA (Hu et al. 2021), two adapters: `add_decoder_lora` / `train_decoder_lora` teach the VAE
-  decoder to paint teal; `add_lora` / `train_lora` put a PEFT adapter on the U-Net's attention
-  layers (`unet.add_adapter`), trained with `train.fit`. `save_lora` and `save_decoder_lora` write
-  them, `load_lora` loads both, `lora_scale` sets how much of them a call uses.
+- LoRA (Hu et al. 2021): `add_decoder_lora` / `train_decoder_lora` teach the VAE decoder to paint
+  teal (and, with encoder=True, the encoder to give teal latents of its own); `add_lora` /
+  `train_lora` put a PEFT adapter on the U-Net's attention layers (`unet.add_adapter`), trained with
+  `train.fit`. Both can keep what the base model did where it should not change (prior preservation
+  by distillation: `drawn_latents`, `preserve`). `save_lora` and `save_decoder_lora` write them,
+  `load_lora` loads them all, `lora_scale` sets how much of them a call uses.
 - `read_colours`: read pictures back with a reader that knows teal."""
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ import torch
 
 from . import metrics, shapes
 from . import validate as v
-from .models.unet_shapes import denoising_loss, encode_prompts, training_schedule
+from .models.unet_shapes import denoising_loss, encode_prompts, noisy_batch, training_schedule
 
 NEW_COLOUR = "teal"
 LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")  # the projections of every attention layer
+CONV_TARGETS = ("conv1", "conv2")                     # the U-Net's resnet convolutions
 
 
 def fresh_pipeline(device: str = "cpu"):
@@ -215,21 +218,25 @@ def load_word(pipe, path, token: str) -> None:
 DECODER_TARGETS = ("conv1", "conv2", "conv_out")  # the VAE decoder's resnet convolutions and its last layer
 
 
-def add_decoder_lora(vae, rank: int = 4):
+def add_decoder_lora(vae, rank: int = 4, encoder: bool = False):
     """A LoRA adapter (PEFT) on the VAE decoder's convolutions, so that it can learn to paint a colour
-    its training never showed it; the encoder and every base weight stay frozen."""
+    its training never showed it; every base weight stays frozen. encoder=True puts one on the
+    encoder's convolutions too, so that the new colour can get latents of its own (a VAE that has
+    seen it) instead of the ones the base encoder gives, which lie against the old colours'."""
     from peft import LoraConfig, inject_adapter_in_model
 
     v.whole("rank", rank, 1, 64)
     vae.requires_grad_(False)
-    inject_adapter_in_model(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian",
-                                       target_modules=list(DECODER_TARGETS)), vae.decoder)
+    for part in (vae.decoder, vae.encoder) if encoder else (vae.decoder,):
+        inject_adapter_in_model(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian",
+                                           target_modules=list(DECODER_TARGETS)), part)
     return vae
 
 
 def decoder_adapter(vae, on: bool = True) -> None:
-    """Switch the VAE decoder's adapter on or off (off: the base decoder, exactly)."""
-    layers = list(_tuner_layers(vae.decoder))
+    """Switch the VAE's adapters (the decoder's, and the encoder's where it has one) on or off
+    (off: the base VAE, exactly)."""
+    layers = list(_tuner_layers(vae.decoder)) + list(_tuner_layers(vae.encoder))
     if not layers:
         raise ValueError("this VAE's decoder has no adapter: finetune.add_decoder_lora(vae) or load_lora(pipe, folder)")
     for m in layers:
@@ -237,10 +244,10 @@ def decoder_adapter(vae, on: bool = True) -> None:
 
 
 def lora_scale(pipe, scale: float) -> dict:
-    """Use the adapters at `scale`: the VAE decoder's switched on (scale > 0) or off, and the keyword
+    """Use the adapters at `scale`: the VAE's switched on (scale > 0) or off, and the keyword
     arguments that give the U-Net's that scale. Example: pipe(prompt, **lora_scale(pipe, 0.5))"""
     scale = v.number("scale", scale, 0.0, 10.0, "how much of the adapter: 0 = the base model, 1 = as trained")
-    if any(True for _ in _tuner_layers(pipe.vae.decoder)):
+    if any(True for _ in _tuner_layers(pipe.vae)):
         decoder_adapter(pipe.vae, scale > 0)
     return {"cross_attention_kwargs": {"scale": scale}}
 
@@ -252,9 +259,17 @@ def _tuner_layers(module):
 
 
 def train_decoder_lora(vae, images: torch.Tensor, steps: int = 300, lr: float = 5e-3, batch_size: int = 16,
-                       seed: int = 0, **fit_kwargs) -> dict:
+                       seed: int = 0, preserve_latents=None, new=None, noise: float = 0.0, preserve_weight: float = 1.0,
+                       **fit_kwargs) -> dict:
     """Train the decoder's adapter (add_decoder_lora first) to paint `images` (N, 3, 64, 64) in [0, 1]
-    from the frozen encoder's latents. Returns train.fit's log, with every step's loss."""
+    from the encoder's latents. `preserve_latents`: optional unscaled latents (M, 4, 8, 8), e.g.
+    what the base U-Net draws for the old colours; each step also asks that the decoder paint a batch of
+    them exactly as it did before the adapter (that error weighs `preserve_weight` times the pictures'),
+    so that the adapter changes only what it must. With an encoder adapter (add_decoder_lora(encoder=True)) it trains too, and `new` (N,) bool says
+    which pictures show the new colour: the others' latents are held where the base encoder put them
+    (the U-Net knows them there). `noise`: the new colour's latents are decoded with Gaussian noise of
+    this share of the latents' spread added, so that the decoder paints the new colour on a whole
+    neighbourhood, not on a point a sampled latent would miss. Returns train.fit's log, with every step's loss."""
     from .models.vae import encode
     from .train import fit
 
@@ -262,15 +277,49 @@ def train_decoder_lora(vae, images: torch.Tensor, steps: int = 300, lr: float = 
     v.whole("steps", steps, 1, 1_000_000)
     v.number("lr", lr, 0.0, 10.0, open_lo=True)
     v.whole("batch_size", batch_size, 1, 4096)
-    latents = encode(vae, images)                                            # (N, 4, 8, 8), unscaled
+    v.number("noise", noise, 0.0, 10.0)
+    v.number("preserve_weight", preserve_weight, 0.0, 1e6)
+    with_encoder = any(True for _ in _tuner_layers(vae.encoder))
+    new = torch.zeros(len(images), dtype=torch.bool) if new is None else torch.as_tensor(new, dtype=torch.bool)
+    if new.shape != (len(images),):
+        raise ValueError(f"new must be one True/False per picture ({len(images)}), got shape {tuple(new.shape)}")
+    if with_encoder:
+        decoder_adapter(vae, False)
+    latents = encode(vae, images)                                            # (N, 4, 8, 8), unscaled: the base encoder's
+    spread = latents.std()
+    before = None
+    if preserve_latents is not None:
+        preserve_latents = v.tensor("preserve_latents", preserve_latents, 4, "(M, 4, 8, 8) latents, unscaled")
+        if preserve_latents.shape[1:] != latents.shape[1:]:
+            raise ValueError(f"preserve_latents must be shaped (M, {', '.join(map(str, latents.shape[1:]))}) like "
+                             f"the encoder's latents, got {tuple(preserve_latents.shape)}")
+        decoder_adapter(vae, False)
+        with torch.no_grad():
+            before = torch.cat([vae.decode(z).sample for z in preserve_latents.split(64)])   # the base decoder's
+    if with_encoder or before is not None:
+        decoder_adapter(vae, True)
 
     def draw(gen, step):
         idx = torch.randint(0, len(images), (batch_size,), generator=gen)
-        return latents[idx], images[idx] * 2 - 1
+        batch = {"x": images[idx], "z": latents[idx], "new": new[idx],
+                 "shake": torch.randn((batch_size, *latents.shape[1:]), generator=gen)}
+        if before is not None:
+            keep = torch.randint(0, len(preserve_latents), (batch_size,), generator=gen)
+            batch |= {"keep": preserve_latents[keep], "kept": before[keep]}
+        return batch
 
-    def loss(model, batch, gen):
-        z, target = batch
-        return (model.decode(z).sample - target).pow(2).mean()
+    def loss(model, b, gen):
+        z, total = b["z"], 0.0
+        if with_encoder:                              # the new colour's latents move, the old ones stay put
+            moved = model.encode(b["x"] * 2 - 1).latent_dist.mode()
+            total = ((moved - z)[~b["new"]] / spread).pow(2).mean() if (~b["new"]).any() else 0.0
+            z = torch.where(b["new"][:, None, None, None], moved, z)
+        if noise:
+            z = z + noise * spread * b["shake"] * b["new"][:, None, None, None]
+        total = total + (model.decode(z).sample - (b["x"] * 2 - 1)).pow(2).mean()
+        if before is not None:
+            total = total + preserve_weight * (model.decode(b["keep"]).sample - b["kept"]).pow(2).mean()
+        return total
 
     kept = {}
     _, log = fit(vae, loss, draw, steps, lr=lr, name="decoder adapter", seed=seed, every=steps,
@@ -278,13 +327,35 @@ def train_decoder_lora(vae, images: torch.Tensor, steps: int = 300, lr: float = 
     return log | kept
 
 
+def drawn_latents(pipe, prompts: list[str], seed: int = 0, guidance_scales=(2.0, 5.0), steps: int = 25) -> torch.Tensor:
+    """The latents (unscaled, as the decoder takes them) that `pipe` draws for `prompts` at each guidance
+    scale, batches of 64 seeded seed, seed + 1, ... -> (len(prompts) * len(guidance_scales), 4, 8, 8).
+    train_decoder_lora(preserve_latents=...) keeps what the base decoder paints for them."""
+    from .pipelines import check_pipe
+
+    check_pipe(pipe)
+    prompts = v.texts("prompts", prompts)
+    out, i = [], 0
+    for w in guidance_scales:
+        for start in range(0, len(prompts), 64):
+            g = torch.Generator().manual_seed(seed + i)
+            out.append(pipe(prompts[start:start + 64], generator=g, output_type="latent", guidance_scale=w,
+                            num_inference_steps=steps).images)
+            i += 1
+    return torch.cat(out) / pipe.vae.config.scaling_factor
+
+
 def save_decoder_lora(vae, folder) -> None:
-    """Write the decoder's adapter as vae_decoder_lora.safetensors in `folder`."""
+    """Write the decoder's adapter as vae_decoder_lora.safetensors in `folder`, and the encoder's, where it
+    has one, as vae_encoder_lora.safetensors."""
     from peft.utils import get_peft_model_state_dict
     from safetensors.torch import save_file
 
     state = {k: t.contiguous() for k, t in get_peft_model_state_dict(vae.decoder).items()}
     save_file(state, str(Path(folder) / "vae_decoder_lora.safetensors"), metadata={"rank": str(_rank(state))})
+    if any(True for _ in _tuner_layers(vae.encoder)):
+        state = {k: t.contiguous() for k, t in get_peft_model_state_dict(vae.encoder).items()}
+        save_file(state, str(Path(folder) / "vae_encoder_lora.safetensors"), metadata={"rank": str(_rank(state))})
 
 
 def _rank(state: dict) -> int:
@@ -308,16 +379,22 @@ def lora_parameters(unet) -> int:
 
 
 def train_lora(pipe, latents: torch.Tensor, captions: list[str], steps: int = 300, lr: float = 1e-3,
-               batch_size: int = 32, seed: int = 0, out=None, **fit_kwargs):
+               batch_size: int = 32, seed: int = 0, out=None, preserve=None, **fit_kwargs):
     """Train the adapter of pipe.unet (add_lora first) so that it denoises `latents` (scaled) given
-    `captions`, 10 % of them dropped for guidance. Returns train.fit's log; with `out`, saves the
-    adapter there (save_lora) atomically."""
+    `captions`, 10 % of them dropped for guidance. `preserve`: an optional (N,) bool mask of examples
+    whose target is not their own v but what the base U-Net (adapter off) predicts for the same noisy
+    input, so that the adapter learns to leave them as they were (a distillation form of DreamBooth's
+    prior preservation). Returns train.fit's log; with `out`, saves the adapter there (save_lora) atomically."""
     from .models.unet_shapes import CAPTION_DROPOUT
     from .pipelines import check_pipe
     from .train import fit
 
     check_pipe(pipe)
     _check_training(latents, captions, steps, lr, batch_size)
+    if preserve is not None:
+        preserve = torch.as_tensor(preserve, dtype=torch.bool)
+        if preserve.shape != (len(latents),):
+            raise ValueError(f"preserve must be one True/False per example ({len(latents)}), got shape {tuple(preserve.shape)}")
 
     contexts = encode_prompts(pipe.tokenizer, pipe.text_encoder, list(captions))     # (N, L, d)
     null = encode_prompts(pipe.tokenizer, pipe.text_encoder, [""])                  # (1, L, d)
@@ -326,10 +403,21 @@ def train_lora(pipe, latents: torch.Tensor, captions: list[str], steps: int = 30
     def draw(gen, step):
         idx = torch.randint(0, len(latents), (batch_size,), generator=gen)
         drop = torch.rand(batch_size, generator=gen) < CAPTION_DROPOUT
-        return latents[idx], torch.where(drop[:, None, None], null, contexts[idx])
+        keep = preserve[idx] if preserve is not None else torch.zeros(batch_size, dtype=torch.bool)
+        return latents[idx], torch.where(drop[:, None, None], null, contexts[idx]), keep
 
     def loss(unet, batch, gen):
-        return denoising_loss(unet, *batch, schedule, generator=gen)
+        x0, context, keep = batch
+        if not keep.any():
+            return denoising_loss(unet, x0, context, schedule, generator=gen)
+        x_t, t, target = noisy_batch(x0, schedule, gen)
+        with torch.no_grad():
+            unet.disable_adapters()
+            base = unet(x_t[keep], t[keep], encoder_hidden_states=context[keep]).sample
+            unet.enable_adapters()
+        target = target.clone()
+        target[keep] = base
+        return torch.nn.functional.mse_loss(unet(x_t, t, encoder_hidden_states=context).sample, target)
 
     kept, write = {}, fit_kwargs.pop("write_weights", save_lora)
     _, log = fit(pipe.unet, loss, draw, steps, lr=lr, name="lora-teal", seed=seed, out=out, write_weights=write,
@@ -354,8 +442,11 @@ def load_lora(pipe, folder) -> None:
     decoder_file = Path(folder) / "vae_decoder_lora.safetensors"
     if decoder_file.exists():
         state = load_file(str(decoder_file))
-        add_decoder_lora(pipe.vae, rank=_rank(state))
+        encoder_file = Path(folder) / "vae_encoder_lora.safetensors"
+        add_decoder_lora(pipe.vae, rank=_rank(state), encoder=encoder_file.exists())
         set_peft_model_state_dict(pipe.vae.decoder, state)
+        if encoder_file.exists():
+            set_peft_model_state_dict(pipe.vae.encoder, load_file(str(encoder_file)))
 
 
 def load_adapter(folder, device="cpu"):

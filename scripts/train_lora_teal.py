@@ -3,19 +3,28 @@
     python scripts/train_lora_teal.py                 # the shipped adapters (fixed seed)
     python scripts/train_lora_teal.py --resume        # go on with the U-Net's adapter from runs/lora-teal/state.safetensors
 
-1. Scenes: `--examples` single-object Shapes World scenes, a third of them teal (20, 160, 160), a colour
-   no base model saw, the rest in the six old colours (so the adapters keep them: DreamBooth's prior
-   preservation), captioned in the course's varied wording.
-2. The VAE decoder's adapter: `vae-shapes` never saw teal and decodes it as a duller, greener colour whatever
-   latent its encoder gives (lesson 08 measures it), so a rank-`--rank` LoRA on the decoder's
-   convolutions learns to paint the encoder's teal latents teal, the old colours as before.
+1. Scenes: `--examples` single-object Shapes World scenes, a share `--other-share` of them in the six
+   old colours, the rest teal (20, 160, 160), a colour no base model saw; captioned in the course's
+   varied wording. Before any adapter, the base pipeline draws latents for the old scenes' captions
+   (guidance 2 and 5): what the decoder must keep painting as before.
+2. The VAE's adapters: `vae-shapes` never saw teal and decodes it as a duller, greener colour whatever
+   latent its encoder gives (lesson 08 measures it), and the latents its encoder gives teal lie against
+   the ones the base U-Net draws for green. So a rank-`--rank` LoRA on the encoder's and the decoder's
+   convolutions learns to give teal latents of its own and to paint them teal even with noise of a
+   share `--noise` of the latents' spread added (a sampled latent is never exact), while the old
+   colours' latents stay where the base encoder put them and the drawn latents decode as before
+   (weighted `--preserve-weight`).
 3. The U-Net's adapter: a rank-`--rank` LoRA on every attention projection of the U-Net (PEFT through
-   `unet.add_adapter`), trained with train.fit on the encoder's latents of the same scenes; only the
-   adapter's numbers change.
+   `unet.add_adapter`), trained with train.fit on the adapted encoder's latents of the same scenes:
+   teal scenes toward their own v, old-colour scenes toward what the base U-Net predicts for the same
+   noisy latent (`--preserve`: prior preservation by distillation), so it learns teal and leaves the
+   rest alone. Only the adapters' numbers change.
 Saved as diffusers LoRA weights (`pipe.load_lora_weights(folder)` for the U-Net) plus
-vae_decoder_lora.safetensors; `finetune.load_lora(pipe, folder)` loads both."""
+vae_decoder_lora.safetensors and vae_encoder_lora.safetensors; `finetune.load_lora(pipe, folder)` loads all."""
 
 from __future__ import annotations
+
+import argparse
 
 from course_utils import finetune as ft
 from course_utils.models.vae import encode
@@ -28,29 +37,49 @@ def main(argv=None):
     p.add_argument("--examples", type=int, default=384, help="scenes, about a third of them teal")
     p.add_argument("--decoder-steps", type=int, default=400, help="training steps of the decoder's adapter")
     p.add_argument("--decoder-lr", type=float, default=2e-3)
+    p.add_argument("--convs", action="store_true", help="adapt the U-Net's resnet convolutions too, not only attention")
+    p.add_argument("--preserve", action=argparse.BooleanOptionalAction, default=True,
+                   help="prior preservation by distillation: the U-Net's adapter learns the base U-Net's own prediction "
+                        "for the old-colour scenes (not their v), and the decoder's paints what the base U-Net draws "
+                        "for their captions as the base decoder did")
+    p.add_argument("--vae-encoder", action=argparse.BooleanOptionalAction, default=True,
+                   help="adapt the VAE's encoder too, so that teal gets latents of its own (the old colours' stay put)")
+    p.add_argument("--noise", type=float, default=0.3,
+                   help="the decoder paints teal latents with this share of the latents' spread of noise added")
+    p.add_argument("--preserve-weight", type=float, default=1.0,
+                   help="weight of the decoder's error on the drawn old-colour latents against its error on the pictures")
+    p.add_argument("--other-share", type=float, default=0.67, help="share of the scenes kept in the six old colours")
     args = parse_training_args(p, argv)
     pipe = ft.fresh_pipeline()
-    images, scenes, captions = ft.teal_examples(args.examples, seed=args.seed, other_share=0.67)
-    ft.add_decoder_lora(pipe.vae, rank=args.rank)
+    images, scenes, captions = ft.teal_examples(args.examples, seed=args.seed, other_share=args.other_share)
+    old = [c for c, s in zip(captions, scenes) if s.objects[0].colour != ft.NEW_COLOUR]
+    keep = ft.drawn_latents(pipe, old, seed=args.seed) if args.preserve else None    # before any adapter
+    is_teal = [s.objects[0].colour == ft.NEW_COLOUR for s in scenes]
+    ft.add_decoder_lora(pipe.vae, rank=args.rank, encoder=args.vae_encoder)
     dec_log = ft.train_decoder_lora(pipe.vae, images, steps=args.decoder_steps, lr=args.decoder_lr, batch_size=16,
-                                    seed=args.seed, warmup=20, floor=0.1)
+                                    seed=args.seed, warmup=20, floor=0.1, preserve_latents=keep, new=is_teal,
+                                    noise=args.noise, preserve_weight=args.preserve_weight)
     pipe.vae.eval()
-    latents = encode(pipe.vae, images) * pipe.vae.config.scaling_factor    # the encoder is frozen: its own latents
-    ft.add_lora(pipe.unet, rank=args.rank)
+    latents = encode(pipe.vae, images) * pipe.vae.config.scaling_factor    # the (adapted) encoder's latents
+    ft.add_lora(pipe.unet, rank=args.rank,
+                targets=ft.LORA_TARGETS + (ft.CONV_TARGETS if args.convs else ()))
 
     def write(unet, folder):
         ft.save_lora(unet, folder)
         ft.save_decoder_lora(pipe.vae, folder)
 
-    settings = {"rank": args.rank, "examples": args.examples,
+    settings = {"rank": args.rank, "convs": args.convs, "preserve": args.preserve, "vae_encoder": args.vae_encoder,
+                "noise": args.noise, "preserve_weight": args.preserve_weight, "examples": args.examples,
                 "teal_examples": sum(s.objects[0].colour == ft.NEW_COLOUR for s in scenes),
                 "batch_size": args.batch_size, "adapter_parameters": ft.lora_parameters(pipe.unet),
                 "decoder": {"steps": args.decoder_steps, "lr": args.decoder_lr, "batch_size": 16,
                             "adapter_parameters": sum(p.numel() for p in pipe.vae.parameters() if p.requires_grad),
+                            "preserved_latents": 0 if keep is None else len(keep),
                             "seconds": dec_log["seconds"], "loss_every_100": dec_log["loss_every_100"]}}
     ft.train_lora(pipe, latents, captions, steps=args.steps, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
                   out=args.out, write_weights=write, state=args.state, resume_run=args.resume, warmup=50,
-                  floor=0.1, settings=settings, save_every=100)
+                  floor=0.1, settings=settings, save_every=100,
+                  preserve=[not t for t in is_teal] if args.preserve else None)
 
 
 if __name__ == "__main__":

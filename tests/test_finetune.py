@@ -97,3 +97,94 @@ def test_decoder_adapter_trains_only_its_own_numbers(tiny_course_checkpoints):
     after = pipe.vae.state_dict()
     assert all(torch.equal(v, after[k.replace(".weight", ".base_layer.weight").replace(".bias", ".base_layer.bias")]
                            if k not in after else after[k]) for k, v in before.items())
+
+
+def _prediction(unet, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x, ctx = torch.randn(2, 4, 8, 8, generator=g), torch.randn(2, 32, unet.config.cross_attention_dim, generator=g)
+    with torch.no_grad():
+        return unet(x, torch.tensor([10, 900]), encoder_hidden_states=ctx).sample
+
+
+@pytest.mark.parametrize("preserve", [True, False])
+def test_preserved_examples_train_the_adapter_toward_the_base_model(tiny_course_checkpoints, preserve):
+    pipe = _tiny_pipe()
+    base = _prediction(pipe.unet)
+    finetune.add_lora(pipe.unet, rank=4)
+    log = finetune.train_lora(pipe, torch.randn(4, 4, 8, 8), ["a teal star"] * 4, steps=3, batch_size=2, lr=1e-2,
+                              preserve=[preserve] * 4)
+    if preserve:       # the adapter starts as the base model, so every target is what it already predicts
+        assert log["losses"] == [0.0] * 3 and torch.equal(_prediction(pipe.unet), base)
+    else:              # negative control: v targets move it
+        assert min(log["losses"]) > 0 and not torch.allclose(_prediction(pipe.unet), base, atol=1e-4)
+    with pytest.raises(ValueError, match="one True/False per example"):
+        finetune.train_lora(pipe, torch.randn(4, 4, 8, 8), ["a teal star"] * 4, steps=1, preserve=[True] * 3)
+
+
+def test_an_adapter_on_the_convolutions_too_saves_and_loads_back(tiny_course_checkpoints, tmp_path):
+    pipe = _tiny_pipe()
+    finetune.add_lora(pipe.unet, rank=2, targets=finetune.LORA_TARGETS + finetune.CONV_TARGETS)
+    names = [n for n, p in pipe.unet.named_parameters() if p.requires_grad]
+    assert any("conv1.lora_A" in n for n in names) and any("attn2.to_k.lora_A" in n for n in names)
+    with torch.no_grad():
+        for name, p in pipe.unet.named_parameters():
+            if "lora_B" in name:
+                p.add_(0.1)
+    finetune.save_lora(pipe.unet, tmp_path)
+    loaded = _tiny_pipe()
+    loaded.load_lora_weights(str(tmp_path))
+    assert torch.allclose(_prediction(loaded.unet), _prediction(pipe.unet), atol=1e-5)
+    assert not torch.allclose(_prediction(_tiny_pipe().unet), _prediction(pipe.unet), atol=1e-3)
+
+
+def test_drawn_latents_are_what_the_pipeline_decodes(tiny_course_checkpoints):
+    pipe = _tiny_pipe()
+    prompts = ["a red circle", "a blue star on black"]
+    z = finetune.drawn_latents(pipe, prompts, seed=3, guidance_scales=(2.0, 5.0), steps=2)
+    assert z.shape == (4, 4, 8, 8)
+    images = pipe(prompts, generator=torch.Generator().manual_seed(4), output_type="pt", guidance_scale=5.0,
+                  num_inference_steps=2).images                     # the second batch: guidance 5, seed 3 + 1
+    assert torch.allclose(decode(pipe.vae, z[2:]), images, atol=1e-4)
+
+
+def test_preserved_latents_keep_the_decoder_near_the_base_one(tiny_course_checkpoints):
+    pipe = _tiny_pipe()
+    images = finetune.teal_examples(8, seed=0)[0]
+    keep = torch.randn(8, 4, 8, 8)
+    base = decode(pipe.vae, keep)
+    drift = {}
+    for preserve in (True, False):
+        vae = _tiny_pipe().vae
+        finetune.add_decoder_lora(vae, rank=2)
+        finetune.train_decoder_lora(vae, images, steps=40, lr=1e-2, batch_size=4,
+                                    preserve_latents=keep if preserve else None)
+        drift[preserve] = (decode(vae, keep) - base).abs().mean().item()
+    assert drift[True] < 0.75 * drift[False]        # negative control: without, the adapter moves them freely
+    with pytest.raises(ValueError, match="like the encoder's latents"):
+        finetune.train_decoder_lora(vae, images, steps=1, preserve_latents=torch.randn(2, 3, 8, 8))
+
+
+def test_an_encoder_adapter_moves_only_the_new_colours_latents_and_loads_back(tiny_course_checkpoints, tmp_path):
+    images = finetune.teal_examples(8, seed=0, other_share=0.5)[0]
+    new = torch.tensor([True] * 4 + [False] * 4)
+    base = encode(_tiny_pipe().vae, images)
+    moved = {}
+    for held in (True, False):                      # negative control: every picture called new, none held
+        pipe = _tiny_pipe()
+        finetune.add_decoder_lora(pipe.vae, rank=2, encoder=True)
+        finetune.train_decoder_lora(pipe.vae, images, steps=20, lr=1e-2, batch_size=8,
+                                    new=new if held else torch.ones(8, dtype=torch.bool), noise=0.2)
+        moved[held] = (encode(pipe.vae, images) - base).abs()[~new].mean().item()
+    assert moved[True] < 0.5 * moved[False]          # the old colours' latents are held where the U-Net knows them
+    finetune.add_lora(pipe.unet, rank=2)
+    finetune.save_lora(pipe.unet, tmp_path)
+    finetune.save_decoder_lora(pipe.vae, tmp_path)
+    assert (tmp_path / "vae_encoder_lora.safetensors").exists()
+    loaded = _tiny_pipe()
+    finetune.load_lora(loaded, tmp_path)
+    assert torch.allclose(encode(loaded.vae, images), encode(pipe.vae, images), atol=1e-5)
+    assert not torch.allclose(encode(loaded.vae, images), base, atol=1e-3)
+    finetune.lora_scale(loaded, 0.0)                             # off: the base encoder (to rounding)
+    assert torch.allclose(encode(loaded.vae, images), base, atol=1e-6)
+    with pytest.raises(ValueError, match="one True/False per picture"):
+        finetune.train_decoder_lora(pipe.vae, images, steps=1, new=[True])

@@ -52,10 +52,11 @@ def training_schedule() -> Schedule:
     return Schedule("scaled_linear, zero terminal SNR", DDIMScheduler(**SCHEDULER_CONFIG).betas.float())
 
 
-def denoising_loss(unet, latents: torch.Tensor, context: torch.Tensor, schedule: Schedule, generator=None,
-                   prediction_type: str = SCHEDULER_CONFIG["prediction_type"]):
-    """Ho et al.'s objective on scaled latents (B, 4, 8, 8), conditioned on token embeddings (B, L, d),
-    with the target the scheduler expects: the noise eps, or v = sqrt(abar) eps - sqrt(1 - abar) x0."""
+def noisy_batch(latents: torch.Tensor, schedule: Schedule, generator=None,
+                prediction_type: str = SCHEDULER_CONFIG["prediction_type"]):
+    """One training batch of Ho et al.'s objective on scaled latents (B, 4, 8, 8): random timesteps t (B,),
+    the noised latents x_t and the target the scheduler expects: the noise eps, or
+    v = sqrt(abar) eps - sqrt(1 - abar) x0. Returns (x_t, t, target)."""
     B = latents.shape[0]
     t = torch.randint(0, schedule.num_timesteps, (B,), generator=generator)
     eps = torch.randn(latents.shape, generator=generator)
@@ -67,6 +68,14 @@ def denoising_loss(unet, latents: torch.Tensor, context: torch.Tensor, schedule:
         target = abar.sqrt() * eps - (1 - abar).sqrt() * latents               # Salimans & Ho 2022
     else:
         raise ValueError(f"prediction_type must be 'epsilon' or 'v_prediction', got {prediction_type!r}")
+    return x_t, t, target
+
+
+def denoising_loss(unet, latents: torch.Tensor, context: torch.Tensor, schedule: Schedule, generator=None,
+                   prediction_type: str = SCHEDULER_CONFIG["prediction_type"]):
+    """The U-Net's training loss: MSE between its prediction for noisy_batch's x_t, conditioned on token
+    embeddings (B, L, d), and the target."""
+    x_t, t, target = noisy_batch(latents, schedule, generator, prediction_type)
     return F.mse_loss(unet(x_t, t, encoder_hidden_states=context).sample, target)
 
 
