@@ -9,8 +9,8 @@ from .basic import on_enter, picture, show, side_by_side
 
 
 class LoraExplorer(W.VBox):
-    """A prompt, a seed and the adapters' scale (0 = the base model, 1 = as trained; the VAE decoder's
-    adapter is on whenever the scale is above 0): the picture
+    """A prompt, a seed and the adapters' scale (0 = the base model, 1 = as trained; the VAE's
+    adapters are on whenever the scale is above 0): the picture
     and what the reader sees in it (the reader knows teal). Needs a pipeline with a LoRA loaded
     (pipe.load_lora_weights). Pictures are cached per (prompt, scale, seed): going back is instant."""
 
