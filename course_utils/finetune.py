@@ -262,14 +262,17 @@ def train_decoder_lora(vae, images: torch.Tensor, steps: int = 300, lr: float = 
                        seed: int = 0, preserve_latents=None, new=None, noise: float = 0.0, preserve_weight: float = 1.0,
                        **fit_kwargs) -> dict:
     """Train the decoder's adapter (add_decoder_lora first) to paint `images` (N, 3, 64, 64) in [0, 1]
-    from the encoder's latents. `preserve_latents`: optional unscaled latents (M, 4, 8, 8), e.g.
-    what the base U-Net draws for the old colours; each step also asks that the decoder paint a batch of
-    them exactly as it did before the adapter (that error weighs `preserve_weight` times the pictures'),
-    so that the adapter changes only what it must. With an encoder adapter (add_decoder_lora(encoder=True)) it trains too, and `new` (N,) bool says
+    from the encoder's latents.
+    `preserve_latents`: optional unscaled latents (M, 4, 8, 8), e.g. what the base U-Net draws for the
+    old colours; each step also pulls the decoder toward painting a batch of them as it did before
+    the adapter (that error weighs `preserve_weight` times the pictures'), so that the adapter
+    changes only what it must.
+    With an encoder adapter (add_decoder_lora(encoder=True)) it trains too, and `new` (N,) bool says
     which pictures show the new colour: the others' latents are held where the base encoder put them
-    (the U-Net knows them there). `noise`: the new colour's latents are decoded with Gaussian noise of
-    this share of the latents' spread added, so that the decoder paints the new colour on a whole
-    neighbourhood, not on a point a sampled latent would miss. Returns train.fit's log, with every step's loss."""
+    (the U-Net knows them there).
+    `noise`: the new colour's latents are decoded with Gaussian noise of this share of the latents'
+    spread added, so that the decoder paints the new colour on a whole neighbourhood, not on a point
+    a sampled latent would miss. Returns train.fit's log, with every step's loss."""
     from .models.vae import encode
     from .train import fit
 
@@ -351,11 +354,11 @@ def save_decoder_lora(vae, folder) -> None:
     from peft.utils import get_peft_model_state_dict
     from safetensors.torch import save_file
 
-    state = {k: t.contiguous() for k, t in get_peft_model_state_dict(vae.decoder).items()}
-    save_file(state, str(Path(folder) / "vae_decoder_lora.safetensors"), metadata={"rank": str(_rank(state))})
-    if any(True for _ in _tuner_layers(vae.encoder)):
-        state = {k: t.contiguous() for k, t in get_peft_model_state_dict(vae.encoder).items()}
-        save_file(state, str(Path(folder) / "vae_encoder_lora.safetensors"), metadata={"rank": str(_rank(state))})
+    for name, part in (("decoder", vae.decoder), ("encoder", vae.encoder)):
+        if name == "encoder" and not any(True for _ in _tuner_layers(part)):
+            continue
+        state = {k: t.contiguous() for k, t in get_peft_model_state_dict(part).items()}
+        save_file(state, str(Path(folder) / f"vae_{name}_lora.safetensors"), metadata={"rank": str(_rank(state))})
 
 
 def _rank(state: dict) -> int:
@@ -411,9 +414,11 @@ def train_lora(pipe, latents: torch.Tensor, captions: list[str], steps: int = 30
         if not keep.any():
             return denoising_loss(unet, x0, context, schedule, generator=gen)
         x_t, t, target = noisy_batch(x0, schedule, gen)
-        with torch.no_grad():
-            unet.disable_adapters()
-            base = unet(x_t[keep], t[keep], encoder_hidden_states=context[keep]).sample
+        unet.disable_adapters()
+        try:
+            with torch.no_grad():
+                base = unet(x_t[keep], t[keep], encoder_hidden_states=context[keep]).sample
+        finally:
             unet.enable_adapters()
         target = target.clone()
         target[keep] = base

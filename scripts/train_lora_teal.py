@@ -34,7 +34,7 @@ from course_utils.train import parse_training_args, training_parser
 def main(argv=None):
     p = training_parser("lora-teal", __doc__, steps=1500, lr=5e-3, batch_size=32)
     p.add_argument("--rank", type=int, default=4)
-    p.add_argument("--examples", type=int, default=384, help="scenes, about a third of them teal")
+    p.add_argument("--examples", type=int, default=384, help="scenes, a share --other-share of them in the old colours, the rest teal")
     p.add_argument("--decoder-steps", type=int, default=400, help="training steps of the decoder's adapter")
     p.add_argument("--decoder-lr", type=float, default=2e-3)
     p.add_argument("--convs", action="store_true", help="adapt the U-Net's resnet convolutions too, not only attention")
