@@ -9,7 +9,8 @@
 - Textual inversion (Gal et al. 2022): `learn_word` learns one new token vector, everything else
   frozen; `save_word` writes it in the format of diffusers' `pipe.load_textual_inversion`.
 - LoRA (Hu et al. 2021): `add_decoder_lora` / `train_decoder_lora` teach the VAE decoder to paint
-  teal (and, with encoder=True, the encoder to give teal latents of its own); `add_lora` /
+  teal (and, with encoder=True, the encoder to give teal latents of its own, kept a margin away
+  from the same scenes in the old colours: `recoloured`); `add_lora` /
   `train_lora` put a PEFT adapter on the U-Net's attention layers (`unet.add_adapter`), trained with
   `train.fit`. Both can keep what the base model did where it should not change (prior preservation
   by distillation: `drawn_latents`, `preserve`). `save_lora` and `save_decoder_lora` write them,
@@ -260,7 +261,7 @@ def _tuner_layers(module):
 
 def train_decoder_lora(vae, images: torch.Tensor, steps: int = 300, lr: float = 5e-3, batch_size: int = 16,
                        seed: int = 0, preserve_latents=None, new=None, noise: float = 0.0, preserve_weight: float = 1.0,
-                       **fit_kwargs) -> dict:
+                       apart=None, margin: float = 0.0, object_weight: float = 0.0, **fit_kwargs) -> dict:
     """Train the decoder's adapter (add_decoder_lora first) to paint `images` (N, 3, 64, 64) in [0, 1]
     from the encoder's latents.
     `preserve_latents`: optional unscaled latents (M, 4, 8, 8), e.g. what the base U-Net draws for the
@@ -272,7 +273,13 @@ def train_decoder_lora(vae, images: torch.Tensor, steps: int = 300, lr: float = 
     (the U-Net knows them there).
     `noise`: the new colour's latents are decoded with Gaussian noise of this share of the latents'
     spread added, so that the decoder paints the new colour on a whole neighbourhood, not on a point
-    a sampled latent would miss. Returns train.fit's log, with every step's loss."""
+    a sampled latent would miss.
+    `apart` (N, K, 3, 64, 64): the same scenes with the object in K old colours (`recoloured`); the
+    encoder's adapter is pushed to keep the new colour's latents at least `margin` x the latents'
+    spread from the base encoder's latents of each of them, where the object is (a hinge, squared),
+    so that a noisy new-colour latent is not an old colour's.
+    `object_weight`: each picture's pixels that are not its background weigh 1 + object_weight in both
+    errors (an object is a small part of a picture, and its colour is what must come out right). Returns train.fit's log, with every step's loss."""
     from .models.vae import encode
     from .train import fit
 
@@ -299,6 +306,19 @@ def train_decoder_lora(vae, images: torch.Tensor, steps: int = 300, lr: float = 
         decoder_adapter(vae, False)
         with torch.no_grad():
             before = torch.cat([vae.decode(z).sample for z in preserve_latents.split(64)])   # the base decoder's
+    away = None
+    if apart is not None and margin > 0:
+        apart = v.tensor("apart", apart, 5, "(N, K, 3, 64, 64): the same scenes in K other colours")
+        if apart.shape[0] != len(images) or apart.shape[2:] != images.shape[1:]:
+            raise ValueError(f"apart must be shaped ({len(images)}, K, {', '.join(map(str, images.shape[1:]))}), "
+                             f"got {tuple(apart.shape)}")
+        if not with_encoder:
+            raise ValueError("apart needs an encoder adapter: add_decoder_lora(vae, encoder=True)")
+        k = apart.shape[1]
+        with torch.no_grad():
+            away = encode(vae, apart.flatten(0, 1)).unflatten(0, (len(images), k))          # (N, K, 4, 8, 8)
+            differs = (apart - images[:, None]).abs().amax(2).gt(0.02).float()             # (N, K, 64, 64)
+            where = torch.nn.functional.avg_pool2d(differs, 64 // latents.shape[-1])        # (N, K, 8, 8)
     if with_encoder or before is not None:
         decoder_adapter(vae, True)
 
@@ -306,10 +326,19 @@ def train_decoder_lora(vae, images: torch.Tensor, steps: int = 300, lr: float = 
         idx = torch.randint(0, len(images), (batch_size,), generator=gen)
         batch = {"x": images[idx], "z": latents[idx], "new": new[idx],
                  "shake": torch.randn((batch_size, *latents.shape[1:]), generator=gen)}
+        if away is not None:
+            batch |= {"away": away[idx], "where": where[idx]}
         if before is not None:
             keep = torch.randint(0, len(preserve_latents), (batch_size,), generator=gen)
             batch |= {"keep": preserve_latents[keep], "kept": before[keep]}
         return batch
+
+    def weighted(out, target):
+        err = (out - target).pow(2)
+        if not object_weight:
+            return err.mean()
+        w = 1 + object_weight * _off_background(target)
+        return (err * w).sum() / (w.sum() * err.shape[1])
 
     def loss(model, b, gen):
         z, total = b["z"], 0.0
@@ -317,17 +346,43 @@ def train_decoder_lora(vae, images: torch.Tensor, steps: int = 300, lr: float = 
             moved = model.encode(b["x"] * 2 - 1).latent_dist.mode()
             total = ((moved - z)[~b["new"]] / spread).pow(2).mean() if (~b["new"]).any() else 0.0
             z = torch.where(b["new"][:, None, None, None], moved, z)
+            if away is not None and b["new"].any():
+                gap = (moved[:, None] - b["away"]).norm(dim=2)[b["new"]] / spread               # (n, K, 8, 8)
+                w = b["where"][b["new"]]
+                total = total + ((margin - gap).clamp(min=0).pow(2) * w).sum() / w.sum().clamp(min=1)
         if noise:
             z = z + noise * spread * b["shake"] * b["new"][:, None, None, None]
-        total = total + (model.decode(z).sample - (b["x"] * 2 - 1)).pow(2).mean()
+        total = total + weighted(model.decode(z).sample, b["x"] * 2 - 1)
         if before is not None:
-            total = total + preserve_weight * (model.decode(b["keep"]).sample - b["kept"]).pow(2).mean()
+            total = total + preserve_weight * weighted(model.decode(b["keep"]).sample, b["kept"])
         return total
 
     kept = {}
     _, log = fit(vae, loss, draw, steps, lr=lr, name="decoder adapter", seed=seed, every=steps,
                  callback=lambda step, losses, model: kept.update(losses=list(losses)), **fit_kwargs)
     return log | kept
+
+
+def _off_background(x: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) pictures in [-1, 1] -> (B, 1, H, W) 1.0 where a pixel differs from the picture's
+    background (the median colour of its border) by more than 0.1, else 0.0."""
+    border = torch.cat([x[..., 0, :], x[..., -1, :], x[..., :, 0], x[..., :, -1]], dim=-1)     # (B, 3, 4W)
+    bg = border.median(dim=-1).values[..., None, None]
+    return (x - bg).abs().amax(1, keepdim=True).gt(0.1).float()
+
+
+def recoloured(scenes, colours=None) -> torch.Tensor:
+    """The same scenes drawn again with their objects in each of `colours` (the six old ones by
+    default) -> (N, K, 3, 64, 64) in [0, 1]: what train_decoder_lora(apart=...) keeps a new colour away from."""
+    from dataclasses import replace
+
+    colours = list(shapes.COLOURS if colours is None else colours)
+    unknown = [c for c in colours if c not in shapes.COLOURS | shapes.EXTRA_COLOURS]
+    if unknown or not colours:
+        raise ValueError(f"colours must be some of {list(shapes.COLOURS | shapes.EXTRA_COLOURS)}, got {colours!r}")
+    out = [[shapes.render_scene(replace(s, objects=[replace(o, colour=c) for o in s.objects])) for c in colours]
+           for s in scenes]
+    return torch.from_numpy(np.array(out)).permute(0, 1, 4, 2, 3).float() / 255
 
 
 def drawn_latents(pipe, prompts: list[str], seed: int = 0, guidance_scales=(2.0, 5.0), steps: int = 25) -> torch.Tensor:
@@ -433,9 +488,6 @@ def train_lora(pipe, latents: torch.Tensor, captions: list[str], steps: int = 30
 def load_lora(pipe, folder) -> None:
     """pipe.load_lora_weights(folder) (the U-Net's adapter), without diffusers' notice that the text
     encoder (our BERT) has none; and the VAE decoder's adapter too when the folder holds one."""
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
-
     from .pipelines import _quiet, check_pipe
 
     check_pipe(pipe)
@@ -444,14 +496,25 @@ def load_lora(pipe, folder) -> None:
                                 "adapter is in assets/checkpoints/lora-teal (python scripts/train_lora_teal.py rebuilds it)")
     with _quiet("diffusers.loaders.lora_base"):
         pipe.load_lora_weights(str(folder))
+    if (Path(folder) / "vae_decoder_lora.safetensors").exists():
+        load_vae_lora(pipe.vae, folder)
+
+
+def load_vae_lora(vae, folder) -> None:
+    """Put the VAE's adapters saved in `folder` (save_decoder_lora: the decoder's, and the encoder's
+    where there is one) on `vae`, switched on."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
     decoder_file = Path(folder) / "vae_decoder_lora.safetensors"
-    if decoder_file.exists():
-        state = load_file(str(decoder_file))
-        encoder_file = Path(folder) / "vae_encoder_lora.safetensors"
-        add_decoder_lora(pipe.vae, rank=_rank(state), encoder=encoder_file.exists())
-        set_peft_model_state_dict(pipe.vae.decoder, state)
-        if encoder_file.exists():
-            set_peft_model_state_dict(pipe.vae.encoder, load_file(str(encoder_file)))
+    if not decoder_file.is_file():
+        raise FileNotFoundError(f"no VAE adapter (vae_decoder_lora.safetensors) in {str(folder)!r}")
+    state = load_file(str(decoder_file))
+    encoder_file = Path(folder) / "vae_encoder_lora.safetensors"
+    add_decoder_lora(vae, rank=_rank(state), encoder=encoder_file.exists())
+    set_peft_model_state_dict(vae.decoder, state)
+    if encoder_file.exists():
+        set_peft_model_state_dict(vae.encoder, load_file(str(encoder_file)))
 
 
 def load_adapter(folder, device="cpu"):

@@ -13,7 +13,9 @@
    convolutions learns to give teal latents of its own and to paint them teal even with noise of a
    share `--noise` of the latents' spread added (a sampled latent is never exact), while the old
    colours' latents stay where the base encoder put them and the drawn latents decode as before
-   (weighted `--preserve-weight`).
+   (weighted `--preserve-weight`). Teal's latents are pushed at least `--margin` of the spread from
+   the same scene's latents in each old colour (`finetune.recoloured`), and both errors weigh the
+   object's pixels 1 + `--object-weight` times (its colour is what must come out right).
 3. The U-Net's adapter: a rank-`--rank` LoRA on every attention projection of the U-Net (PEFT through
    `unet.add_adapter`), trained with train.fit on the adapted encoder's latents of the same scenes:
    teal scenes toward their own v, old-colour scenes toward what the base U-Net predicts for the same
@@ -35,7 +37,7 @@ def main(argv=None):
     p = training_parser("lora-teal", __doc__, steps=1500, lr=5e-3, batch_size=32)
     p.add_argument("--rank", type=int, default=4)
     p.add_argument("--examples", type=int, default=384, help="scenes, a share --other-share of them in the old colours, the rest teal")
-    p.add_argument("--decoder-steps", type=int, default=400, help="training steps of the decoder's adapter")
+    p.add_argument("--decoder-steps", type=int, default=600, help="training steps of the decoder's adapter")
     p.add_argument("--decoder-lr", type=float, default=2e-3)
     p.add_argument("--convs", action="store_true", help="adapt the U-Net's resnet convolutions too, not only attention")
     p.add_argument("--preserve", action=argparse.BooleanOptionalAction, default=True,
@@ -46,8 +48,13 @@ def main(argv=None):
                    help="adapt the VAE's encoder too, so that teal gets latents of its own (the old colours' stay put)")
     p.add_argument("--noise", type=float, default=0.3,
                    help="the decoder paints teal latents with this share of the latents' spread of noise added")
-    p.add_argument("--preserve-weight", type=float, default=1.0,
+    p.add_argument("--preserve-weight", type=float, default=5.0,
                    help="weight of the decoder's error on the drawn old-colour latents against its error on the pictures")
+    p.add_argument("--margin", type=float, default=1.5,
+                   help="keep teal's latents at least this share of the latents' spread from the same scene's in each "
+                        "old colour (needs --vae-encoder; 0: no such push)")
+    p.add_argument("--object-weight", type=float, default=10.0,
+                   help="the VAE's errors weigh each picture's object pixels 1 + this (its colour is what must come out right)")
     p.add_argument("--other-share", type=float, default=0.67, help="share of the scenes kept in the six old colours")
     args = parse_training_args(p, argv)
     pipe = ft.fresh_pipeline()
@@ -58,7 +65,9 @@ def main(argv=None):
     ft.add_decoder_lora(pipe.vae, rank=args.rank, encoder=args.vae_encoder)
     dec_log = ft.train_decoder_lora(pipe.vae, images, steps=args.decoder_steps, lr=args.decoder_lr, batch_size=16,
                                     seed=args.seed, warmup=20, floor=0.1, preserve_latents=keep, new=is_teal,
-                                    noise=args.noise, preserve_weight=args.preserve_weight)
+                                    noise=args.noise, preserve_weight=args.preserve_weight, margin=args.margin,
+                                    object_weight=args.object_weight,
+                                    apart=ft.recoloured(scenes) if args.margin > 0 else None)
     pipe.vae.eval()
     latents = encode(pipe.vae, images) * pipe.vae.config.scaling_factor    # the (adapted) encoder's latents
     ft.add_lora(pipe.unet, rank=args.rank,
@@ -69,7 +78,8 @@ def main(argv=None):
         ft.save_decoder_lora(pipe.vae, folder)
 
     settings = {"rank": args.rank, "convs": args.convs, "preserve": args.preserve, "vae_encoder": args.vae_encoder,
-                "noise": args.noise, "preserve_weight": args.preserve_weight, "examples": args.examples,
+                "noise": args.noise, "preserve_weight": args.preserve_weight, "margin": args.margin,
+                "object_weight": args.object_weight, "examples": args.examples,
                 "teal_examples": sum(s.objects[0].colour == ft.NEW_COLOUR for s in scenes),
                 "batch_size": args.batch_size, "adapter_parameters": ft.lora_parameters(pipe.unet),
                 "decoder": {"steps": args.decoder_steps, "lr": args.decoder_lr, "batch_size": 16,

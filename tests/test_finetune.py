@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -188,3 +189,42 @@ def test_an_encoder_adapter_moves_only_the_new_colours_latents_and_loads_back(ti
     assert torch.allclose(encode(loaded.vae, images), base, atol=1e-6)
     with pytest.raises(ValueError, match="one True/False per picture"):
         finetune.train_decoder_lora(pipe.vae, images, steps=1, new=[True])
+
+
+def test_recoloured_draws_the_same_scene_in_each_colour_and_only_the_object_changes():
+    images, scenes, _ = finetune.teal_examples(3, seed=1)
+    apart = finetune.recoloured(scenes, ["red", "teal"])
+    assert apart.shape == (3, 2, 3, 64, 64)
+    assert torch.equal(apart[:, 1], images)                         # teal again: the very pictures
+    changed = (apart[:, 0] - images).abs().amax(1) > 0               # red: only the object's pixels move
+    found = finetune._off_background(images * 2 - 1)[:, 0] > 0       # what the helper calls "not background"
+    assert changed.any() and (changed & ~found).float().mean() < 0.002 and found.float().mean() < 0.5
+    assert finetune.read_colours(apart[:, 0]) == ["red"] * 3
+    with pytest.raises(ValueError, match="colours must be some of"):
+        finetune.recoloured(scenes, ["cyan"])
+
+
+def test_a_margin_pushes_the_new_colours_latents_away_from_the_old_colours(tiny_course_checkpoints):
+    images, scenes, _ = finetune.teal_examples(8, seed=0)
+    apart = finetune.recoloured(scenes, ["green", "blue"])
+    base = _tiny_pipe().vae
+    others = encode(base, apart.flatten(0, 1)).unflatten(0, (8, 2))
+    where = torch.nn.functional.avg_pool2d((apart - images[:, None]).abs().amax(2).gt(0.02).float(), 8)   # the object
+    gaps = {}
+    for margin in (3.0, 0.0):                                         # negative control: no margin, no push
+        pipe = _tiny_pipe()
+        finetune.add_decoder_lora(pipe.vae, rank=2, encoder=True)
+        log = finetune.train_decoder_lora(pipe.vae, images, steps=15, lr=1e-2, batch_size=8,
+                                          new=torch.ones(8, dtype=torch.bool), apart=apart, margin=margin,
+                                          object_weight=5.0)
+        assert all(np.isfinite(log["losses"]))
+        gap = (encode(pipe.vae, images)[:, None] - others).norm(dim=2)
+        gaps[margin] = ((gap * where).sum() / where.sum()).item()
+    assert gaps[3.0] > 1.5 * gaps[0.0], gaps
+    with pytest.raises(ValueError, match="apart must be shaped"):
+        finetune.train_decoder_lora(pipe.vae, images, steps=1, apart=apart[:4], margin=1.0)
+
+
+def test_load_vae_lora_says_what_is_missing(tiny_course_checkpoints, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no VAE adapter"):
+        finetune.load_vae_lora(_tiny_pipe().vae, tmp_path)
