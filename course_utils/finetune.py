@@ -279,7 +279,8 @@ def train_decoder_lora(vae, images: torch.Tensor, steps: int = 300, lr: float = 
     spread from the base encoder's latents of each of them, where the object is (a hinge, squared),
     so that a noisy new-colour latent is not an old colour's.
     `object_weight`: each picture's pixels that are not its background weigh 1 + object_weight in both
-    errors (an object is a small part of a picture, and its colour is what must come out right). Returns train.fit's log, with every step's loss."""
+    errors (an object is a small part of a picture, and its colour is what must come out right).
+    Returns train.fit's log, with every step's loss."""
     from .models.vae import encode
     from .train import fit
 
@@ -289,6 +290,8 @@ def train_decoder_lora(vae, images: torch.Tensor, steps: int = 300, lr: float = 
     v.whole("batch_size", batch_size, 1, 4096)
     v.number("noise", noise, 0.0, 10.0)
     v.number("preserve_weight", preserve_weight, 0.0, 1e6)
+    v.number("margin", margin, 0.0, 100.0, "in units of the latents' spread; 0: no push")
+    v.number("object_weight", object_weight, 0.0, 1e6, "0: every pixel weighs the same")
     with_encoder = any(True for _ in _tuner_layers(vae.encoder))
     new = torch.zeros(len(images), dtype=torch.bool) if new is None else torch.as_tensor(new, dtype=torch.bool)
     if new.shape != (len(images),):

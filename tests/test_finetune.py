@@ -223,6 +223,8 @@ def test_a_margin_pushes_the_new_colours_latents_away_from_the_old_colours(tiny_
     assert gaps[3.0] > 1.5 * gaps[0.0], gaps
     with pytest.raises(ValueError, match="apart must be shaped"):
         finetune.train_decoder_lora(pipe.vae, images, steps=1, apart=apart[:4], margin=1.0)
+    with pytest.raises(ValueError, match="margin"):
+        finetune.train_decoder_lora(pipe.vae, images, steps=1, apart=apart, margin=-1.0)
 
 
 def test_load_vae_lora_says_what_is_missing(tiny_course_checkpoints, tmp_path):
