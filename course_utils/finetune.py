@@ -391,7 +391,8 @@ def recoloured(scenes, colours=None) -> torch.Tensor:
 def drawn_latents(pipe, prompts: list[str], seed: int = 0, guidance_scales=(2.0, 5.0), steps: int = 25) -> torch.Tensor:
     """The latents (unscaled, as the decoder takes them) that `pipe` draws for `prompts` at each guidance
     scale, batches of 64 seeded seed, seed + 1, ... -> (len(prompts) * len(guidance_scales), 4, 8, 8).
-    train_decoder_lora(preserve_latents=...) keeps what the base decoder paints for them."""
+    train_decoder_lora(preserve_latents=...) keeps what the base decoder paints for them; scaled and given to
+    train_lora with preserve=True, what the base U-Net predicts on them."""
     from .pipelines import check_pipe
 
     check_pipe(pipe)
@@ -440,18 +441,24 @@ def lora_parameters(unet) -> int:
 
 
 def train_lora(pipe, latents: torch.Tensor, captions: list[str], steps: int = 300, lr: float = 1e-3,
-               batch_size: int = 32, seed: int = 0, out=None, preserve=None, **fit_kwargs):
+               batch_size: int = 32, seed: int = 0, out=None, preserve=None, preserve_weight: float = 1.0,
+               keep_unconditional: bool = False, **fit_kwargs):
     """Train the adapter of pipe.unet (add_lora first) so that it denoises `latents` (scaled) given
     `captions`, 10 % of them dropped for guidance. `preserve`: an optional (N,) bool mask of examples
     whose target is not their own v but what the base U-Net (adapter off) predicts for the same noisy
     input, so that the adapter learns to leave them as they were (a distillation form of DreamBooth's
-    prior preservation). Returns train.fit's log; with `out`, saves the adapter there (save_lora) atomically."""
+    prior preservation); their error weighs `preserve_weight` times a new example's. With
+    `keep_unconditional`, every example whose caption was dropped is preserved the same way, so that the
+    adapter leaves the unconditional prediction (the one guidance pushes away from) as it was and
+    changes only what captions ask for. Returns train.fit's log; with `out`, saves the adapter there
+    (save_lora) atomically."""
     from .models.unet_shapes import CAPTION_DROPOUT
     from .pipelines import check_pipe
     from .train import fit
 
     check_pipe(pipe)
     _check_training(latents, captions, steps, lr, batch_size)
+    v.number("preserve_weight", preserve_weight, 0.0, 1e6)
     if preserve is not None:
         preserve = torch.as_tensor(preserve, dtype=torch.bool)
         if preserve.shape != (len(latents),):
@@ -465,10 +472,12 @@ def train_lora(pipe, latents: torch.Tensor, captions: list[str], steps: int = 30
         idx = torch.randint(0, len(latents), (batch_size,), generator=gen)
         drop = torch.rand(batch_size, generator=gen) < CAPTION_DROPOUT
         keep = preserve[idx] if preserve is not None else torch.zeros(batch_size, dtype=torch.bool)
-        return latents[idx], torch.where(drop[:, None, None], null, contexts[idx]), keep
+        return latents[idx], torch.where(drop[:, None, None], null, contexts[idx]), keep, drop
 
     def loss(unet, batch, gen):
-        x0, context, keep = batch
+        x0, context, keep, drop = batch
+        if keep_unconditional:
+            keep = keep | drop
         if not keep.any():
             return denoising_loss(unet, x0, context, schedule, generator=gen)
         x_t, t, target = noisy_batch(x0, schedule, gen)
@@ -480,7 +489,9 @@ def train_lora(pipe, latents: torch.Tensor, captions: list[str], steps: int = 30
             unet.enable_adapters()
         target = target.clone()
         target[keep] = base
-        return torch.nn.functional.mse_loss(unet(x_t, t, encoder_hidden_states=context).sample, target)
+        error = (unet(x_t, t, encoder_hidden_states=context).sample - target).pow(2).mean(dim=(1, 2, 3))
+        weight = torch.where(keep, preserve_weight, 1.0)
+        return (weight * error).mean()
 
     kept, write = {}, fit_kwargs.pop("write_weights", save_lora)
     _, log = fit(pipe.unet, loss, draw, steps, lr=lr, name="lora-teal", seed=seed, out=out, write_weights=write,

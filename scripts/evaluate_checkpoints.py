@@ -202,10 +202,11 @@ def evaluate_flow(n: int = 500) -> dict:
                      for k in (1, 2, 4, 8, 50) for name, sampler in (("flow-digits", "Euler"), ("ddpm-digits", "DDIM"))]}
 
 
-def evaluate_lora(n: int = 100, n_old: int = 200, seed: int = 2024, guidance: float = 2.0) -> dict:
+def evaluate_lora(n: int = 100, n_old: int = 500, seed: int = 2024, guidance: float = 2.0) -> dict:
     """lora-teal: teal prompts in wordings training never used, with and without the adapters, and the six old
     colours with and without them (forgetting), all read back with a reader that knows teal; and the VAE's
-    reconstructions with and without the decoder's adapter -> metrics.json."""
+    reconstructions with and without the decoder's adapter. Then the U-Net's adapter alone and the VAE's alone,
+    to see which one costs the old colours what -> metrics.json."""
     from collections import Counter
 
     from course_utils import finetune as ft
@@ -228,9 +229,17 @@ def evaluate_lora(n: int = 100, n_old: int = 200, seed: int = 2024, guidance: fl
                 "vae_teal_read_teal": float(np.mean([c == "teal" for c in ft.read_colours(back[is_teal])])),
                 "vae_old_psnr": float(psnr(back[~is_teal], pictures[~is_teal]).mean())}
 
+    def alone(unet_scale, vae):     # one of the two: which costs the old colours what
+        kw = dict(guidance_scale=guidance, num_inference_steps=25, seed=seed) | ft.lora_scale(pipe, unet_scale)
+        ft.decoder_adapter(pipe.vae, vae)
+        return {"teal_colour": metrics.adherence(pipelines.generate(pipe, prompts, **kw), scenes, ("teal",))["colour"],
+                "old": metrics.adherence(pipelines.generate(pipe, [s.caption for s in old], **kw), old, ("teal",))}
+
     rows = [run(1.0), run(0.0)]
+    split = {"unet": alone(1.0, vae=False), "vae": alone(0.0, vae=True)}
     folder = checkpoint_dir("lora-teal")
     return {"n": n, "n_old": n_old, "n_old_pictures": int((~is_teal).sum()), "n_teal_pictures": int(is_teal.sum()), "seed": seed, "guidance": guidance, "rows": rows,
+            "alone": split,
             "example_prompts": prompts[:4],
             "file_kb": round(sum(f.stat().st_size for f in folder.glob("*.safetensors")) / 1e3, 1)}
 

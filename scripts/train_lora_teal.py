@@ -19,14 +19,21 @@
 3. The U-Net's adapter: a rank-`--rank` LoRA on every attention projection of the U-Net (PEFT through
    `unet.add_adapter`), trained with train.fit on the adapted encoder's latents of the same scenes:
    teal scenes toward their own v, old-colour scenes toward what the base U-Net predicts for the same
-   noisy latent (`--preserve`: prior preservation by distillation), so it learns teal and leaves the
-   rest alone. Only the adapters' numbers change.
+   noisy latent (`--preserve`: prior preservation by distillation), and so are the latents the base U-Net
+   drew for the old captions in step 1 (`--distil-drawn`: what it meets when it draws), their error
+   weighing `--unet-preserve-weight` times teal's; so it learns teal and leaves the rest alone. Only the
+   adapters' numbers change. `--vae-from FOLDER` loads the VAE's adapters of an earlier run instead of
+   training them; the U-Net's adapter comes out the same (its random start is seeded on its own).
 Saved as diffusers LoRA weights (`pipe.load_lora_weights(folder)` for the U-Net) plus
 vae_decoder_lora.safetensors and vae_encoder_lora.safetensors; `finetune.load_lora(pipe, folder)` loads all."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+
+import torch
 
 from course_utils import finetune as ft
 from course_utils.models.vae import encode
@@ -55,6 +62,17 @@ def main(argv=None):
                         "old colour (needs --vae-encoder; 0: no such push)")
     p.add_argument("--object-weight", type=float, default=10.0,
                    help="the VAE's errors weigh each picture's object pixels 1 + this (its colour is what must come out right)")
+    p.add_argument("--unet-preserve-weight", type=float, default=3.0,
+                   help="weight of the U-Net's error on the old-colour scenes (toward the base U-Net) against its error on teal's")
+    p.add_argument("--keep-unconditional", action=argparse.BooleanOptionalAction, default=False,
+                   help="examples whose caption is dropped (for guidance) learn the base U-Net's prediction too, so the "
+                        "adapter leaves the unconditional prediction alone")
+    p.add_argument("--distil-drawn", action=argparse.BooleanOptionalAction, default=True,
+                   help="the U-Net's adapter also learns the base U-Net's prediction on the latents the base U-Net drew "
+                        "for the old scenes' captions (what it meets when it draws), not only on the scenes' own latents")
+    p.add_argument("--vae-from", type=Path, default=None,
+                   help="take the VAE's adapters from this folder (an earlier run of this script) instead of training "
+                        "them again; the U-Net's adapter comes out the same either way")
     p.add_argument("--other-share", type=float, default=0.67, help="share of the scenes kept in the six old colours")
     args = parse_training_args(p, argv)
     pipe = ft.fresh_pipeline()
@@ -62,14 +80,25 @@ def main(argv=None):
     old = [c for c, s in zip(captions, scenes) if s.objects[0].colour != ft.NEW_COLOUR]
     keep = ft.drawn_latents(pipe, old, seed=args.seed) if args.preserve else None    # before any adapter
     is_teal = [s.objects[0].colour == ft.NEW_COLOUR for s in scenes]
-    ft.add_decoder_lora(pipe.vae, rank=args.rank, encoder=args.vae_encoder)
-    dec_log = ft.train_decoder_lora(pipe.vae, images, steps=args.decoder_steps, lr=args.decoder_lr, batch_size=16,
-                                    seed=args.seed, warmup=20, floor=0.1, preserve_latents=keep, new=is_teal,
-                                    noise=args.noise, preserve_weight=args.preserve_weight, margin=args.margin,
-                                    object_weight=args.object_weight,
-                                    apart=ft.recoloured(scenes) if args.margin > 0 else None)
+    if args.vae_from:
+        ft.load_vae_lora(pipe.vae, args.vae_from)
+        dec_log = json.loads((args.vae_from / "training_log.json").read_text())["decoder"]
+    else:
+        ft.add_decoder_lora(pipe.vae, rank=args.rank, encoder=args.vae_encoder)
+        dec_log = ft.train_decoder_lora(pipe.vae, images, steps=args.decoder_steps, lr=args.decoder_lr, batch_size=16,
+                                        seed=args.seed, warmup=20, floor=0.1, preserve_latents=keep, new=is_teal,
+                                        noise=args.noise, preserve_weight=args.preserve_weight, margin=args.margin,
+                                        object_weight=args.object_weight,
+                                        apart=ft.recoloured(scenes) if args.margin > 0 else None)
     pipe.vae.eval()
-    latents = encode(pipe.vae, images) * pipe.vae.config.scaling_factor    # the (adapted) encoder's latents
+    scale = pipe.vae.config.scaling_factor
+    latents = encode(pipe.vae, images) * scale    # the (adapted) encoder's latents
+    preserve = [not t for t in is_teal] if args.preserve else None
+    if args.preserve and args.distil_drawn:     # drawn_latents gives each caption once per guidance scale
+        latents = torch.cat([latents, keep * scale])
+        captions = list(captions) + old * (len(keep) // len(old))
+        preserve += [True] * len(keep)
+    torch.manual_seed(args.seed)                 # the adapter's random start, whether the VAE's were trained or loaded
     ft.add_lora(pipe.unet, rank=args.rank,
                 targets=ft.LORA_TARGETS + (ft.CONV_TARGETS if args.convs else ()))
 
@@ -79,17 +108,22 @@ def main(argv=None):
 
     settings = {"rank": args.rank, "convs": args.convs, "preserve": args.preserve, "vae_encoder": args.vae_encoder,
                 "noise": args.noise, "preserve_weight": args.preserve_weight, "margin": args.margin,
-                "object_weight": args.object_weight, "examples": args.examples,
+                "object_weight": args.object_weight, "unet_preserve_weight": args.unet_preserve_weight,
+                "keep_unconditional": args.keep_unconditional, "distil_drawn": args.preserve and args.distil_drawn,
+                "vae_from": str(args.vae_from) if args.vae_from else None, "examples": args.examples,
                 "teal_examples": sum(s.objects[0].colour == ft.NEW_COLOUR for s in scenes),
                 "batch_size": args.batch_size, "adapter_parameters": ft.lora_parameters(pipe.unet),
                 "decoder": {"steps": args.decoder_steps, "lr": args.decoder_lr, "batch_size": 16,
                             "adapter_parameters": sum(p.numel() for p in pipe.vae.parameters() if p.requires_grad),
                             "preserved_latents": 0 if keep is None else len(keep),
                             "seconds": dec_log["seconds"], "loss_every_100": dec_log["loss_every_100"]}}
+    if args.vae_from:
+        settings["decoder"] = dec_log
     ft.train_lora(pipe, latents, captions, steps=args.steps, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
                   out=args.out, write_weights=write, state=args.state, resume_run=args.resume, warmup=50,
                   floor=0.1, settings=settings, save_every=100,
-                  preserve=[not t for t in is_teal] if args.preserve else None)
+                  preserve=preserve,
+                  preserve_weight=args.unet_preserve_weight, keep_unconditional=args.keep_unconditional)
 
 
 if __name__ == "__main__":

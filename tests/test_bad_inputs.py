@@ -411,6 +411,8 @@ CASES = [
     ("learn_word latents 3-D", lambda: finetune.learn_word(P(), x(4, 8, 8), ["a <t> circle"]), "latents"),
     ("train_lora batch 0", lambda: finetune.train_lora(P(), x(1, 4, 8, 8), ["a teal star"], batch_size=0), "batch_size"),
     ("train_lora lr nan", lambda: finetune.train_lora(P(), x(1, 4, 8, 8), ["a teal star"], lr=NAN), r"\blr\b"),
+    ("train_lora preserve_weight -1", lambda: finetune.train_lora(P(), x(1, 4, 8, 8), ["a teal star"], preserve_weight=-1),
+     "preserve_weight"),
     ("add_lora rank 0", lambda: finetune.add_lora(P().unet, rank=0), "rank"),
     ("add_decoder_lora rank 0", lambda: finetune.add_decoder_lora(P().vae, rank=0), "rank"),
     ("lora_scale -1", lambda: finetune.lora_scale(P(), -1), "scale"),

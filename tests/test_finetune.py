@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -122,6 +124,33 @@ def test_preserved_examples_train_the_adapter_toward_the_base_model(tiny_course_
         finetune.train_lora(pipe, torch.randn(4, 4, 8, 8), ["a teal star"] * 4, steps=1, preserve=[True] * 3)
 
 
+def test_the_preserved_examples_weight_keeps_the_adapter_nearer_the_base_model(tiny_course_checkpoints):
+    distance = {}
+    for weight in (0.0, 100.0):
+        pipe = _tiny_pipe()
+        base = _prediction(pipe.unet)
+        finetune.add_lora(pipe.unet, rank=4)
+        torch.manual_seed(0)
+        finetune.train_lora(pipe, torch.randn(4, 4, 8, 8), ["a teal star", "a red star"] * 2, steps=20, batch_size=4,
+                            lr=1e-2, preserve=[False, True] * 2, preserve_weight=weight)
+        distance[weight] = (_prediction(pipe.unet) - base).abs().mean().item()
+    assert 0 < distance[100.0] < 0.5 * distance[0.0], distance
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_keep_unconditional_leaves_the_dropped_captions_prediction_alone(tiny_course_checkpoints, monkeypatch, keep):
+    monkeypatch.setattr("course_utils.models.unet_shapes.CAPTION_DROPOUT", 1.0)    # every caption dropped
+    pipe = _tiny_pipe()
+    base = _prediction(pipe.unet)
+    finetune.add_lora(pipe.unet, rank=4)
+    log = finetune.train_lora(pipe, torch.randn(4, 4, 8, 8), ["a teal star"] * 4, steps=3, batch_size=2, lr=1e-2,
+                              keep_unconditional=keep)
+    if keep:           # every example is then preserved: the targets are what the adapter already predicts
+        assert log["losses"] == [0.0] * 3 and torch.equal(_prediction(pipe.unet), base)
+    else:              # negative control: the unconditional prediction learns the new pictures
+        assert min(log["losses"]) > 0 and not torch.allclose(_prediction(pipe.unet), base, atol=1e-4)
+
+
 def test_an_adapter_on_the_convolutions_too_saves_and_loads_back(tiny_course_checkpoints, tmp_path):
     pipe = _tiny_pipe()
     finetune.add_lora(pipe.unet, rank=2, targets=finetune.LORA_TARGETS + finetune.CONV_TARGETS)
@@ -230,3 +259,27 @@ def test_a_margin_pushes_the_new_colours_latents_away_from_the_old_colours(tiny_
 def test_load_vae_lora_says_what_is_missing(tiny_course_checkpoints, tmp_path):
     with pytest.raises(FileNotFoundError, match="no VAE adapter"):
         finetune.load_vae_lora(_tiny_pipe().vae, tmp_path)
+
+
+@pytest.mark.slow
+def test_the_rebuild_script_gives_the_same_unet_adapter_with_the_vae_adapters_loaded(tmp_path, monkeypatch):
+    """--vae-from skips training the VAE's adapters; the U-Net's adapter must not depend on that."""
+    import importlib
+
+    from safetensors.torch import load_file
+
+    from course_utils import paths
+
+    monkeypatch.syspath_prepend(str(paths.ROOT / "scripts"))
+    script = importlib.import_module("train_lora_teal")
+    short = ["--steps", "2", "--decoder-steps", "2", "--examples", "12", "--threads", "1", "--keep-unconditional",
+             "--distil-drawn", "--unet-preserve-weight", "2", "--state", str(tmp_path / "state.safetensors")]
+    script.main([*short, "--out", str(tmp_path / "full")])
+    script.main([*short, "--out", str(tmp_path / "loaded"), "--vae-from", str(tmp_path / "full")])
+    full, loaded = (load_file(str(tmp_path / f / "pytorch_lora_weights.safetensors")) for f in ("full", "loaded"))
+    assert full.keys() == loaded.keys() and all(torch.equal(full[k], loaded[k]) for k in full)
+    for f in ("vae_decoder_lora.safetensors", "vae_encoder_lora.safetensors"):
+        a, b = load_file(str(tmp_path / "full" / f)), load_file(str(tmp_path / "loaded" / f))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    log = json.loads((tmp_path / "loaded" / "training_log.json").read_text())
+    assert log["vae_from"] == str(tmp_path / "full") and log["distil_drawn"] and log["keep_unconditional"]
