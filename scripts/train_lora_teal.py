@@ -75,6 +75,9 @@ def main(argv=None):
                         "them again; the U-Net's adapter comes out the same either way")
     p.add_argument("--other-share", type=float, default=0.67, help="share of the scenes kept in the six old colours")
     args = parse_training_args(p, argv)
+    if args.vae_from and not all((args.vae_from / f).is_file() for f in ("vae_decoder_lora.safetensors", "training_log.json")):
+        p.error(f"--vae-from {args.vae_from}: expected a folder this script wrote (vae_decoder_lora.safetensors and "
+                "training_log.json), e.g. assets/checkpoints/lora-teal")
     pipe = ft.fresh_pipeline()
     images, scenes, captions = ft.teal_examples(args.examples, seed=args.seed, other_share=args.other_share)
     old = [c for c, s in zip(captions, scenes) if s.objects[0].colour != ft.NEW_COLOUR]

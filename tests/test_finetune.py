@@ -1,4 +1,5 @@
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -283,3 +284,6 @@ def test_the_rebuild_script_gives_the_same_unet_adapter_with_the_vae_adapters_lo
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     log = json.loads((tmp_path / "loaded" / "training_log.json").read_text())
     assert log["vae_from"] == str(tmp_path / "full") and log["distil_drawn"] and log["keep_unconditional"]
+    with pytest.raises(SystemExit):     # argparse's error: a folder without the VAE's adapters
+        script.main([*short, "--out", str(tmp_path / "x"), "--vae-from", str(tmp_path / "nothing")])
+    sys.modules.pop("train_lora_teal", None)
