@@ -329,11 +329,12 @@ def denoise_by_hand(pipe, prompt: str, negative_prompt: str = "", guidance_scale
     mask = ids.attention_mask.to(enc) if getattr(pipe.text_encoder.config, "use_attention_mask", False) else None
     dev, dtype = pipe.unet.device, pipe.unet.dtype  # a hub model on a GPU runs in float16 there
     context = pipe.text_encoder(ids.input_ids.to(enc), attention_mask=mask)[0].to(dev, dtype)
-    # 2. seeded Gaussian noise in latent space (1, 4, h, w), drawn on the CPU (the same numbers everywhere)
+    # 2. the timesteps first, as the pipeline does: Euler's init_noise_sigma comes from the sigmas just chosen
+    scheduler.set_timesteps(num_inference_steps)
+    #    then seeded Gaussian noise in latent space (1, 4, h, w), drawn on the CPU (the same numbers everywhere)
     h = pipe.unet.config.sample_size
     g = torch.Generator().manual_seed(seed)
     latents = (torch.randn(1, pipe.unet.config.in_channels, h, h, generator=g) * scheduler.init_noise_sigma).to(dev, dtype)
-    scheduler.set_timesteps(num_inference_steps)
     trail, x0s = [], []
     for t in scheduler.timesteps:
         # 3. predict (noise, or v) with and without the prompt: one U-Net call on a batch of 2

@@ -147,3 +147,30 @@ def test_a_folder_without_safetensors_is_refused(tiny_course_checkpoints, tmp_pa
     pipe.save_pretrained(tmp_path / "pickled", safe_serialization=False)
     with pytest.raises(OSError, match="safetensors"):
         pipelines.load_text_to_image(str(tmp_path / "pickled"), device="cpu")
+
+
+@pytest.mark.parametrize("spacing", ["leading", "trailing"])
+def test_loop_by_hand_sets_the_timesteps_before_scaling_the_noise_as_the_pipeline_does(tiny_course_checkpoints,
+                                                                                        spacing):
+    """Euler's init_noise_sigma depends on the timesteps set; 'leading' is Stable Diffusion 1.5's spacing."""
+    pipe = pipelines.load_text_to_image(device="cpu")
+    config = dict(pipe.scheduler.config) | {"timestep_spacing": spacing}
+    euler = lambda: pipelines.make_scheduler("Euler", config)  # noqa: E731 - a fresh scheduler for each loop
+    with_euler = pipelines.StableDiffusionPipeline(**pipe.components | {"scheduler": euler()},
+                                                   requires_safety_checker=False)
+    with_euler.set_progress_bar_config(disable=True)
+    mine = pipelines.denoise_by_hand(pipe, "a big yellow star", guidance_scale=3.0, num_inference_steps=4, seed=2,
+                                     scheduler=euler())
+    theirs = with_euler("a big yellow star", guidance_scale=3.0, num_inference_steps=4, generator=_gen(2),
+                        output_type="pt").images[0]
+    assert torch.allclose(mine["image"], theirs, atol=1e-5)
+    # negative control: the noise scaled by init_noise_sigma read before set_timesteps (the old order)
+    before, after = euler(), euler()
+    after.set_timesteps(4)
+    noise = torch.randn(1, 4, 8, 8, generator=_gen(2))
+    old = with_euler("a big yellow star", guidance_scale=3.0, num_inference_steps=4, output_type="pt",
+                     latents=noise * before.init_noise_sigma / after.init_noise_sigma).images[0]
+    if spacing == "leading":   # the start sigma differs, and so does the image
+        assert not torch.allclose(old, theirs, atol=1e-3)
+    else:                      # 'trailing' starts at t = 999 either way: the order did not matter
+        assert torch.allclose(old, theirs, atol=1e-5)
