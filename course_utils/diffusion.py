@@ -75,15 +75,19 @@ def ddpm_sample(unet, schedule: Schedule, n: int, generator=None, record_every: 
 
 
 def ddim_step(model_output, t: int, t_prev: int, sample, alphas_cumprod, eta: float = 0.0,
-              prediction_type: str = "epsilon", generator=None, clip_sample: bool = False):
+              prediction_type: str = "epsilon", generator=None, clip_sample: bool = False,
+              set_alpha_to_one: bool | None = None):
     """One DDIM step x_t -> x_(t_prev); returns (x_(t_prev), predicted x_0). sample: (B, C, H, W).
 
     Equals diffusers' DDIMScheduler.step (tests/test_diffusion.py). t_prev < 0 means "the clean
-    end", where abar = 1 (as in diffusers). With eta = 0, t_prev may also be above t (DDIM inversion)."""
-    abar, t, t_prev = _check_ddim(model_output, t, t_prev, sample, alphas_cumprod, eta, prediction_type, generator,
-                                  clip_sample)
+    end", where abar is 1 if set_alpha_to_one (DDIMScheduler's default, kept by ddpm-digits), else
+    alphas_cumprod[0] (Stable Diffusion's config, and unet-shapes'). None reads it from the config of
+    a scheduler passed as alphas_cumprod, and is True otherwise. With eta = 0, t_prev may also be
+    above t (DDIM inversion)."""
+    abar, t, t_prev, abar_end = _check_ddim(model_output, t, t_prev, sample, alphas_cumprod, eta, prediction_type,
+                                            generator, clip_sample, set_alpha_to_one)
     abar_t = abar[t]
-    abar_prev = abar[t_prev] if t_prev >= 0 else torch.tensor(1.0)
+    abar_prev = abar[t_prev] if t_prev >= 0 else abar_end       # the clean end: 1, or abar_0 (set_alpha_to_one=False)
     # 1. x_0 and eps from the network's output (eq. 12's "predicted x_0"; Song's alpha is Ho's abar)
     if prediction_type == "epsilon":
         eps = model_output
@@ -103,8 +107,10 @@ def ddim_step(model_output, t: int, t_prev: int, sample, alphas_cumprod, eta: fl
     return x_prev, x0_pred
 
 
-def _check_ddim(model_output, t, t_prev, sample, alphas_cumprod, eta, prediction_type, generator, clip_sample):
-    """The arguments of ddim_step, each with an error that names it; returns (alphas_cumprod, t, t_prev)."""
+def _check_ddim(model_output, t, t_prev, sample, alphas_cumprod, eta, prediction_type, generator, clip_sample,
+                set_alpha_to_one):
+    """The arguments of ddim_step, each with an error that names it; returns (alphas_cumprod, t, t_prev,
+    abar at the clean end)."""
     abar = v.tensor("alphas_cumprod", getattr(alphas_cumprod, "alphas_cumprod", alphas_cumprod), 1,
                     "pass schedule.alphas_cumprod or scheduler.alphas_cumprod")
     T = len(abar)
@@ -118,7 +124,11 @@ def _check_ddim(model_output, t, t_prev, sample, alphas_cumprod, eta, prediction
     if x.shape != out.shape:
         raise ValueError(f"model_output must have the shape of sample {tuple(x.shape)}, got {tuple(out.shape)}")
     v.generator("generator", generator), v.flag("clip_sample", clip_sample)
-    return abar.to(x.device, x.dtype), t, t_prev
+    if set_alpha_to_one is None:   # a diffusers scheduler says in its config; a schedule or a tensor gets the default
+        set_alpha_to_one = getattr(getattr(alphas_cumprod, "config", None), "set_alpha_to_one", True)
+    abar = abar.to(x.device, x.dtype)
+    abar_end = torch.ones((), dtype=x.dtype, device=x.device) if v.flag("set_alpha_to_one", set_alpha_to_one) else abar[0]
+    return abar, t, t_prev, abar_end
 
 
 @torch.no_grad()
@@ -140,7 +150,7 @@ def ddim_sample(unet, alphas_cumprod, n: int, steps: int, eta: float = 0.0, gene
     jump = len(abar) // steps
     for t in range((steps - 1) * jump, -1, -jump):                      # 980, 960, ..., 0 for 50 steps
         eps = unet(x, t).sample
-        x, _ = ddim_step(eps, t, t - jump, x, abar, eta, generator=generator, clip_sample=clip_sample)
+        x, _ = ddim_step(eps, t, t - jump, x, alphas_cumprod, eta, generator=generator, clip_sample=clip_sample)
     return x.cpu()
 
 

@@ -74,6 +74,40 @@ def test_ddim_step_v_prediction_equals_diffusers():
     assert (as_eps - ref).abs().max() > 1e-2
 
 
+@pytest.mark.parametrize("set_alpha_to_one", [True, False])
+def test_ddim_steps_last_jump_lands_where_the_schedulers_config_says(set_alpha_to_one):
+    """Below t = 0 abar is 1 (DDIMScheduler's default) or abar_0 (set_alpha_to_one=False, unet-shapes' config)."""
+    from course_utils.models.unet_shapes import SCHEDULER_CONFIG as SHAPES_CONFIG
+
+    sched = DDIMScheduler(**(SHAPES_CONFIG | {"set_alpha_to_one": set_alpha_to_one}))
+    sched.set_timesteps(25)
+    t = int(sched.timesteps[-1])                                    # 39: the last jump goes to 39 - 40 < 0
+    g = torch.Generator().manual_seed(1)
+    x, v_out = torch.randn(2, 4, 8, 8, generator=g), torch.randn(2, 4, 8, 8, generator=g)
+    ref = sched.step(v_out, t, x).prev_sample
+    from_config, _ = ddim_step(v_out, t, t - 40, x, sched, prediction_type="v_prediction")
+    told, _ = ddim_step(v_out, t, t - 40, x, sched.alphas_cumprod, prediction_type="v_prediction",
+                        set_alpha_to_one=set_alpha_to_one)
+    assert (from_config - ref).abs().max() < 1e-5 and (told - ref).abs().max() < 1e-5
+    # negative control: the other end (abar = 1 was the only one before) lands elsewhere
+    other, _ = ddim_step(v_out, t, t - 40, x, sched.alphas_cumprod, prediction_type="v_prediction",
+                         set_alpha_to_one=not set_alpha_to_one)
+    assert (other - ref).abs().max() > 1e-2
+    default, _ = ddim_step(v_out, t, t - 40, x, sched.alphas_cumprod, prediction_type="v_prediction")
+    assert torch.equal(default, told if set_alpha_to_one else other)  # a bare tensor: DDIMScheduler's default, 1
+
+
+def test_ddim_sample_follows_a_schedulers_set_alpha_to_one():
+    unet = _tiny_unet()
+    sd_betas = {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012}   # abar_0 = 0.99915
+    sched = DDIMScheduler(**(SCHEDULER_CONFIG | sd_betas | {"set_alpha_to_one": False}))
+    ref = sample_diffusion(unet, sched, 3, 10, torch.Generator().manual_seed(5))
+    ours = ddim_sample(unet, sched, 3, 10, generator=torch.Generator().manual_seed(5))
+    assert ((ours.clamp(-1, 1) + 1) / 2 - ref).abs().max() < 1e-5
+    as_one = ddim_sample(unet, sched.alphas_cumprod, 3, 10, generator=torch.Generator().manual_seed(5))
+    assert (as_one - ours).abs().max() > 1e-3   # negative control: the clean end at abar = 1 instead
+
+
 def test_ddim_sample_gives_the_schedulers_images_and_eta0_is_deterministic():
     unet = _tiny_unet()
     abar = make_schedule("linear").alphas_cumprod
@@ -111,3 +145,6 @@ def test_ddim_sample_and_clip_sample_refuse_bad_arguments_by_name():
     with pytest.raises(TypeError, match="clip_sample"):
         ddim_step(torch.zeros(1, 1, 8, 8), 5, 1, torch.zeros(1, 1, 8, 8), make_schedule("linear").alphas_cumprod,
                   clip_sample="yes")
+    with pytest.raises(TypeError, match="set_alpha_to_one"):
+        ddim_step(torch.zeros(1, 1, 8, 8), 5, 1, torch.zeros(1, 1, 8, 8), make_schedule("linear").alphas_cumprod,
+                  set_alpha_to_one="no")
