@@ -122,14 +122,15 @@ def _fit_toy(model, data: torch.Tensor, noise: torch.Tensor | None, steps: int, 
     return model.eval(), losses
 
 
-def reflow(model, n: int = 4096, steps: int = 500, sampler_steps: int = 100, seed: int = 1, lr: float = 1e-3):
+def reflow(model, n: int = 4096, steps: int = 500, sampler_steps: int = 100, seed: int = 2, lr: float = 1e-3):
     """One round of reflow (Liu, Gong & Liu 2022): returns (new model, (x0, noise) pairs, losses).
 
-    1. draw noise and follow `model`'s flow to where it lands: pairs (x0, noise) that the
-       flow couples, no longer independent;
+    1. draw noise (from `seed`) and follow `model`'s flow to where it lands: pairs (x0, noise)
+       that the flow couples, no longer independent;
     2. fine-tune a copy of `model` on the straight lines between those pairs.
     A line no longer crosses others much, so its velocity is nearly the same all along it, and
-    few Euler steps (even one) follow it. Used in notebooks/07_beyond.ipynb."""
+    few Euler steps (even one) follow it. Measure the new model on noise it never trained on,
+    drawn from another seed (lesson 07 uses seed 1). Used in notebooks/07_beyond.ipynb."""
     import copy
 
     n, seed = validate.whole("n", n, 2, 1_000_000), validate.whole("seed", seed, 0, 2**32 - 1)

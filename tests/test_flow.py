@@ -94,6 +94,16 @@ def test_plot_reflow_draws_paths_and_one_step_per_model_and_refuses_no_models():
         plot_reflow({}, noise, data)
 
 
+def test_reflow_trains_on_the_noise_of_its_seed_not_on_lesson_07s_test_noise():
+    model = flow.ToyVelocity()
+    _, (_, noise), _ = flow.reflow(model, n=4096, steps=1, sampler_steps=1)
+    assert torch.equal(noise, torch.randn(4096, 2, generator=torch.Generator().manual_seed(2)))
+    tested = torch.randn(2000, 2, generator=torch.Generator().manual_seed(1))   # lesson 07's x1
+    assert torch.cdist(tested, noise).min() > 0          # no test point is a training point
+    _, (_, same), _ = flow.reflow(model, n=4096, steps=1, sampler_steps=1, seed=1)
+    assert torch.cdist(tested, same).min() == 0          # negative control: seed 1 would train on them
+
+
 def test_reflow_refuses_a_model_it_cannot_fine_tune():
     with pytest.raises(TypeError, match="torch.nn.Module"):
         flow.reflow(lambda x, t: x, n=10, steps=1)
