@@ -218,6 +218,28 @@ def test_lesson01_checkers(capsys):
     assert not checks.check_probability_ratio(None, rbm, a, b)
 
 
+def test_probability_ratio_names_an_overflowed_exp_and_says_subtract_first(capsys):
+    from course_utils import checks
+
+    rbm = _tiny(V=64, H=8)
+    rbm.intercept_visible_.fill_(3.0)                  # F(all ones) is about -200, as for lesson 01's digit
+    a, b = torch.ones(64), torch.ones(64)
+    b[:8] = 0                                          # F(b) is about -180: both exp(-F) overflow float32
+    naive = torch.exp(-rbm.free_energy(a[None])) / torch.exp(-rbm.free_energy(b[None]))
+    assert torch.isnan(naive).all()
+    for answer in (naive, naive.item(), naive.numpy()):
+        assert not checks.check_probability_ratio(answer, rbm, a, b)
+        assert "Subtract first" in capsys.readouterr().out
+    one_side = torch.exp(-rbm.free_energy(b[None])) / torch.exp(-rbm.free_energy(a[None]))   # finite / inf = 0
+    assert not checks.check_probability_ratio(one_side, rbm, a, b)
+    assert "Subtract first" in capsys.readouterr().out
+    assert checks.check_probability_ratio(torch.exp(rbm.free_energy(b[None]) - rbm.free_energy(a[None])), rbm, a, b)
+    # negative control: where nothing can overflow, a nan gets the general message
+    small = _tiny(V=64, H=8)
+    assert not checks.check_probability_ratio(float("nan"), small, torch.zeros(64), torch.ones(64))
+    assert "Subtract first" not in capsys.readouterr().out
+
+
 def test_tiny_states_figure():
     from course_utils.models.rbm import all_states
 

@@ -65,11 +65,28 @@ def check_cd1_update(fn) -> bool:
     return all(ok)
 
 
+_LOG_FLOAT32_MAX = 88.72    # e^88.72 = 3.4e38, the largest float32: exp of anything above it is inf
+
+
+def _overflowed(answer) -> bool:
+    """True for one number that is nan, inf or 0: what exp(-F) / exp(-F) gives when an exp overflows."""
+    try:
+        t = torch.as_tensor(answer, dtype=torch.float64)
+    except Exception:  # noqa: BLE001 - not a number at all: as_number will say so
+        return False
+    return t.numel() == 1 and (not bool(torch.isfinite(t).all()) or float(t.reshape(())) == 0)
+
+
 @checker
 def check_probability_ratio(answer, rbm, a, b) -> bool:
     """Lesson 01: a number, how many times more probable image a is than image b under the RBM."""
-    value = as_number(answer, "the ratio p(a) / p(b)")
     fa, fb = (float(rbm.free_energy(torch.as_tensor(x).reshape(1, -1).float())) for x in (a, b))
+    if _overflowed(answer) and max(-fa, -fb) > _LOG_FLOAT32_MAX:
+        return say(False, f"exp overflowed: F(a) = {fa:.1f} and F(b) = {fb:.1f}, so e^(-F) is near e^{max(-fa, -fb):.0f}, "
+                          f"far beyond the largest float32 (3.4e38 = e^{_LOG_FLOAT32_MAX:.1f}): exp gives inf, and a "
+                          "ratio with inf in it is nan, inf or 0. Subtract first, then take one exp: "
+                          "e^(-F(a)) / e^(-F(b)) = e^(F(b) - F(a))")
+    value = as_number(answer, "the ratio p(a) / p(b)")
     want = float(torch.tensor(fb - fa, dtype=torch.float64).exp())
     if abs(value - want) <= 1e-3 * want:
         return say(True, f"p(a) / p(b) = exp(F(b) - F(a)) = {want:.4g}: Z is the same for both images, "
