@@ -49,7 +49,12 @@ def test_shipped_gan_samples():
 
 def test_gan_figures_widgets_and_checkers(capsys):
     G = make_generator()
-    assert viz.plot_gan_losses([1.0] * 100, [0.7] * 100).axes
+    ax = viz.plot_gan_losses(list(range(100)), [0.7] * 100, smooth=10).axes[0]
+    d, g = ax.lines[:2]
+    assert [d.get_label(), g.get_label()] == ["discriminator", "generator"]
+    assert list(d.get_xdata()) == list(range(9, 100))                                # from the 10th step on
+    assert list(d.get_ydata()) == pytest.approx([k - 4.5 for k in range(9, 100)])    # mean of the last 10 steps
+    assert list(g.get_ydata()) == pytest.approx([0.7] * 91)
     r = metrics.judge_digits(torch.rand(50, 1, 8, 8))
     assert len(viz.plot_class_histogram({"a": r, "b": r}).axes) == 2
     snaps = [(1, torch.rand(16, 1, 8, 8)), (2, torch.rand(16, 1, 8, 8))]
@@ -70,6 +75,13 @@ def test_gan_figures_widgets_and_checkers(capsys):
     assert "swapped" in capsys.readouterr().out
     assert checks.check_mode_collapse("b", [50] * 10, [0, 250, 250, 0, 0, 0, 0, 0, 0, 0])
     assert not checks.check_mode_collapse("a", [50] * 10, [0, 250, 250, 0, 0, 0, 0, 0, 0, 0])
+
+
+def test_discriminator_loss_checker_names_the_smoothed_targets(capsys):
+    assert not checks.check_discriminator_loss(discriminator_loss)          # the imported loss: real targets 0.9
+    assert "real targets 0.9" in capsys.readouterr().out
+    assert checks.check_discriminator_loss(lambda r, f: discriminator_loss(r, f, real_label=1.0))
+    assert "real targets 0.9" not in capsys.readouterr().out               # negative control: targets 1 pass
 
 
 def test_simultaneous_loss_gives_each_player_its_own_gradient():

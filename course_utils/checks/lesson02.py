@@ -10,6 +10,8 @@ from .base import AnswerError, as_number, call_student, checker, compare, say
 @checker
 def check_discriminator_loss(fn) -> bool:
     """Lesson 02: fn(real_logits, fake_logits) -> -[mean log D(x) + mean log(1 - D(G(z)))], no smoothing."""
+    from ..models.gan import discriminator_loss
+
     g = torch.Generator().manual_seed(0)
     real, fake = torch.randn(8, 1, generator=g) + 1, torch.randn(8, 1, generator=g) - 1
     got = call_student(fn, real, fake)
@@ -22,6 +24,10 @@ def check_discriminator_loss(fn) -> bool:
         return say(False, "the labels are swapped: D should say 1 for real images and 0 for fakes")
     if abs(value + want) < 1e-4:
         return say(False, "mind the sign: a loss is minimised, so it is MINUS the log-likelihood")
+    smoothed = float(discriminator_loss(real, fake))                    # real targets 0.9, its default
+    if abs(value - smoothed) < 1e-4:
+        return say(False, "that is the smoothed loss, real targets 0.9 (the imported discriminator_loss's default): "
+                          "this exercise wants real targets 1, -log D(x) for a real image, as in section 1")
     return compare(value, want, "discriminator loss", atol=1e-4)
 
 
