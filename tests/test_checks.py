@@ -52,14 +52,30 @@ def test_compare_reports_exact_approximate_and_wrong(capsys):
 
 
 def test_last_step_and_half_signal(capsys):
+    from course_utils import data
+    from course_utils.images import to_signed
     from course_utils.noise import make_schedule
 
     s = make_schedule("linear")
-    x0 = torch.ones(64, 1, 16, 16)
-    eps = torch.randn(64, 1, 16, 16, generator=torch.Generator().manual_seed(0))
-    assert checks.check_last_step(add_noise(x0, eps, 999, s))
-    assert not checks.check_last_step(add_noise(x0, eps, 300, s))
-    assert "not yet pure noise" in capsys.readouterr().out
+    x0 = to_signed(data.digits(16).images)                               # the lesson's digits, (1797, 1, 16, 16)
+    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(0))
+    assert checks.check_last_step(add_noise(x0, eps, 999, s), x0, eps)
+    assert "mean" in capsys.readouterr().out
+    # the digits never noised: the cell's noise, or fresh noise; both have mean ~0 and std ~1 too
+    assert not checks.check_last_step(eps, x0, eps)
+    assert "digits never went in" in capsys.readouterr().out
+    assert not checks.check_last_step(torch.randn(x0.shape), x0, eps)
+    assert "fresh noise alone" in capsys.readouterr().out
+    for t in (300, 700, 998):                                            # noised, but not to the last step
+        assert not checks.check_last_step(add_noise(x0, eps, t, s), x0, eps)
+        assert f"that is x_{t}" in capsys.readouterr().out
+    uniform = torch.rand(x0.shape, generator=torch.Generator().manual_seed(0))
+    assert not checks.check_last_step(add_noise(x0, uniform, 999, s), x0, uniform)
+    assert "N(0, 1)" in capsys.readouterr().out
+    assert not checks.check_last_step(add_noise(x0, eps, 999, s)[:10], x0, eps)
+    assert "shape" in capsys.readouterr().out
+    assert not checks.check_last_step(add_noise(x0, eps, 999, s), x0, None)   # eps left as the placeholder
+    assert "Not answered yet" in capsys.readouterr().out
     right = int((s.alphas_cumprod < 0.5).nonzero()[0])
     assert checks.check_half_signal(right) and not checks.check_half_signal(right - 1)
     assert "look later" in capsys.readouterr().out

@@ -22,6 +22,7 @@ EXTRA = {  # the arguments a lesson passes besides the student's answer
     "check_one_step_image": (torch.rand(10, 1, 4, 4),),
     "check_lora_parameters": (make_unet(block_out_channels=(32, 32)),),
     "check_probability_ratio": (checks.lesson01._toy_rbm()[0], torch.zeros(6), torch.ones(6)),
+    "check_last_step": (torch.zeros(4, 1, 16, 16), torch.randn(4, 1, 16, 16, generator=torch.Generator().manual_seed(0))),
 }
 
 

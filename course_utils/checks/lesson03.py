@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..noise import make_schedule
-from .base import as_count, as_tensor, call_student, checker, close, compare, say
+from .base import _Unanswered, as_count, as_tensor, call_student, checker, close, compare, say
 
 
 @checker
@@ -27,18 +27,41 @@ def check_add_noise(fn) -> bool:
 
 
 @checker
-def check_last_step(x999) -> bool:
-    """Lesson 03: x_999 of the digits under the linear schedule, as a tensor of many numbers."""
-    x = as_tensor(x999, "x_999")
-    if x.numel() < 100:
-        return say(False, f"x_999 should be a whole batch of noised digits, got {x.numel()} numbers")
+def check_last_step(x999, x0, noise) -> bool:
+    """Lesson 03: x_999 = sqrt(abar_999) x0 + sqrt(1 - abar_999) noise under the linear schedule, for the
+    lesson's digits x0 and the noise (N(0, 1), x0's shape) drawn in the cell."""
+    from ..noise import add_noise
+
+    if noise is None or noise is ...:                                                # eps still the placeholder
+        raise _Unanswered
+    x, x0, noise = as_tensor(x999, "x_999"), as_tensor(x0, "the digits"), as_tensor(noise, "the noise eps")
+    for name, value in (("eps", noise), ("x_999", x)):
+        if value.shape != x0.shape:
+            return say(False, f"{name} should have the digits' shape {tuple(x0.shape)}, got {tuple(value.shape)}")
+    tol = max(0.01, 5 / noise.numel() ** 0.5)                                       # 5 standard errors
+    if abs(noise.mean()) > tol or abs(noise.std() - 1) > tol:
+        return say(False, f"eps has mean {noise.mean():.3f} and std {noise.std():.3f}: draw it from N(0, 1), "
+                          "mean 0 and std 1 (torch.randn_like, not torch.rand_like)")
+    root_abar = make_schedule("linear").alphas_cumprod.double().sqrt()             # (1000,)
+    # x = a x0 + b noise for which weights? Least squares over every pixel: exact for any add_noise(x0, noise, t)
+    parts = torch.stack([x0.flatten(), noise.flatten()], 1)                         # (N, 2)
+    (a, b), = torch.linalg.lstsq(parts, x.flatten()[:, None]).solution.T.tolist()
+    if (parts @ torch.tensor([a, b], dtype=parts.dtype) - x.flatten()).abs().max() > 1e-3:
+        return say(False, "x_999 is not the digits and the cell's noise added together: noise the digits with "
+                          "that noise, noise.add_noise(digits16, eps, t, schedule) (fresh noise alone has no digit in it)")
+    if abs(a) < 1e-4:
+        return say(False, f"that is the noise alone: the digits never went in. Even at t = 999 a trace is left, "
+                          f"sqrt(abar_999) = {root_abar[999]:.4f} of each digit")
+    t = int((root_abar - a).abs().argmin())
+    if t != 999 and abs(root_abar[t] - a) < 1e-4:
+        return say(False, f"that is x_{t}: the digits noised to t = {t} (sqrt(abar) = {a:.4f}); the question asks "
+                          f"for the last step, t = 999 (sqrt(abar) = {root_abar[999]:.4f})")
+    if not close(x, add_noise(x0, noise, 999, make_schedule("linear")), atol=1e-4):
+        return say(False, f"your x_999 is {a:.4f} x digits + {b:.4f} x noise; at t = 999 the weights are "
+                          f"sqrt(abar) = {root_abar[999]:.4f} and sqrt(1 - abar) = {(1 - root_abar[999] ** 2).sqrt():.4f}")
     mean, std = x.mean().item(), x.std().item()
-    abar = make_schedule("linear").alphas_cumprod[999].item()
-    if abs(mean) < 0.05 and abs(std - 1) < 0.05:
-        return say(True, f"mean {mean:.3f}, std {std:.3f}: sqrt(abar_999) = {abar ** 0.5:.4f}, so almost "
-                         "nothing of the digit is left. x_999 is (nearly) pure N(0, 1) noise: where sampling starts.")
-    return say(False, f"mean {mean:.3f}, std {std:.3f}: not yet pure noise. At t = 999 abar is about "
-                      f"{abar:.0e}; did you noise to t = 999 with noise drawn from N(0, 1)?")
+    return say(True, f"mean {mean:.3f}, std {std:.3f}: sqrt(abar_999) = {root_abar[999]:.4f}, so almost "
+                     "nothing of the digit is left. x_999 is (nearly) pure N(0, 1) noise: where sampling starts.")
 
 
 @checker
