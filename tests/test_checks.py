@@ -92,6 +92,14 @@ def test_lesson_04_checkers(capsys):
     assert checks.check_attention_weights(lambda q, K: torch.softmax(K @ q / q.shape[0] ** 0.5, 0))
     assert not checks.check_attention_weights(lambda q, K: torch.softmax(K @ q, 0))
     assert "sqrt(d)" in capsys.readouterr().out
+    assert not checks.check_attention_weights(lambda q, K: torch.softmax(K @ q / 384**0.5, 0))   # lesson 04's cell 19
+    out = capsys.readouterr().out
+    assert "divided by 19.6" in out and "q.shape[-1]" in out and "384-d" in out
+    assert not checks.check_attention_weights(lambda q, K: torch.softmax(K @ q / len(K) ** 0.5, 0))   # L, not d
+    out = capsys.readouterr().out
+    assert "divided by 2.24" in out and "384-d" not in out
+    assert not checks.check_attention_weights(lambda q, K: torch.softmax(K @ q / 8**0.5, 0) + 0.01)  # not a softmax
+    assert "max difference" in capsys.readouterr().out
 
     def clip(i, t, tau):
         logits, labels = i @ t.T / tau, torch.arange(len(i))

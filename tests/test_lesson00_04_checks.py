@@ -1,6 +1,8 @@
 """The insight exercises of lessons 00 and 04: their checkers accept a right answer, and refuse
 the near misses a student is likely to try (each refusal is a negative control)."""
 
+import re
+
 from course_utils import checks
 
 
@@ -17,6 +19,18 @@ def test_closer_than_crimson_refuses_the_same_picture_and_far_prompts(capsys):
     assert not checks.check_closer_than_crimson(far)                    # different, but not closer
     assert "below crimson" in capsys.readouterr().out
     assert not checks.check_closer_than_crimson(["a blue circle"])      # not a string
+
+
+def test_closer_than_crimson_prints_enough_digits_to_decide_a_near_tie(capsys):
+    assert not checks.check_closer_than_crimson("a purple circle")      # 0.6634 vs crimson's 0.6638
+    out = capsys.readouterr().out
+    yours, crimson = (float(x) for x in re.findall(r"(\d\.\d+)", out)[:2])
+    assert yours < crimson                                              # the printed numbers decide it
+    assert "You changed one word" in out and "try another colour" in out
+    assert "change just one" not in out                                 # not told to do what it did
+    assert not checks.check_closer_than_crimson("a green star far away in the bottom right corner")
+    out = capsys.readouterr().out
+    assert "change just one" in out and re.search(r"0\.\d\d, below crimson's 0\.\d\d\.", out)  # far apart: 2 decimals
 
 
 def test_fool_the_judge_accepts_one_repeated_digit_and_refuses_honest_sets(capsys):

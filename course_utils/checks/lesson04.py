@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .base import AnswerError, as_number, call_student, checker, close, compare, say
+from .base import AnswerError, as_number, as_tensor, call_student, checker, close, compare, say
 
 
 @checker
@@ -32,7 +32,24 @@ def check_attention_weights(fn) -> bool:
         return say(False, "almost: divide the scores by sqrt(d) before the softmax, or it saturates as d grows")
     if close(got, K @ q / 8**0.5):
         return say(False, "the scores are right; now turn them into weights that sum to 1 with a softmax")
+    divisor = _softmax_divisor(got, K @ q)
+    if divisor is not None and abs(divisor - 8**0.5) > 1e-3:
+        copied = " (384 ** 0.5 was right only for section 4's 384-d vectors)" if abs(divisor - 384**0.5) < 0.01 else ""
+        return say(False, f"your weights are a softmax of the scores divided by {divisor:.3g}, but this q has d = {len(q)} "
+                          f"numbers: divide by sqrt({len(q)}) = {8**0.5:.3g}. d is q's length, q.shape[-1]{copied}")
     return compare(got, torch.softmax(K @ q / 8**0.5, 0), "attention weights")
+
+
+def _softmax_divisor(weights, scores) -> float | None:
+    """c if weights = softmax(scores / c) for some c > 0, else None."""
+    w = as_tensor(weights)
+    if w.shape != scores.shape or (w <= 0).any() or abs(float(w.sum()) - 1) > 1e-4:
+        return None
+    logits, z = w.log() - w.log().mean(), (scores - scores.mean()).double()      # a softmax's logits, up to a shift
+    slope = float(logits @ z / (z @ z))
+    if slope <= 0 or (logits - slope * z).abs().max() > 1e-4 * max(1.0, float(logits.abs().max())):
+        return None
+    return 1 / slope
 
 
 @checker
@@ -71,8 +88,22 @@ def check_closer_than_crimson(prompt) -> bool:
         return say(False, f"{prompt!r} names no colour but red and no shape but circle: change the colour or the shape")
     e = sentence_embeddings(["a red circle", "a crimson circle", prompt])
     crimson, yours = (e[0] @ e[1]).item(), (e[0] @ e[2]).item()
+    k = _decimals_apart(yours, crimson)
     if yours > crimson:
-        return say(True, f"{prompt!r} ~ 'a red circle': {yours:.2f}, above crimson's {crimson:.2f}. A synonym loses to a "
-                         "different picture: pooled similarity measures how alike the sentences are, not the images.")
-    return say(False, f"{yours:.2f}, below crimson's {crimson:.2f}. Hint: keep most of the words and change just one "
-                      "(the heatmap and the map show which kind of word moves a prompt least)")
+        return say(True, f"{prompt!r} ~ 'a red circle': {yours:.{k}f}, above crimson's {crimson:.{k}f}. A synonym loses "
+                         "to a different picture: pooled similarity measures how alike the sentences are, not the images.")
+    changed = [w for w in words if w not in ("a", "an", "red", "circle")]
+    if len(words) == 3 and len(changed) == 1:
+        kind = "colour" if changed[0] in COLOURS else "shape"
+        return say(False, f"{yours:.{k}f}, below crimson's {crimson:.{k}f}. You changed one word, the right idea, but "
+                          f"{prompt!r} happens to sit about as far from 'a red circle' as crimson does: try another {kind}")
+    return say(False, f"{yours:.{k}f}, below crimson's {crimson:.{k}f}. Hint: keep the words of 'a red circle' and change "
+                      "just one of them (the heatmap and the map show which kind of word moves a prompt least)")
+
+
+def _decimals_apart(a: float, b: float, most: int = 6) -> int:
+    """The fewest decimals (at least 2) at which a and b print differently, up to `most`."""
+    k = 2
+    while k < most and f"{a:.{k}f}" == f"{b:.{k}f}":
+        k += 1
+    return k
