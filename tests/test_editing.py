@@ -49,14 +49,27 @@ def test_region_mask_covers_the_named_position():
 
 @pytest.mark.slow
 def test_inpainting_keeps_the_outside_and_changes_the_inside():
+    from course_utils import shapes
+
     pipe = pipelines.load_text_to_image(device="cpu")
     batch = data.shapes_world(1, seed=2024, two_object_fraction=0.0)
-    image, scene = batch.images[0], batch.scenes[0]
-    mask = editing.region_mask(scene.objects[0].position)
-    out = editing.inpaint(pipe, image, mask, batch.captions[0], seed=1)
+    image, old = batch.images[0], batch.scenes[0].objects[0]
+    far = max(shapes.POSITIONS, key=lambda p: (shapes.POSITIONS[p][0] - old.cx) ** 2 + (shapes.POSITIONS[p][1] - old.cy) ** 2)
+    mask = editing.region_mask(far, side=0.4)
+    outside, inside = mask == 0, mask == 1
+    prompt = f"a small blue star {editing.far_words(far)}, {batch.scenes[0].background} background"
+    # 1. the pipeline alone (no paste-back): its latent blending keeps the outside, up to the VAE's error
+    drawn = editing.inpaint(pipe, image, mask, prompt, seed=1, keep_outside=False)
+    assert 0.001 < (drawn - image)[:, outside].abs().mean() < 0.02  # 0.008; 0.04 with the mask inverted
+    assert (drawn - image)[:, inside].abs().mean() > 0.05           # 0.09: something new is drawn there
+    # 2. the paste-back puts the original pixels outside and leaves the pipeline's inside as drawn
+    out = editing.inpaint(pipe, image, mask, prompt, seed=1)
     assert out.shape == (3, 64, 64)
-    assert torch.equal(out[:, mask == 0], image[:, mask == 0])
-    assert not torch.equal(out[:, mask == 1], image[:, mask == 1])
+    assert torch.equal(out[:, outside], image[:, outside]) and torch.equal(out[:, inside], drawn[:, inside])
+    # 3. read back: the old object is still there and a new one stands where the mask is
+    found = metrics.read_scene(out)[1]
+    assert (old.colour, old.shape, old.position) in [(o.colour, o.shape, o.position) for o in found]
+    assert any(o.position == far and o.colour == "blue" for o in found)
     with pytest.raises(ValueError, match="mask"):
         editing.inpaint(pipe, image, mask[:32], "a red circle")
 

@@ -22,11 +22,18 @@ def test_setup_seeds_everything_the_same_way():
     assert a == b and a != c
 
 
-def test_setup_returns_the_device_and_is_importable_from_the_package():
+def test_setup_returns_the_device_and_is_importable_from_the_package(monkeypatch):
     assert course_utils.setup is course_setup
-    device = course_setup(verbose=False)
-    assert device == pick_device()
-    assert device.type == ("cuda" if torch.cuda.is_available() else device.type)
+    assert course_setup(verbose=False) == pick_device()
+    monkeypatch.setattr(setup_mod, "pick_device", lambda: torch.device("meta"))   # one that no machine picks
+    assert course_setup(verbose=False) == torch.device("meta")
+
+
+@pytest.mark.parametrize("cuda, mps, expected", [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")])
+def test_the_one_device_rule_is_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert pick_device() == torch.device(expected)
 
 
 def test_setup_prints_the_self_check_once(capsys, monkeypatch):

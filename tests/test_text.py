@@ -66,7 +66,14 @@ def test_unreachable_hub_id_says_what_to_do(monkeypatch):
 
 
 def test_text_figures_and_similarity_widget():
-    assert viz.plot_tokens(PROMPTS).axes
+    tok = text.tokenize(PROMPTS)
+    ax = viz.plot_tokens(PROMPTS).axes[0]
+    shown = [t.get_text() for t in ax.texts]                     # each box: its word piece, then its id
+    assert shown[:6] == ["[CLS]", "101", "a", "1037", "red", "2417"]
+    assert shown[0::2] == [piece for row in tok.tokens for piece in row]
+    assert shown[1::2] == [str(i) for i in tok.input_ids.flatten().tolist()]
+    colours = {piece: box.get_facecolor() for piece, box in zip(shown[0::2], ax.patches)}
+    assert len(ax.patches) == tok.input_ids.numel() and len({colours["a"], colours["[CLS]"], colours["[PAD]"]}) == 3
     fig = viz.plot_embedding_similarity(PROMPTS)
     assert fig.axes[0].images[0].get_array().shape == (3, 3)
     fig = viz.plot_embedding_map(PROMPTS * 2, ["a", "b", "c"] * 2)
@@ -75,7 +82,12 @@ def test_text_figures_and_similarity_widget():
         viz.plot_embedding_map(PROMPTS, ["a"])
     with pytest.raises(ValueError, match="'pca' or 'umap'"):
         viz.project_2d(torch.randn(4, 8), "tsne")
-    assert viz.plot_attention_weights(["a", "b"], torch.tensor([0.25, 0.75])).axes
+    ax = viz.plot_attention_weights(["a", "red", "circle"], torch.tensor([0.25, 0.6, 0.15])).axes[0]
+    assert [bar.get_height() for bar in ax.patches] == pytest.approx([0.25, 0.6, 0.15])
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["a", "red", "circle"]
+    assert [t.get_text() for t in ax.texts] == ["0.25", "0.60", "0.15"]
+    others = {bar.get_facecolor() for i, bar in enumerate(ax.patches) if i != 1}
+    assert len(others) == 1 and ax.patches[1].get_facecolor() not in others      # the largest weight stands out
     ex = widgets.similarity_explorer(["a red circle", "a blue square", "a green star"], a="a crimson circle",
                                      b="a red circle")
     r = ex.compare("a crimson circle", "a red circle")

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -125,8 +126,20 @@ def test_vae_figures_and_widgets(tiny_vae):
     fig = viz.plot_vae_reconstructions(tiny_vae, x)
     assert "PSNR" in fig.axes[2].get_title()
     assert len(viz.plot_latent_channels(tiny_vae, x[0]).axes) >= 5
-    assert viz.latent_histogram(torch.randn(100), 0.5).axes
-    assert viz.plot_interpolation(torch.rand(2, 3, 3, 8, 8), [0, 0.5, 1]).axes
+    z = torch.randn(20_000, generator=torch.Generator().manual_seed(0))
+    z = (z - z.mean()) / z.std() * 4                                             # latents of std 4
+    ax = viz.latent_histogram(z, 0.25).axes[0]
+    raw, scaled = ax.containers                                                  # the two histograms
+    heights = lambda bars: np.array([bar.get_height() for bar in bars])          # noqa: E731
+    edges = np.array([bar.get_x() for bar in raw] + [raw[-1].get_x() + raw[-1].get_width()])
+    assert heights(raw) == pytest.approx(np.histogram(z.numpy(), edges, density=True)[0])
+    assert heights(scaled) == pytest.approx(np.histogram(z.numpy() / 4, edges, density=True)[0], abs=1e-6)
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == ["raw latents (std 4.00)", "x 0.250 (std 1.00)"]
+    images = torch.rand(2, 3, 3, 8, 8)
+    axes = viz.plot_interpolation(images, [0, 0.5, 1]).axes
+    assert [a.get_title() for a in axes[:3]] == ["α = 0.00", "α = 0.50", "α = 1.00"]
+    assert [axes[0].get_ylabel(), axes[3].get_ylabel()] == ["latent", "pixels"]
+    assert np.allclose(axes[5].images[0].get_array(), images[1, 2].permute(1, 2, 0).numpy())   # row 2, column 3
     interp = widgets.latent_interpolation(tiny_vae, x[0], x[1])
     ends = interp.blend(0.0), interp.blend(1.0)
     assert torch.allclose(ends[0][1], x[0]) and torch.allclose(ends[1][1], x[1])
