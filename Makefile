@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test unit notebooks lint format strip benchmark clean
+.PHONY: lab test test-fast unit notebooks lint format strip benchmark clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11, or run make PYTHON=python3 ..."; exit 1; }
@@ -27,14 +27,20 @@ lab: $(STAMP) $(LAB_OVERRIDES)
 	HF_HUB_OFFLINE=1 $(BIN)/jupyter lab notebooks/ $(LAB_FLAGS)
 
 
-## test: unit tests, then every notebook top to bottom under nbval
+## test: lint, every unit test (the slow ones too), then every notebook top to bottom under nbval
 test: lint unit notebooks
+
+## test-fast: the unit tests without the slow ones (under 2 minutes on 2 cores): the loop to run every few minutes
+test-fast: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m "not slow" tests
 
 unit: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q tests
 
+# The notebooks run shortened as in CI (COURSE_FAST=1: fewer training steps and prompts in the live demos
+# and in-lesson measurements, the same code run); `make test COURSE_FAST=0` runs them full length.
 notebooks: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks
+	HF_HUB_OFFLINE=1 COURSE_FAST=$(if $(COURSE_FAST),$(COURSE_FAST),1) $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check course_utils tests scripts benchmarks notebooks classroom

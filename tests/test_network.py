@@ -22,8 +22,9 @@ def _run(code: str, timeout: float = 120, **env) -> str:
 
 @pytest.mark.parametrize("imports", [
     "import course_utils",
-    "import huggingface_hub, diffusers, transformers\nfrom course_utils import pipelines",
-    "from course_utils import pipelines\nfrom course_utils import setup\nsetup()",
+    # these two import diffusers and transformers in a fresh Python: 5-6 s each
+    pytest.param("import huggingface_hub, diffusers, transformers\nfrom course_utils import pipelines", marks=pytest.mark.slow),
+    pytest.param("from course_utils import pipelines\nfrom course_utils import setup\nsetup()", marks=pytest.mark.slow),
 ])
 def test_offline_whatever_the_notebook_imports_first(imports):
     out = _run(imports + """
@@ -35,6 +36,7 @@ print(constants.HF_HUB_OFFLINE, is_offline_mode(), hub_utils.HF_HUB_OFFLINE, cou
     assert out.split()[-4:] == ["True"] * 4
 
 
+@pytest.mark.slow
 def test_go_online_and_back_in_a_running_kernel():
     out = _run("""
 import os
@@ -65,6 +67,7 @@ def silent_server():
     server.close()
 
 
+@pytest.mark.slow
 def test_a_silent_network_stalls_a_lesson_for_seconds_only(silent_server, tmp_path):
     out = _run("""
 import time
