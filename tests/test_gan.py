@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from course_utils import checks, metrics, models, viz, widgets
+from course_utils import metrics, models, viz, widgets
 from course_utils.models.gan import (
     discriminator_loss,
     generate,
@@ -47,7 +47,7 @@ def test_shipped_gan_samples():
     assert report.classes_covered == 10 and report.frechet < 10
 
 
-def test_gan_figures_widgets_and_checkers(capsys):
+def test_gan_figures_and_widgets():
     G = make_generator()
     ax = viz.plot_gan_losses(list(range(100)), [0.7] * 100, smooth=10).axes[0]
     d, g = ax.lines[:2]
@@ -66,22 +66,6 @@ def test_gan_figures_widgets_and_checkers(capsys):
     assert not torch.equal(walk.image_at([0, 0]), walk.image_at([3, 0]))
     with pytest.raises(ValueError, match="no snapshots"):
         widgets.snapshot_explorer([])
-
-    def d_loss(r, f):
-        return -(torch.log(torch.sigmoid(r)).mean() + torch.log(1 - torch.sigmoid(f)).mean())
-
-    assert checks.check_discriminator_loss(d_loss)
-    assert not checks.check_discriminator_loss(lambda r, f: d_loss(f, r))
-    assert "swapped" in capsys.readouterr().out
-    assert checks.check_mode_collapse("b", [50] * 10, [0, 250, 250, 0, 0, 0, 0, 0, 0, 0])
-    assert not checks.check_mode_collapse("a", [50] * 10, [0, 250, 250, 0, 0, 0, 0, 0, 0, 0])
-
-
-def test_discriminator_loss_checker_names_the_smoothed_targets(capsys):
-    assert not checks.check_discriminator_loss(discriminator_loss)          # the imported loss: real targets 0.9
-    assert "real targets 0.9" in capsys.readouterr().out
-    assert checks.check_discriminator_loss(lambda r, f: discriminator_loss(r, f, real_label=1.0))
-    assert "real targets 0.9" not in capsys.readouterr().out               # negative control: targets 1 pass
 
 
 def test_simultaneous_loss_gives_each_player_its_own_gradient():
@@ -112,7 +96,7 @@ def test_simultaneous_loss_gives_each_player_its_own_gradient():
     assert any(not torch.allclose(got[f"D.{n}"], p.grad) for n, p in pair["D"].named_parameters())  # G's loss moves D too
 
 
-def test_saturating_and_sgd_options_and_the_saturation_figure(capsys):
+def test_saturating_and_sgd_options_and_the_saturation_figure():
     from course_utils import data
 
     x = data.digits().images.reshape(-1, 64) * 2 - 1
@@ -131,11 +115,6 @@ def test_saturating_and_sgd_options_and_the_saturation_figure(capsys):
         train_gan(G, D, x, 1, optimizer="rmsprop", progress=False)
     with pytest.raises(ValueError, match="GANRun"):
         viz.plot_saturation({"a": [1, 2]})
-    assert checks.check_gradient_ratio(99)
-    assert not checks.check_gradient_ratio(1 / 99)
-    assert "upside down" in capsys.readouterr().out
-    assert not checks.check_gradient_ratio(100)
-    assert "one slope alone" in capsys.readouterr().out
 
 
 def test_entropy_of_a_single_class_prints_as_zero():

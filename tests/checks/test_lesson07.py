@@ -1,4 +1,4 @@
-"""The exercise checkers of lessons 03 and 07 added for the DDIM step, the table as printed, and one Euler step."""
+"""Lesson 07's checkers (course_utils/checks/lesson07.py)."""
 
 import torch
 
@@ -7,19 +7,19 @@ from course_utils.images import to_signed
 from course_utils.metrics import DigitReport
 
 
-def _ddim(eps, t, t_prev, x_t, abar, end=True):
-    abar_prev = abar[t_prev] if t_prev >= 0 else torch.tensor(1.0 if end else 0.5)
-    x0 = (x_t - (1 - abar[t]).sqrt() * eps) / abar[t].sqrt()
-    return abar_prev.sqrt() * x0 + (1 - abar_prev).sqrt() * eps
-
-
-def test_check_ddim_step_accepts_eq12_and_names_the_usual_mistakes(capsys):
-    assert checks.check_ddim_step(_ddim)
+def test_flow_target_and_flow_wins_checkers(capsys):
+    assert checks.check_flow_target(lambda x0, eps: eps - x0)
     capsys.readouterr()
-    assert not checks.check_ddim_step(lambda *a: _ddim(*a, end=False))
-    assert "clean end" in capsys.readouterr().out
-    assert not checks.check_ddim_step(lambda eps, t, tp, x, abar: (x - (1 - abar[t]).sqrt() * eps) / abar[t].sqrt())
-    assert "guess of x_0 itself" in capsys.readouterr().out
+    assert not checks.check_flow_target(lambda x0, eps: x0 - eps)
+    assert "reversed" in capsys.readouterr().out
+    assert not checks.check_flow_target(lambda x0, eps: eps)
+
+    def rep(fd):
+        return DigitReport(n=10, confidence=0.9, classes_covered=10, class_counts=[1] * 10, class_entropy=3.3, frechet=fd)
+
+    results = {"flow-digits": {1: rep(10), 2: rep(5), 8: rep(2)}, "ddpm-digits (DDIM)": {1: rep(50), 2: rep(20), 8: rep(1)}}
+    assert checks.check_flow_wins([2, 1], results) and not checks.check_flow_wins([1, 2, 8], results)
+    assert not checks.check_flow_wins("many", results)
 
 
 def _rep(fd):

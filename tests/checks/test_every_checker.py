@@ -66,13 +66,3 @@ def test_right_answers_in_other_forms_are_accepted(capsys):
     assert checks.check_add_noise(lambda *a: add_noise(*a).double().numpy())
     assert checks.check_timeline_order(("RBM", "VAE", "GAN", "DDPM", "Stable Diffusion", "DiT"))
     assert checks.check_mode_collapse("B ", *EXTRA["check_mode_collapse"])
-
-
-def test_a_loss_that_forgot_the_mean_is_told_so(capsys):
-    import torch.nn.functional as F
-
-    def per_image(real, fake):
-        return -(F.logsigmoid(real) + torch.log(1 - torch.sigmoid(fake)))  # no .mean()
-
-    assert not checks.check_discriminator_loss(per_image)
-    assert "mean over the batch" in capsys.readouterr().out

@@ -1,3 +1,5 @@
+"""Lesson 08's checkers (course_utils/checks/lesson08.py)."""
+
 import torch
 
 from course_utils import checks, finetune
