@@ -18,6 +18,8 @@ Example: varied_caption(scene, np.random.default_rng(0)) -> 'top-left corner: a 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 # Shape and size words of the 'varied' grammar ('tiny' and 'huge' stay held out).
@@ -131,12 +133,15 @@ def _two_objects(a: dict, b: dict, rng) -> str:
 
 
 # ---------------------------------------------------------------- free-form prompts (evaluation only)
+# Every free-form template holds a word that no training caption can hold (FREEFORM_MARKERS, after
+# the tokenizer's lowercasing), so that no free-form prompt is ever a training caption: held out by
+# construction. `held_out_words` and tests/test_captions.py prove it.
 FREEFORM_SINGLE = [
     "make me a {size} {colour} {shape}, {pos} please{bg_c}",
-    "{colour} {shape} {size} {bare_pos} {bg}",
+    "{colour} {shape} {size} {bare_pos} {bg} pls",
     "i want a {colour} {shape} that is {size}, placed {pos}{bg_c}",
     "could you draw a {colour} {shape} ({size}) {pos}?",
-    "{COLOUR} {SHAPE} {POS}{BG_C}",
+    "{COLOUR} {SHAPE} {POS}{BG_C} PLEASE",
     "{size} {shape}, colour {colour}, {bare_pos}{bg_c}",
     "put a {colour} {shape} {pos}. make it {size}.{bg_s}",
 ]
@@ -145,6 +150,15 @@ FREEFORM_TWO = [
     "{a} next to {b}{bg_c}",
     "i want {a}, and {b} too{bg_c}",
 ]
+FREEFORM_MARKERS = ("please", "pls", "want", "could", "colour", "put", "make", "next")
+HELDOUT_MARKERS = ("tiny", "huge")   # shapes.SIZE_WORDS["heldout"]: every held-out caption says one
+
+
+def held_out_words(caption: str) -> set:
+    """The words of `caption` (lowercased, as the tokenizer reads it) that no training caption
+    holds: a caption with any is not a training caption. Example: held_out_words("a red circle pls") -> {'pls'}"""
+    words = set(re.findall(r"[a-z]+", caption.lower()))
+    return words & set(FREEFORM_MARKERS + HELDOUT_MARKERS)
 
 
 def freeform_caption(scene, rng: np.random.Generator) -> str:
@@ -172,3 +186,25 @@ def freeform_caption(scene, rng: np.random.Generator) -> str:
             bg_c=f" on {bg_word}" if bg_word else "")
     scene.unsaid = tuple(sorted(unsaid))
     return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- which words name which object
+def object_word_spans(caption: str, scene) -> list[dict]:
+    """For each object of `scene`, where its colour word and its shape word stand in `caption`:
+    [{'colour': (start, end), 'shape': (start, end)}, ...] in characters, None where a word is missing.
+
+    Objects are named in the caption in the scene's order, so each object's words are looked for
+    after the previous object's. Used by the grounding loss (course_utils/grounding.py), which pulls
+    each of these words' cross-attention onto its own object's pixels.
+    Example: object_word_spans("a red disc and a blue star", scene) -> [{'colour': (2, 5), 'shape': (6, 10)}, ...]"""
+    low, start, spans = caption.lower(), 0, []
+    for obj in scene.objects:
+        found = {}
+        for what, words in (("colour", [obj.colour]), ("shape", SHAPE_WORDS.get(obj.shape, [obj.shape]))):
+            hits = [m for w in set(words) for m in [re.compile(rf"\b{re.escape(w)}\b").search(low, start)] if m]
+            first = min(hits, key=lambda m: m.start(), default=None)
+            found[what] = None if first is None else first.span()
+        spans.append(found)
+        ends = [s[1] for s in found.values() if s is not None]
+        start = max(ends, default=start)
+    return spans

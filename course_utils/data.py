@@ -90,6 +90,17 @@ def shapes_scene(seed: int, index: int, two_object_fraction: float = 0.3,
     return sw.random_scene(rng, n_objects=n_objects, jitter=jitter, wording=wording)
 
 
+def shapes_pair(seed: int, index: int, two_object_fraction: float = 0.5, wording: str = "varied",
+                jitter: bool = True) -> list[sw.Scene]:
+    """Pair number `index` of stream `seed`: [scene, partner], where the partner differs where
+    the words matter (two objects: colours or shapes exchanged; one object: one attribute
+    changed; shapes.partner_scene). unet-shapes v3 trains on such pairs, both in the same batch.
+
+    Example: a, b = shapes_pair(0, 5, 1.0); a.caption, b.caption"""
+    scene = shapes_scene(seed, index, two_object_fraction, wording, jitter)
+    return [scene, sw.partner_scene(scene, np.random.default_rng([seed, index, 1]), wording)]
+
+
 def shapes_world(n: int = 16, seed: int = 0, two_object_fraction: float = 0.3,
                  wording: str = "train", size: int = 64, jitter: bool = True,
                  start: int = 0) -> ShapesBatch:

@@ -81,9 +81,9 @@ def star_points(cx: float, cy: float, radius: float) -> list[tuple[float, float]
     return pts
 
 
-def _draw_shape(draw: ImageDraw.ImageDraw, obj: ShapeObject, px: int) -> None:
+def _draw_shape(draw: ImageDraw.ImageDraw, obj: ShapeObject, px: int, fill=None) -> None:
     left, top, right, bottom = (v * px for v in obj.box())
-    fill = (COLOURS | EXTRA_COLOURS)[obj.colour]
+    fill = (COLOURS | EXTRA_COLOURS)[obj.colour] if fill is None else fill
     if obj.shape == "circle":
         draw.ellipse((left, top, right, bottom), fill=fill)
     elif obj.shape == "square":
@@ -106,6 +106,25 @@ def render_scene(scene: Scene, size: int = 64) -> np.ndarray:
     for obj in scene.objects:
         _draw_shape(draw, obj, px)
     return np.array(canvas.resize((size, size), Image.Resampling.BOX))  # a writable copy
+
+
+def render_masks(scene: Scene, size: int = 64) -> np.ndarray:
+    """Each object's pixels -> float32 array (n_objects, size, size) in [0, 1], anti-aliased as
+    render_scene draws them (a pixel half covered by the shape is 0.5). Where a later object
+    covers an earlier one, the pixel belongs to the later one, as in the picture.
+
+    Example: render_masks(scene, 8) gives the masks at the U-Net's 8x8 latent grid (drawn as the
+    64x64 picture is, then each cell's share of it)."""
+    px = max(size, 64) * SUPERSAMPLE
+    layers = []
+    for obj in scene.objects:
+        canvas = Image.new("L", (px, px), 0)
+        _draw_shape(ImageDraw.Draw(canvas), ShapeObject(obj.colour, obj.shape, obj.size, obj.position,
+                                                        obj.cx, obj.cy, obj.side), px, fill=255)
+        layers.append(np.asarray(canvas, dtype=np.float32) / 255.0)
+    for i in range(len(layers) - 1):                     # what a later object covers is not the earlier one's
+        layers[i] = layers[i] * (1 - sum(layers[i + 1:]).clip(0, 1))
+    return np.stack([np.asarray(Image.fromarray(m).resize((size, size), Image.Resampling.BOX)) for m in layers])
 
 
 # ---------------------------------------------------------------- captions
@@ -229,3 +248,40 @@ def random_scene(rng: np.random.Generator, n_objects: int = 1, jitter: bool = Tr
     scene = Scene(background, objects)
     scene.caption = make_caption(scene, rng, wording)
     return scene
+
+
+# ---------------------------------------------------------------- pairs that teach binding
+def partner_scene(scene: Scene, rng: np.random.Generator, wording: str = "varied") -> Scene:
+    """The scene's partner in a pair that differs where the words matter, with a fresh caption.
+
+    Two objects: the same layout with the two colours exchanged (or the two shapes, where the
+    colours are the same or at random), so that "a red circle and a blue square" and "a blue
+    circle and a red square" are both seen. One object: the same scene with exactly one of
+    colour, shape, size or position changed (a minimal pair). Okawa et al. 2023 found that a
+    model learns a combination only once the data separate its parts."""
+    objs = [ShapeObject(o.colour, o.shape, o.size, o.position, o.cx, o.cy, o.side) for o in scene.objects]
+    if len(objs) == 2:
+        a, b = objs
+        swap = "shape" if a.colour == b.colour else "colour" if a.shape == b.shape else str(rng.choice(["colour", "shape"]))
+        if swap == "colour":
+            a.colour, b.colour = b.colour, a.colour
+        else:
+            a.shape, b.shape = b.shape, a.shape
+    else:
+        _change_one(objs[0], rng)
+    partner = Scene(scene.background, objs)
+    partner.caption = make_caption(partner, rng, wording)
+    return partner
+
+
+def _change_one(obj: ShapeObject, rng: np.random.Generator) -> None:
+    """Change one attribute of `obj` to another value; the drawn centre and side follow it."""
+    choices = {"colour": list(COLOURS), "shape": list(SHAPES), "size": list(SIZES), "position": list(POSITIONS)}
+    what = str(rng.choice(list(choices)))
+    old = getattr(obj, what)
+    setattr(obj, what, str(rng.choice([c for c in choices[what] if c != old])))
+    if what == "size":
+        obj.side *= SIZES[obj.size] / SIZES[old]
+    elif what == "position":
+        (x0, y0), (x1, y1) = POSITIONS[old], POSITIONS[obj.position]
+        obj.cx, obj.cy = obj.cx + x1 - x0, obj.cy + y1 - y0

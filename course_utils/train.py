@@ -247,6 +247,15 @@ def _optimizer(model, kind: str, lr: float, weight_decay: float, betas):
     return torch.optim.AdamW(trainable, lr=lr, weight_decay=weight_decay, betas=betas)
 
 
+def _with_ema(model: torch.nn.Module, ema: EMA) -> torch.nn.Module:
+    """A copy of `model` holding the EMA weights (the model itself goes on training)."""
+    import copy
+
+    shadow = copy.deepcopy(model)
+    ema.copy_to(shadow)
+    return shadow
+
+
 def _checksum(model: torch.nn.Module) -> float:
     return float(sum(p.detach().double().sum() for p in model.parameters()))
 
@@ -284,7 +293,7 @@ def fit(model, loss_fn: Callable, draw_batch: Callable, steps: int, *, lr: float
         ema_decay: float | None = None, warmup: int = 0, floor: float = 1.0, optimizer: str = "adamw",
         weight_decay: float = 0.0, betas=(0.9, 0.999), clip: float | None = None, seed: int = 0,
         save_every: int = 500, every: int = 0, callback: Callable | None = None, settings: dict | None = None,
-        finish: Callable | None = None):
+        finish: Callable | None = None, callback_on_ema: bool = False):
     """Train `model` for `steps` steps on one or many processes; returns (model, log).
 
     Each step: batch = draw_batch(generator, step) (on the CPU, from a generator seeded by
@@ -295,7 +304,8 @@ def fit(model, loss_fn: Callable, draw_batch: Callable, steps: int, *, lr: float
     on from it. At the end the EMA weights (if any) are copied into the model and, if `out` is
     given, `write_weights(model, folder)` and training_log.json go to `out` atomically.
     `callback(step, losses, model)` runs every `every` steps on the main process (samples,
-    evaluations); `finish(model) -> dict` runs once at the end, and its dict joins the log.
+    evaluations), on a copy holding the EMA weights if `callback_on_ema` (what will ship);
+    `finish(model) -> dict` runs once at the end, and its dict joins the log.
 
     Example (scripts/train_ddpm_digits.py):
         fit(make_unet(), ddpm_loss_fn, draw, 4000, lr=1e-3, name="ddpm-digits", ema_decay=0.995, ...)"""
@@ -328,7 +338,7 @@ def fit(model, loss_fn: Callable, draw_batch: Callable, steps: int, *, lr: float
             bar.set_postfix(loss=f"{sum(losses[-100:]) / len(losses[-100:]):.4f}")
         done = step + 1
         if callback is not None and every and done % every == 0 and accelerator.is_main_process:
-            callback(done, losses, model)
+            callback(done, losses, _with_ema(model, ema) if (callback_on_ema and ema is not None) else model)
         if state and accelerator.is_main_process and (done % save_every == 0 or done == steps):
             save_training_state(state, model, opt.optimizer, done, ema,
                                 extra={"seconds": elapsed + time.perf_counter() - t0})

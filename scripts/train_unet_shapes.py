@@ -1,134 +1,281 @@
 """Rebuild the `unet-shapes` checkpoint (lesson 06), with a fixed seed.
 
-    python scripts/train_unet_shapes.py --steps 10000 --wording train --two-object-fraction 0.3 \\
-        --captions-per-scene 1 --lr 5e-4 --warmup 500                    # v1, from scratch (88 min, 2 CPU threads)
-    python scripts/train_unet_shapes.py --init assets/checkpoints/unet-shapes   # v2 = v1 + these defaults
-    torchrun --nproc_per_node 2 scripts/train_unet_shapes.py ...         # 2 CPU processes, gradients synchronised
-    accelerate launch scripts/train_unet_shapes.py ...                   # several GPUs
-    python scripts/train_unet_shapes.py ... --resume                     # go on from runs/unet-shapes/state
+    python scripts/train_unet_shapes.py                                   # v3: from scratch, the defaults below
+    torchrun --nproc_per_node 2 scripts/train_unet_shapes.py ...          # 2 CPU processes, gradients synchronised
+    accelerate launch scripts/train_unet_shapes.py ...                    # several GPUs
+    python scripts/train_unet_shapes.py ... --resume --steps N            # go on from --state, up to step N
+
+Earlier versions (in the card's history):
+    v1: --steps 10000 --wording train --two-object-fraction 0.3 --captions-per-scene 1 --lr 5e-4 --warmup 500
+        --scenes 40000 --no-pairs --token-weight 0 --pixel-weight 0 --lr-floor 0.05
+    v2: v1 + --init assets/checkpoints/unet-shapes --steps 4000 --lr 2e-4 --warmup 200 --scenes 30000
+        --wording varied --two-object-fraction 0.5 --captions-per-scene 2 --no-pairs --token-weight 0 ...
 
 A UNet2DConditionModel learns to predict v in the 8x8x4 latents of `vae-shapes` (scaled by its
 scaling factor), cross-attending to the token embeddings of the course's text encoder, as in
 Stable Diffusion: its 1000-step scaled-linear schedule rescaled to end in pure noise, with
-v-prediction (SCHEDULER_CONFIG in course_utils/models/unet_shapes.py). Scenes come from Shapes
-World (seed 0), each with `--captions-per-scene` captions in the chosen wording ('varied': the
-grammar of course_utils/captions.py); scenes, latents and caption embeddings are computed once
-up front and cached under runs/ (the text encoder is frozen). 10 % of captions are dropped
-(replaced by "") so that classifier-free guidance works. The EMA weights are saved as float16
-safetensors to --out."""
+v-prediction (SCHEDULER_CONFIG in course_utils/models/unet_shapes.py).
+
+What v3 adds, so that words bind to their objects:
+- scenes come in pairs (data.shapes_pair), both in the same batch: two objects with their colours
+  or shapes exchanged, one object with one attribute changed;
+- a grounding loss (course_utils/grounding.py): each colour and shape word's cross-attention in
+  the mid and up blocks is pulled onto its own object's pixels (shapes.render_masks);
+- training captions can never be held-out or free-form prompts (captions.held_out_words: checked
+  here for every caption, proved in tests/test_captions.py).
+
+Scenes, latents and caption embeddings are computed once up front and cached under runs/ (the
+text encoder is frozen); the latents' cache is keyed by the VAE's weights too. 10 % of captions
+are dropped (replaced by "") so that classifier-free guidance works. Every --eval-every steps the
+EMA weights are measured on a fixed dev set (seed 11, held-out wording: never the card's
+prompts, seed 2024) and written, float16, to --snapshot. At the end the EMA weights are saved as
+float16 safetensors to --out."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from course_utils import data, shapes
+from course_utils import captions, data, shapes
+from course_utils.grounding import capturing_cross_attention, grounding_loss, token_objects
 from course_utils.models.unet_shapes import (
     CAPTION_DROPOUT,
-    denoising_loss,
     encode_prompts,
     make_unet,
+    noisy_batch,
     training_schedule,
 )
 from course_utils.models.vae import encode
 from course_utils.paths import CHECKPOINTS, ROOT
-from course_utils.train import atomic_file, fit
+from course_utils.train import atomic_dir, atomic_file, fit
+
+DEV_SEED = 11          # the dev set that draws the training curve; the card measures seed 2024
 
 
-def encode_scenes(vae, tokenizer, text_encoder, args, batch: int = 256):
-    """Render the scenes and encode them once -> latents (n, 4, 8, 8) unscaled, caption
-    embeddings (n * k, L, d) in float16 (k captions per scene, scene i's at rows i*k .. i*k+k-1)."""
+def training_scenes(args) -> list:
+    """The training scenes in order: pairs (scene, partner) with --pairs, else the plain stream."""
+    if args.pairs:
+        return [s for i in range(args.scenes // 2) for s in data.shapes_pair(args.seed, i, args.two_object_fraction,
+                                                                               args.wording)]
+    return [data.shapes_scene(args.seed, i, args.two_object_fraction, args.wording) for i in range(args.scenes)]
+
+
+def scene_captions(scenes, args) -> list[str]:
+    """k captions per scene (scene i's at rows i*k .. i*k+k-1); none may be a held-out or free-form prompt."""
+    caps = [s.caption if j == 0 else shapes.make_caption(s, np.random.default_rng([args.seed, i, j]), args.wording)
+            for i, s in enumerate(scenes) for j in range(args.captions_per_scene)]
+    leaked = [c for c in caps if captions.held_out_words(c)]
+    if leaked:
+        raise RuntimeError(f"{len(leaked)} training captions hold held-out words, e.g. {leaked[0]!r}")
+    return caps
+
+
+def encode_text(scenes, caps, tokenizer, text_encoder, k: int, batch: int = 256):
+    """Caption embeddings (n * k, L, d) float16 and which object each token names (n * k, L) int8."""
     from tqdm.auto import tqdm
 
-    n, k = args.scenes, args.captions_per_scene
-    latents, contexts = [], []
-    for start in tqdm(range(0, n, batch), desc="encoding scenes and captions"):
-        b = data.shapes_world(min(batch, n - start), seed=args.seed, start=start,
-                              two_object_fraction=args.two_object_fraction, wording=args.wording)
-        latents.append(encode(vae, b.images))
-        caps = [c if j == 0 else shapes.make_caption(s, np.random.default_rng([args.seed, start + i, j]), args.wording)
-                for i, (s, c) in enumerate(zip(b.scenes, b.captions)) for j in range(k)]
-        contexts.append(encode_prompts(tokenizer, text_encoder, caps).half().cpu())
-    return torch.cat(latents), torch.cat(contexts)
+    contexts, objects = [], []
+    for start in tqdm(range(0, len(caps), batch), desc="encoding captions"):
+        chunk = caps[start:start + batch]
+        contexts.append(encode_prompts(tokenizer, text_encoder, chunk).half().cpu())
+        objects.append(token_objects(tokenizer, chunk, [scenes[(start + j) // k] for j in range(len(chunk))]).to(torch.int8))
+    return torch.cat(contexts), torch.cat(objects)
+
+
+def encode_images(scenes, vae, batch: int = 256):
+    """Latents (n, 4, 8, 8), unscaled, and each scene's object masks on the 8x8 grid (n, 2, 8, 8) float16."""
+    from tqdm.auto import tqdm
+
+    latents, masks = [], []
+    for start in tqdm(range(0, len(scenes), batch), desc="encoding scenes"):
+        chunk = scenes[start:start + batch]
+        images = torch.from_numpy(np.stack([shapes.render_scene(s) for s in chunk])).permute(0, 3, 1, 2).float() / 255
+        latents.append(encode(vae, images))
+        m = np.zeros((len(chunk), 2, 8, 8), np.float16)
+        for j, s in enumerate(chunk):
+            m[j, :len(s.objects)] = shapes.render_masks(s, 8)
+        masks.append(torch.from_numpy(m))
+    return torch.cat(latents), torch.cat(masks)
+
+
+def _cached(path: Path, make):
+    if path.exists():
+        return load_file(str(path))
+    tensors = make()
+    atomic_file(path, lambda p: save_file({k: v.contiguous() for k, v in tensors.items()}, str(p)))
+    return tensors
 
 
 def prepared_data(args):
-    """(scaled latents, caption embeddings, the "" embedding), from the cache under runs/ if there."""
-    from course_utils.models import load_pretrained
+    """A dict of the training tensors (scaled latents, masks, contexts, token objects) and the "" context."""
+    from course_utils.models.vae import load as load_vae
     from course_utils.text import MAX_TOKENS, load_text_encoder
 
-    key = json.dumps([args.scenes, args.captions_per_scene, args.two_object_fraction, args.wording, args.seed])
-    cache = ROOT / "runs" / "unet-shapes" / f"encoded-{hashlib.sha1(key.encode()).hexdigest()[:10]}.safetensors"
-    vae = load_pretrained("vae-shapes")
+    key = json.dumps([args.scenes, args.captions_per_scene, args.two_object_fraction, args.wording, args.seed, args.pairs])
+    folder = args.cache
+    vae = load_vae(args.vae)
+    vae_key = hashlib.sha1((args.vae / "diffusion_pytorch_model.safetensors").read_bytes()).hexdigest()[:10]
     tokenizer, text_encoder = load_text_encoder(None, "cpu")
     tokenizer.model_max_length = MAX_TOKENS
     text_encoder.config.use_attention_mask = True
     null = encode_prompts(tokenizer, text_encoder, [""])                  # (1, L, d): the "no caption" context
-    if cache.exists():
-        t = load_file(str(cache))
-        latents, contexts = t["latents"], t["contexts"]
-    else:
-        latents, contexts = encode_scenes(vae, tokenizer, text_encoder, args)
-        atomic_file(cache, lambda p: save_file({"latents": latents.contiguous(), "contexts": contexts}, str(p)))
-    return latents * vae.config.scaling_factor, contexts, null              # latents: std ~1, like the noise
+    scenes = training_scenes(args)
+    k = args.captions_per_scene
+    text = _cached(folder / f"text-{hashlib.sha1(key.encode()).hexdigest()[:10]}.safetensors",
+                   lambda: dict(zip(("contexts", "objects"),
+                                    encode_text(scenes, scene_captions(scenes, args), tokenizer, text_encoder, k))))
+    pixels = _cached(folder / f"latents-{hashlib.sha1(key.encode()).hexdigest()[:10]}-vae{vae_key}.safetensors",
+                     lambda: dict(zip(("latents", "masks"), encode_images(scenes, vae))))
+    return {"latents": pixels["latents"] * vae.config.scaling_factor, "masks": pixels["masks"],   # latents: std ~1
+            "contexts": text["contexts"], "objects": text["objects"].long()}, null
 
 
-def main(argv=None):
+def make_draw(d: dict, null: torch.Tensor, args):
+    """draw(gen, step) -> one batch (latents, contexts, token objects, masks) for train.fit."""
+    k = args.captions_per_scene
+
+    def draw(gen, step):
+        B = args.batch_size
+        if args.pairs:                                                                   # both scenes of B/2 pairs
+            idx = (2 * torch.randint(0, len(d["latents"]) // 2, (B // 2,), generator=gen)[:, None] + torch.arange(2)).flatten()
+        else:
+            idx = torch.randint(0, len(d["latents"]), (B,), generator=gen)
+        cap = idx * k + torch.randint(0, k, (B,), generator=gen)                         # one of each scene's captions
+        drop = torch.rand(B, generator=gen) < CAPTION_DROPOUT
+        context = torch.where(drop[:, None, None], null, d["contexts"][cap].float())     # (B, L, d)
+        objects = torch.where(drop[:, None], -1, d["objects"][cap])                      # a dropped caption names nothing
+        return d["latents"][idx], context, objects, d["masks"][idx].float()
+    return draw
+
+
+def make_loss(args, schedule, parts: dict | None = None):
+    """loss(unet, batch, gen): the v-prediction MSE, plus the grounding loss when its weights are > 0.
+    `parts`, if given, adds up each step's two terms and counts the steps (for logging)."""
+    grounded = args.token_weight > 0 or args.pixel_weight > 0
+
+    def loss(unet, batch, gen):
+        x0, context, objects, masks = batch
+        x_t, t, target = (b.to(unet.device) for b in noisy_batch(x0, schedule, gen))
+        context, objects, masks = (b.to(unet.device) for b in (context, objects, masks))
+        with capturing_cross_attention(unet) if grounded else contextlib.nullcontext([]) as maps:
+            mse = F.mse_loss(unet(x_t, t, encoder_hidden_states=context).sample, target)
+        ground = grounding_loss(maps, objects, masks, args.token_weight, args.pixel_weight) if grounded else 0.0
+        if parts is not None:
+            for key, value in (("mse", float(mse)), ("grounding", float(ground)), ("steps", 1)):
+                parts[key] = parts.get(key, 0) + value
+        return mse + ground
+    return loss
+
+
+def dev_measure(unet, vae_folder: Path, n: int, guidances=(2.0, 5.0)) -> list[dict]:
+    """Adherence of `unet` on the dev set (seed DEV_SEED, held-out wording): n single-object and
+    n two-object prompts at each guidance, 25 DDIM steps."""
+    from course_utils import pipelines
+    from course_utils.models.vae import load as load_vae
+
+    components = pipelines.course_components() | {"unet": unet.eval(), "vae": load_vae(vae_folder)}
+    pipe = pipelines.StableDiffusionPipeline(**components, safety_checker=None, feature_extractor=None,
+                                             requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    rows = []
+    for two in (0.0, 1.0):
+        for g in guidances:
+            r = pipelines.measure_adherence(pipe, n, seed=DEV_SEED, two_object_fraction=two, wording="heldout",
+                                            guidance_scale=g, num_inference_steps=25)
+            rows.append({"two_objects": two == 1.0, "guidance": g, "n": n} | {a: round(x, 4) for a, x in r.items()})
+    return rows
+
+
+def parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=8000)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--steps", type=int, default=40000)
+    p.add_argument("--batch-size", type=int, default=64, help="per process; scenes come in pairs, so it must be even")
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--lr-floor", type=float, default=1.0,
+                   help="cosine decay to this share of --lr at --steps; 1 keeps it constant, so a run can be extended")
+    p.add_argument("--warmup", type=int, default=500)
     p.add_argument("--ema", type=float, default=0.999)
-    p.add_argument("--scenes", type=int, default=50000, help="training scenes (rendered and encoded once)")
+    p.add_argument("--scenes", type=int, default=64000, help="training scenes (rendered and encoded once)")
     p.add_argument("--captions-per-scene", type=int, default=2)
     p.add_argument("--two-object-fraction", type=float, default=0.5)
     p.add_argument("--wording", default="varied", choices=["train", "varied"])
+    p.add_argument("--pairs", action=argparse.BooleanOptionalAction, default=True,
+                   help="scenes in pairs that differ where the words matter (data.shapes_pair), both in one batch")
+    p.add_argument("--token-weight", type=float, default=0.02, help="the grounding loss's token term (0: none)")
+    p.add_argument("--pixel-weight", type=float, default=0.002, help="the grounding loss's pixel term (BCE)")
+    p.add_argument("--vae", type=Path, default=CHECKPOINTS / "vae-shapes", help="the VAE whose latents it learns")
     p.add_argument("--init", type=Path, default=None, help="start from the weights of this checkpoint folder")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--save-every", type=int, default=250)
+    p.add_argument("--eval-every", type=int, default=2000, help="dev-set adherence of the EMA weights (0: never)")
+    p.add_argument("--dev-n", type=int, default=64, help="dev prompts per row")
+    p.add_argument("--snapshot", type=Path, default=ROOT / "runs" / "unet-shapes" / "snapshot",
+                   help="where each evaluation writes the EMA weights (float16), with the curve so far")
+    p.add_argument("--cache", type=Path, default=ROOT / "runs" / "unet-shapes", help="where encoded data is cached")
     p.add_argument("--out", type=Path, default=CHECKPOINTS / "unet-shapes")
     p.add_argument("--state", type=Path, default=ROOT / "runs" / "unet-shapes" / "state.safetensors")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--unet-config", type=json.loads, default={}, help="JSON overrides of the U-Net config")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    if args.pairs and args.batch_size % 2:
+        raise SystemExit(f"--batch-size must be even with --pairs (both scenes of a pair share a batch), got {args.batch_size}")
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    latents, contexts, null = prepared_data(args)
-    schedule, k = training_schedule(), args.captions_per_scene
+    d, null = prepared_data(args)
+    schedule = training_schedule()
 
-    def draw(gen, step):
-        idx = torch.randint(0, len(latents), (args.batch_size,), generator=gen)          # scenes
-        cap = idx * k + torch.randint(0, k, (args.batch_size,), generator=gen)          # one of each scene's captions
-        drop = torch.rand(args.batch_size, generator=gen) < CAPTION_DROPOUT
-        return latents[idx], torch.where(drop[:, None, None], null, contexts[cap].float())  # (B,4,8,8), (B,L,d)
+    parts: dict = {}
+    draw, loss = make_draw(d, null, args), make_loss(args, schedule, parts)
 
-    def loss(unet, batch, gen):
-        x0, context = batch
-        return denoising_loss(unet, x0.to(unet.device), context.to(unet.device), schedule, generator=gen)
+    curve = []
+
+    def evaluation(step, losses, unet):
+        rows = dev_measure(unet, args.vae, args.dev_n)
+        n = max(parts.pop("steps", 0), 1)
+        curve.append({"step": step, "loss": round(float(np.mean(losses[-500:])), 5), "rows": rows,
+                      "mse": round(parts.pop("mse", 0) / n, 5), "grounding": round(parts.pop("grounding", 0) / n, 5)})
+        print(f"\nstep {step}: mse {curve[-1]['mse']:.4f}, grounding {curve[-1]['grounding']:.4f}; " + "; ".join(
+            f"{'two' if r['two_objects'] else 'one'} w={r['guidance']:g}: "
+            + (f"both {r['both_objects']:.2f}" if r["two_objects"] else f"all {r['all']:.2f}") for r in rows), flush=True)
+
+        def write(tmp):
+            unet.to(torch.float16).save_pretrained(tmp, safe_serialization=True)
+            (tmp / "curve.json").write_text(json.dumps({"settings": settings, "curve": curve}, indent=1))
+        atomic_dir(args.snapshot, write)
 
     unet = make_unet(**args.unet_config)
     if args.init is not None:
         from diffusers import UNet2DConditionModel
 
         unet.load_state_dict(UNet2DConditionModel.from_pretrained(args.init, use_safetensors=True).float().state_dict())
-    settings = {k_: (str(v) if isinstance(v, Path) else v) for k_, v in vars(args).items() if k_ not in ("resume", "out", "state")}
+    settings = {k_: (str(v) if isinstance(v, Path) else v) for k_, v in vars(args).items()
+                if k_ not in ("resume", "out", "state", "snapshot", "cache")}
     settings["caption_dropout"] = CAPTION_DROPOUT
     if args.init is not None and (args.init / "training_log.json").exists():  # the run it started from
         settings["init_training_log"] = json.loads((args.init / "training_log.json").read_text())
+    if args.resume and (args.snapshot / "curve.json").exists():                # the curve goes on where it stopped
+        curve.extend(json.loads((args.snapshot / "curve.json").read_text())["curve"])
     # float16 on disk halves the file (9 MB instead of 19); pipelines.py loads it as float32
     fit(unet, loss, draw, args.steps, lr=args.lr, name="unet-shapes", out=args.out,
         write_weights=lambda m, tmp: m.to(torch.float16).save_pretrained(tmp, safe_serialization=True),
-        state=args.state, resume_run=args.resume, ema_decay=args.ema, warmup=args.warmup, floor=0.05,
-        weight_decay=0.01, clip=1.0, seed=args.seed, save_every=args.save_every, settings=settings)
+        state=args.state, resume_run=args.resume, ema_decay=args.ema, warmup=args.warmup, floor=args.lr_floor,
+        weight_decay=0.01, clip=1.0, seed=args.seed, save_every=args.save_every, settings=settings,
+        every=args.eval_every, callback=evaluation if args.eval_every else None, callback_on_ema=True,
+        finish=lambda m: {"dev_curve": curve})
 
 
 if __name__ == "__main__":

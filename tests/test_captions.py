@@ -34,11 +34,41 @@ def test_varied_captions_name_every_colour_and_say_what_they_leave_out():
     assert len({s.caption for s in scenes}) > 0.95 * len(scenes)        # wording really varies
 
 
-def test_freeform_prompts_come_from_their_own_templates():
-    varied = {s.caption.lower() for s in _scenes("varied", 3000, seed=0)}
-    free = [s.caption for s in _scenes("freeform", 300, two=0.3, seed=2024)]
-    assert sum(c.lower() in varied for c in free) < 0.02 * len(free)
+def test_freeform_and_heldout_prompts_are_held_out_by_construction():
+    # every free-form and held-out prompt holds a word that no training caption holds (after lowercasing)
+    free = [s.caption for s in _scenes("freeform", 3000, two=0.3, seed=2024)]
+    held = [s.caption for s in _scenes("heldout", 1000, two=0.5, seed=2024)]
+    assert all(captions.held_out_words(c) for c in free + held)
+    training = [s.caption for w in ("varied", "train") for s in _scenes(w, 20000, seed=0)]
+    training += [b.caption for i in range(5000) for b in data.shapes_pair(0, i, 0.5)]
+    vocabulary = {w for c in training for w in re.findall(r"[a-z]+", c.lower())}
+    assert not vocabulary & set(captions.FREEFORM_MARKERS + captions.HELDOUT_MARKERS)
+    # the grammar's own word lists hold none of them either (a word too rare to be drawn above)
+    grammar = [captions.SHAPE_WORDS, captions.SIZE_WORDS, captions.BACKGROUND_WORDS, captions.POSITION_PHRASES,
+               captions.PREPOSITIONS, captions.BACKGROUND_FORMS, captions.VERBS, sw.TEMPLATES["train"],
+               sw.POSITION_WORDS["train"], sw.SIZE_WORDS["train"], sw.TWO_OBJECT_TEMPLATES["train"]]
+    assert not captions.held_out_words(re.sub(r"\{\w+\}", "", repr(grammar)))   # placeholders aside
+    # so no free-form prompt is a training caption, exactly
+    assert not {c.lower() for c in free} & {c.lower() for c in training}
     assert any(c.isupper() for c in free) and any("please" in c for c in free)
+
+
+def test_held_out_words_finds_the_markers_and_nothing_else():
+    assert captions.held_out_words("BLUE STAR, TOP LEFT PLEASE") == {"please"}
+    assert captions.held_out_words("a tiny red circle") == {"tiny"}
+    assert captions.held_out_words("a small red circle in the top left, black background") == set()
+    assert captions.held_out_words("complete") == set()                 # whole words only ("please" in "pleased"? no)
+
+
+def test_object_word_spans_find_each_objects_words_in_order():
+    scene = sw.Scene("black", [sw.ShapeObject("red", "circle", "small", "top"),
+                               sw.ShapeObject("red", "square", "large", "bottom")])
+    text = "Red disc at the top; a big red box at the bottom"
+    spans = captions.object_word_spans(text, scene)
+    assert [[text[a:b] for a, b in s.values()] for s in spans] == [["Red", "disc"], ["red", "box"]]
+    assert spans[1]["colour"][0] > spans[0]["shape"][1]
+    assert captions.object_word_spans("a red circle", sw.Scene("black", [sw.ShapeObject("blue", "star", "small", "top")])) \
+        == [{"colour": None, "shape": None}]
 
 
 def test_adherence_does_not_grade_what_the_prompt_left_out():

@@ -1,3 +1,4 @@
+import collections
 import itertools
 
 import numpy as np
@@ -120,3 +121,53 @@ def test_bad_scene_attributes_are_named():
         sw.random_scene(np.random.default_rng(0), n_objects=3)
     with pytest.raises(ValueError, match="two_object_fraction"):
         data.shapes_world(2, two_object_fraction=1.5)
+
+
+def test_render_masks_cover_each_objects_pixels_and_only_those():
+    scene = data.shapes_scene(5, 3, 1.0, "varied")
+    image = sw.render_scene(scene).astype(float)
+    masks = sw.render_masks(scene, 64)
+    assert masks.shape == (2, 64, 64) and masks.min() >= 0 and masks.max() <= 1
+    background = np.array(sw.BACKGROUNDS[scene.background], float)
+    painted = np.abs(image - background).sum(-1) > 30                      # pixels that differ from the background
+    assert ((masks.sum(0) > 0.5) == painted).mean() > 0.96                # all but anti-aliased edges
+    for obj, mask in zip(scene.objects, masks):                             # each mask holds its own colour
+        assert np.abs(image[mask > 0.99] - sw.COLOURS[obj.colour]).max() < 2
+    small = sw.render_masks(scene, 8)
+    assert np.allclose(small.sum((1, 2)) * 64, masks.sum((1, 2)), rtol=0.02)  # the same area on the 8x8 grid
+
+
+def test_pairs_differ_where_the_words_matter():
+    kinds = collections.Counter()
+    for i in range(400):
+        a, b = data.shapes_pair(0, i, 0.5)
+        assert a.background == b.background and len(a.objects) == len(b.objects)
+        if len(a.objects) == 2:                                             # colours or shapes exchanged, same layout
+            (a0, a1), (b0, b1) = a.objects, b.objects
+            assert [(o.position, o.size, o.cx, o.side) for o in a.objects] == [(o.position, o.size, o.cx, o.side)
+                                                                               for o in b.objects]
+            swapped = "colour" if (b0.colour, b1.colour) == (a1.colour, a0.colour) and a0.colour != a1.colour else "shape"
+            assert [(o.colour, o.shape) for o in b.objects] != [(o.colour, o.shape) for o in a.objects]
+            kinds[swapped] += 1
+        else:                                                               # exactly one attribute changed
+            changed = [k for k in ("colour", "shape", "size", "position")
+                       if getattr(a.objects[0], k) != getattr(b.objects[0], k)]
+            assert len(changed) == 1
+            kinds[changed[0]] += 1
+    assert all(kinds[k] > 20 for k in ("colour", "shape", "size", "position"))
+
+
+def test_training_pairs_cover_every_pair_of_colours_shapes_and_positions():
+    firsts = collections.Counter()
+    seen = {"colour": set(), "shape": set(), "position": set()}
+    for i in range(8000):   # adjacent places are rare (two shapes there mostly overlap) but present
+        for scene in data.shapes_pair(0, i, 0.5):
+            if len(scene.objects) == 1:
+                o = scene.objects[0]
+                firsts[(o.colour, o.shape)] += 1
+            else:
+                for k in seen:
+                    seen[k].add(tuple(getattr(o, k) for o in scene.objects))
+    assert len(firsts) == 24 and min(firsts.values()) > 0.5 * max(firsts.values())   # every colour with every shape
+    assert len(seen["colour"]) == 36 and len(seen["shape"]) == 16                    # every ordered pair
+    assert len(seen["position"]) == 9 * 8                                            # every pair of distinct places

@@ -72,3 +72,40 @@ def test_tiny_unet_learns_on_one_batch():
         opt.step()
         losses.append(loss.item())
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
+
+
+def _script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "train_unet_shapes.py"
+    spec = importlib.util.spec_from_file_location("train_unet_shapes_script", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_v3_script_trains_with_pairs_and_grounding_measures_its_dev_set_and_repeats_itself(tmp_path):
+    import json
+
+    script = _script()
+    common = ["--scenes", "8", "--captions-per-scene", "1", "--steps", "3", "--batch-size", "4", "--warmup", "1",
+              "--threads", "1", "--dev-n", "2", "--cache", str(tmp_path / "cache")]
+    script.main(common + ["--eval-every", "3", "--out", str(tmp_path / "a"), "--state", str(tmp_path / "a.safetensors"),
+                          "--snapshot", str(tmp_path / "snap")])
+    script.main(common + ["--eval-every", "0", "--out", str(tmp_path / "b"), "--state", str(tmp_path / "b.safetensors")])
+    weights = "diffusion_pytorch_model.safetensors"
+    assert (tmp_path / "a" / weights).read_bytes() == (tmp_path / "b" / weights).read_bytes()  # same seed, same bytes
+    log = json.loads((tmp_path / "a" / "training_log.json").read_text())
+    assert log["pairs"] is True and log["token_weight"] > 0 and log["steps"] == 3
+    (point,) = log["dev_curve"]
+    assert point["step"] == 3 and point["grounding"] > 0 and len(point["rows"]) == 4
+    assert json.loads((tmp_path / "snap" / "curve.json").read_text())["curve"] == log["dev_curve"]
+    assert (tmp_path / "snap" / weights).exists()
+
+
+def test_v3_script_refuses_an_odd_batch_with_pairs():
+    script = _script()
+    with pytest.raises(SystemExit, match="even"):
+        script.main(["--batch-size", "5"])
