@@ -186,14 +186,14 @@ class OnnxPipeline:
 
     def __init__(self, folder, threads: int = 1):
         import onnxruntime as ort
-        from transformers import BertTokenizer
+        from transformers import BertTokenizerFast
 
         folder = Path(folder)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = opts.inter_op_num_threads = threads
         self.sessions = {n: ort.InferenceSession(str(folder / n), opts, providers=["CPUExecutionProvider"]) for n in FILES}
         self.config = json.loads((folder / "config.json").read_text())
-        self.tokenizer = BertTokenizer(str(folder / "vocab.txt"), do_lower_case=True)
+        self.tokenizer = BertTokenizerFast(str(folder / "vocab.txt"), do_lower_case=True)
 
     def encode(self, prompts: list[str]) -> np.ndarray:
         L = self.config["max_tokens"]
