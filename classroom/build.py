@@ -3,6 +3,7 @@
     python classroom/build.py execute   # notebooks/*.ipynb -> build/executed/*.ipynb (skips unchanged ones)
     python classroom/build.py slides    # -> _site/slides/NN_name.slides.html
     python classroom/build.py site      # -> _site/index.html, _site/lessons/*.html, and the slides
+    python classroom/build.py playground  # -> _site/playground.html, _site/export.html, _site/models/ only
 
 Everything the pages load lies under _site/static/ (reveal.js, require.js, jQuery, MathJax and the
 widget renderer, packed from the npm registry at build time into build/vendor/), so the pages
@@ -34,7 +35,10 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # npm packages the pages need, pinned: the versions nbconvert's templates are written for.
 NPM = {"reveal.js": "4.6.1", "requirejs": "2.3.7", "jquery": "3.7.1", "mathjax": "2.7.7",
-       "@jupyter-widgets/html-manager": "1.0.15"}
+       "@jupyter-widgets/html-manager": "1.0.15", "onnxruntime-web": "1.31.1"}
+# The one ONNX Runtime Web build the playground needs: WebAssembly, one thread or more, no WebGPU.
+ORT_KEEP = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+WEB = Path(__file__).resolve().parent / "web"
 # The parts of MathJax 2.7.7 that the config 'TeX-AMS_CHTML-full,Safe' loads (60 MB -> ~3 MB).
 MATHJAX_KEEP = ("MathJax.js", "config/TeX-AMS_CHTML-full.js", "config/Safe.js", "extensions", "jax/input/TeX",
                 "jax/output/CommonHTML", "jax/element", "fonts/HTML-CSS/TeX/woff", "localization/en")
@@ -124,6 +128,11 @@ def install_static(site: Path) -> Path:
     shutil.copytree(src / "html-manager" / "package" / "dist", static / "html-manager",
                     ignore=shutil.ignore_patterns("*.map", "embed.js", "libembed-amd.js"))
     shutil.copy(TEMPLATES / "course.css", static / "course.css")
+    (static / "onnxruntime-web").mkdir()
+    for name in ORT_KEEP:
+        shutil.copy(src / "onnxruntime-web" / "package" / "dist" / name, static / "onnxruntime-web" / name)
+    for name in ("t2i.js", "t2i-ui.js", "t2i.css"):
+        shutil.copy(WEB / name, static / name)
     # The widget renderer looks for its icon font (Font Awesome, for the Play buttons) relative to
     # the page, under @jupyter-widgets/; give each folder of pages a copy of the web fonts.
     fonts = [f for f in (static / "html-manager").iterdir() if f.suffix in (".woff2", ".woff")]
@@ -202,9 +211,48 @@ def one_idea_per_slide(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def playground(site: Path = SITE, static: bool = True) -> Path:
+    """The model in the browser: the shipped checkpoints exported to ONNX into site/models/ (read from
+    assets/checkpoints/ now), site/playground.html, and site/export.html with the parity measured now."""
+    from course_utils import web
+
+    if static:
+        install_static(site)
+    t0 = time.perf_counter()
+    from course_utils.pipelines import load_text_to_image
+
+    pipe = load_text_to_image(device="cpu")
+    sizes = web.export_onnx(site / "models", pipe)
+    f32 = ROOT / "build" / "onnx-float32"
+    web.export_onnx(f32, pipe, storage={f: "float32" for f in web.FILES})
+    parity = web.measure_parity(pipe, f32, site / "models")
+    (ROOT / "build" / "parity.json").write_text(json.dumps(parity | {"sizes": sizes}, indent=1))
+    shutil.copy(WEB / "playground.html", site / "playground.html")
+    page = export(export_notebook(parity, sizes, site), "site", 0, nav(None, [], 0, slides=False))
+    (site / "export.html").write_text(page, encoding="utf-8")
+    print(f"  playground: {site / 'playground.html'}, models {sum(sizes.values()) / 1e6:.1f} MB "
+          f"({time.perf_counter() - t0:.0f} s)")
+    return site / "playground.html"
+
+
+def export_notebook(parity: dict, sizes: dict, site: Path) -> nbformat.NotebookNode:
+    """The page that says how the export works, with the numbers measured in this build."""
+    text = (WEB / "export.md").read_text(encoding="utf-8")
+    static = sum(f.stat().st_size for f in (site / "static" / "onnxruntime-web").iterdir()) if (site / "static").exists() else 0
+    rows = "\n".join(f"| `{k}` | {v['storage']} | {v['mb']:.1f} MB | {v['max_abs']:.1e} | {v['max_ref']:.2f} |"
+                     for k, v in parity["parts"].items())
+    pics = "\n".join(f"| {p['prompt']} | {p['seed']} | {p['float32']:.3f} | {p['shipped']:.3f} |" for p in parity["pictures"])
+    text = text.format(parts=rows, pictures=pics, models_mb=sum(sizes.values()) / 1e6, ort_mb=static / 1e6)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(text)]
+    nb.metadata["title"] = "The model in the browser: how the export works"
+    return nb
+
+
 def slides() -> list[Path]:
-    """A reveal.js deck per lesson, with its outputs, under _site/slides/."""
+    """A reveal.js deck per lesson, with its outputs, under _site/slides/ (and the playground's models)."""
     install_static(SITE)
+    playground(SITE, static=False)
     names = [p.stem for p in lessons()]
     out = []
     for path in execute():
@@ -233,7 +281,9 @@ def home_notebook(names: list[str]) -> nbformat.NotebookNode:
             "Each lesson page shows the notebook as it runs (`COURSE_FAST=1`), with its figures; the "
             "widgets are drawn as they first appear and come alive when you run the notebook in "
             "JupyterLab (`make lab`). To present: `make lab` and the slideshow button, or the static "
-            "decks linked above. A page to play with text-to-image without code: `make playground`.\n")
+            "decks linked above. A page to play with text-to-image without code: `make playground`.\n\n"
+            "**[Text to image in your browser](playground.html)**: the course's model runs in the page, "
+            "no install, no server beyond a static one ([how it got there](export.html)).\n")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(text)]
     nb.metadata["title"] = "Image Models, hands-on"
@@ -260,11 +310,12 @@ def site() -> Path:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=("execute", "vendor", "slides", "site"))
+    p.add_argument("what", choices=("execute", "vendor", "slides", "site", "playground"))
     p.add_argument("--force", action="store_true", help="execute the notebooks again even if unchanged")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    {"execute": lambda: execute(args.force), "vendor": vendor, "slides": slides, "site": site}[args.what]()
+    {"execute": lambda: execute(args.force), "vendor": vendor, "slides": slides, "site": site,
+     "playground": playground}[args.what]()
     print(f"  done in {time.perf_counter() - t0:.0f} s")
 
 

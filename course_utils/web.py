@@ -225,3 +225,31 @@ def timesteps(config: dict, num_inference_steps: int) -> list[int]:
     if config["timestep_spacing"] == "trailing":
         return [int(round(T - k * T / n)) - 1 for k in range(n)]
     return [k * (T // n) + config["steps_offset"] for k in range(n)][::-1]
+
+
+def measure_parity(pipe, float32_folder, shipped_folder, prompts=None) -> dict:
+    """How far the exports are from torch: each part's largest difference (float32 files), and the mean
+    absolute pixel difference (out of 255) of whole pictures, float32 and as shipped. For export.html."""
+    prompts = prompts or [("a large red star in the center on a black background", 0),
+                          ("BLUE SQUARE, top left, white background", 1), ("a small green circle on the right", 2)]
+    f32, shipped = OnnxPipeline(float32_folder), OnnxPipeline(shipped_folder)
+    g = torch.Generator().manual_seed(0)
+    x, L = torch.randn(2, 4, 8, 8, generator=g), pipe.tokenizer.model_max_length
+    with torch.no_grad():
+        ids = pipe.tokenizer([p for p, _ in prompts], padding="max_length", max_length=L, truncation=True, return_tensors="pt")
+        ctx = pipe.text_encoder(ids.input_ids, attention_mask=ids.attention_mask)[0]
+        refs = {"text_encoder.onnx": (ctx, f32.encode([p for p, _ in prompts])),
+                "unet.onnx": (pipe.unet(x, 500, encoder_hidden_states=ctx[:2]).sample, f32.sessions["unet.onnx"].run(
+                    None, {"sample": x.numpy(), "timestep": np.full(2, 500, np.float32), "context": ctx[:2].numpy()})[0]),
+                "vae_decoder.onnx": (pipe.vae.decode(x / pipe.vae.config.scaling_factor).sample,
+                                     f32.sessions["vae_decoder.onnx"].run(None, {"latents": x.numpy()})[0])}
+    folder = Path(shipped_folder)
+    parts = {k: {"max_abs": float(np.abs(got - ref.numpy()).max()), "max_ref": float(ref.abs().max()),
+                 "storage": STORAGE[k], "mb": (folder / k).stat().st_size / 1e6} for k, (ref, got) in refs.items()}
+    pictures = []
+    for prompt, seed in prompts:
+        ref = pipe(prompt, latents=noise(seed), guidance_scale=5.0, num_inference_steps=25, output_type="np").images[0]
+        ref = np.round(ref * 255)
+        pictures.append({"prompt": prompt, "seed": seed, "float32": float(np.abs(f32(prompt, seed) - ref).mean()),
+                         "shipped": float(np.abs(shipped(prompt, seed) - ref).mean())})
+    return {"parts": parts, "pictures": pictures}

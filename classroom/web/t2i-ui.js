@@ -1,0 +1,88 @@
+/* The playground's controls around t2i.js: every element with class "t2i" becomes a prompt, guidance,
+ * steps and seed, a Generate button, the image, its denoising strip and the time taken. Used by
+ * _site/playground.html and by lesson 06's page and deck. data-models: the folder of the ONNX files. */
+(function () {
+  "use strict";
+  const SERVE = "python -m http.server -d _site";
+  const pipelines = new Map();                          // one download per models folder, shared by the page
+
+  function el(tag, attrs = {}, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) k === "text" ? (e.textContent = v) : e.setAttribute(k, v);
+    e.append(...kids);
+    return e;
+  }
+
+  function draw(canvas, pixels, w, h) {
+    const small = el("canvas", { width: w, height: h });
+    small.getContext("2d").putImageData(new ImageData(pixels, w, h), 0, 0);
+    const ctx = canvas.getContext("2d");
+    ctx.imageSmoothingEnabled = false;                  // show the 64x64 pixels as they are
+    ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
+    canvas.dataset.pixels = btoa(String.fromCharCode(...pixels));   // for the tests: the exact bytes
+  }
+
+  function build(root) {
+    const base = new URL(root.dataset.models || "models/", document.baseURI).href;
+    const prompt = el("input", { type: "text", class: "t2i-prompt", "aria-label": "prompt",
+      value: root.dataset.prompt || "a large red star in the center on a black background" });
+    const guidance = el("input", { type: "number", class: "t2i-guidance", min: "1", max: "15", step: "0.5", value: "5" });
+    const steps = el("input", { type: "number", class: "t2i-steps", min: "1", max: "100", step: "1", value: "25" });
+    const seed = el("input", { type: "number", class: "t2i-seed", min: "0", step: "1", value: "0" });
+    const go = el("button", { type: "button", class: "t2i-go", text: "Generate" });
+    const canvas = el("canvas", { class: "t2i-image", width: "384", height: "384", "aria-label": "generated image" });
+    const strip = el("div", { class: "t2i-strip" });
+    const status = el("div", { class: "t2i-status", role: "status", text: "loading the model…" });
+    const label = (text, input) => el("label", {}, text, input);
+    root.append(el("div", { class: "t2i-controls" }, label("Prompt", prompt),
+      el("div", { class: "t2i-row" }, label("Guidance", guidance), label("Steps", steps), label("Seed", seed), go)),
+    el("div", { class: "t2i-out" }, canvas, el("div", { class: "t2i-side" }, status,
+      el("div", { class: "t2i-strip-title", text: "the latents while denoising (channels 0-2 as RGB)" }), strip)));
+
+    if (location.protocol === "file:") {              // browsers refuse to fetch() the model from the disk
+      status.innerHTML = "This page was opened from the disk, and browsers do not let such a page load its " +
+        `model. Serve the site in one command, <code>${SERVE}</code>, and open ` +
+        "<a href='http://localhost:8000/playground.html'>http://localhost:8000/playground.html</a>.";
+      status.classList.add("t2i-error");
+      go.disabled = true;
+      return;
+    }
+    let busy = false;
+    async function run() {
+      if (busy) return;
+      busy = true;
+      go.disabled = true;
+      try {
+        if (!pipelines.has(base)) {
+          ort.env.wasm.numThreads = 1;                   // no cross-origin isolation on a plain static server
+          ort.env.wasm.wasmPaths = document.querySelector("script[src$='t2i.js']").src.replace(/t2i\.js$/, "onnxruntime-web/");
+          pipelines.set(base, CourseT2I.load(base, ort));
+        }
+        const pipe = await pipelines.get(base);
+        const r = await pipe.generate({ prompt: prompt.value, guidance: +guidance.value, steps: Math.round(+steps.value),
+          seed: Math.round(+seed.value) >>> 0, onStep: (i, n) => { status.textContent = `step ${i} of ${n}…`; } });
+        draw(canvas, r.pixels, r.width, r.height);
+        strip.replaceChildren(...r.strip.map((s) => {
+          const c = el("canvas", { width: "64", height: "64", title: `after step ${s.step}` });
+          draw(c, s.pixels, 8, 8);
+          return el("figure", {}, c, el("figcaption", { text: `step ${s.step}` }));
+        }));
+        status.textContent = `${Math.round(+steps.value)} steps in ${r.seconds.toFixed(2)} s`;
+        root.dataset.generated = String(+(root.dataset.generated || 0) + 1);
+        root.dataset.seconds = r.seconds.toFixed(3);
+      } catch (e) {
+        status.textContent = `could not generate: ${e.message || e}`;
+        status.classList.add("t2i-error");
+      } finally {
+        busy = false;
+        go.disabled = false;
+      }
+    }
+    go.addEventListener("click", run);
+    prompt.addEventListener("keydown", (e) => { if (e.key === "Enter") run(); });
+    if (root.dataset.autorun !== "false") run();
+  }
+
+  const start = () => document.querySelectorAll(".t2i").forEach(build);
+  document.readyState === "loading" ? document.addEventListener("DOMContentLoaded", start) : start();
+})();
