@@ -169,7 +169,7 @@ def make_loss(args, schedule, parts: dict | None = None):
             mse = F.mse_loss(unet(x_t, t, encoder_hidden_states=context).sample, target)
         ground = grounding_loss(maps, objects, masks, args.token_weight, args.pixel_weight) if grounded else 0.0
         if parts is not None:
-            for key, value in (("mse", float(mse)), ("grounding", float(ground)), ("steps", 1)):
+            for key, value in (("mse", float(mse.detach())), ("grounding", float(ground.detach()) if grounded else 0.0), ("steps", 1)):
                 parts[key] = parts.get(key, 0) + value
         return mse + ground
     return loss
@@ -209,8 +209,8 @@ def parser():
     p.add_argument("--wording", default="varied", choices=["train", "varied"])
     p.add_argument("--pairs", action=argparse.BooleanOptionalAction, default=True,
                    help="scenes in pairs that differ where the words matter (data.shapes_pair), both in one batch")
-    p.add_argument("--token-weight", type=float, default=0.02, help="the grounding loss's token term (0: none)")
-    p.add_argument("--pixel-weight", type=float, default=0.002, help="the grounding loss's pixel term (BCE)")
+    p.add_argument("--token-weight", type=float, default=0.1, help="the grounding loss's token term (0: none)")
+    p.add_argument("--pixel-weight", type=float, default=0.01, help="the grounding loss's pixel term (BCE)")
     p.add_argument("--vae", type=Path, default=CHECKPOINTS / "vae-shapes", help="the VAE whose latents it learns")
     p.add_argument("--init", type=Path, default=None, help="start from the weights of this checkpoint folder")
     p.add_argument("--seed", type=int, default=0)
