@@ -70,6 +70,7 @@
         status.textContent = `${Math.round(+steps.value)} steps in ${r.seconds.toFixed(2)} s`;
         root.dataset.generated = String(+(root.dataset.generated || 0) + 1);
         root.dataset.seconds = r.seconds.toFixed(3);
+        root.dataset.doneAt = (performance.now() / 1000).toFixed(3);    // seconds since the page started loading
       } catch (e) {
         status.textContent = `could not generate: ${e.message || e}`;
         status.classList.add("t2i-error");

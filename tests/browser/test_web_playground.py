@@ -1,0 +1,109 @@
+"""_site/playground.html: the course's model run by ONNX Runtime Web in Chromium, against the Python pipeline."""
+
+import base64
+import os
+import sys
+
+import numpy as np
+from conftest import ROOT, shot
+
+PROMPT, SEED, GUIDANCE, STEPS = "a small blue circle in the bottom left", 7, 5.0, 25
+
+
+def limit(target: float) -> float:
+    """The target on a machine that serves the class; twice that on one busy with other work (it says so)."""
+    load, cores = os.getloadavg()[0], os.cpu_count()
+    print(f"load average {load:.1f} on {cores} cores")
+    return target if load < cores else 2 * target
+
+
+def pixels(page) -> np.ndarray:
+    """The 64x64 RGB bytes the page drew (t2i-ui.js keeps them on the canvas)."""
+    raw = base64.b64decode(page.locator(".t2i-image").get_attribute("data-pixels"))
+    return np.frombuffer(raw, np.uint8).reshape(64, 64, 4)[..., :3].astype(float)
+
+
+def python_picture(prompt: str, seed: int) -> np.ndarray:
+    from course_utils import web
+    from course_utils.pipelines import load_text_to_image
+
+    pipe = load_text_to_image(device="cpu")
+    x = pipe(prompt, latents=web.noise(seed), guidance_scale=GUIDANCE, num_inference_steps=STEPS, output_type="np")
+    return np.round(x.images[0] * 255)
+
+
+def test_the_page_draws_what_python_draws(page, site_url):
+    sizes = {}
+    page.on("response", lambda r: sizes.__setitem__(r.url, int(r.headers.get("content-length", 0))))
+    page.goto(f"{site_url}/playground.html")
+    page.wait_for_selector(".t2i[data-generated='1']", timeout=60_000)
+    first = float(page.locator(".t2i").get_attribute("data-done-at"))   # since the page started loading
+    total = sum(sizes.values()) / 1e6
+    print(f"first image {first:.1f} s after the page opened, download included; the page loaded {total:.1f} MB "
+          f"(models {sum(v for k, v in sizes.items() if '/models/' in k) / 1e6:.1f} MB)")
+    assert first <= limit(10), f"the first image took {first:.1f} s"
+    assert total <= 60, f"the page loaded {total:.1f} MB"
+    shot(page, "web-01-first-image")
+
+    page.locator(".t2i-seed").fill(str(SEED))
+    prompt = page.locator(".t2i-prompt")
+    prompt.fill(PROMPT)
+    prompt.press("Enter")                                                 # typing and Enter: a new image
+    page.wait_for_selector(".t2i[data-generated='2']", timeout=30_000)
+    seconds = float(page.locator(".t2i").get_attribute("data-seconds"))
+    print(f"one 64x64 image, {STEPS} steps with guidance: {seconds:.2f} s in the page")
+    assert page.locator(".t2i-status").inner_text() == f"{STEPS} steps in {seconds:.2f} s"
+    assert seconds <= limit(2.0), f"an image took {seconds:.2f} s"
+    assert page.locator(".t2i-strip canvas").count() == 6
+    shot(page, "web-02-typed-prompt")
+
+    browser_image, python_image = pixels(page), python_picture(PROMPT, SEED)
+    mad = np.abs(browser_image - python_image).mean()
+    print(f"mean absolute pixel difference from load_text_to_image(): {mad:.3f} / 255")
+    assert mad <= 2.0, mad
+    assert np.abs(browser_image - python_picture(PROMPT, SEED + 1)).mean() > 2.0   # the comparison can fail
+    assert page.outside == [] and page.errors == [] and page.failed == [], (page.outside, page.errors, page.failed)
+
+
+def test_the_tokenizer_and_the_noise_agree_in_chromium(page, site_url):
+    """tests/test_web_js.py's checks, in the browser (where Node is missing they run only here)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_web_js import prompts
+
+    from course_utils import web
+    from course_utils.text import load_text_encoder
+
+    page.goto(f"{site_url}/playground.html")
+    page.wait_for_function("() => window.CourseT2I && window.CourseT2I.tokenize")
+    ps = prompts()
+    got = page.evaluate("""async (ps) => {
+        const cfg = await (await fetch('models/config.json')).json();
+        const vocab = new Map((await (await fetch('models/vocab.txt')).text()).split('\\n').map((t, i) => [t, i]));
+        return {ids: ps.map(p => CourseT2I.tokenize(p, vocab, cfg).ids), noise: Array.from(CourseT2I.noise(3, 256))};
+    }""", ps)
+    tokenizer = load_text_encoder()[0]
+    want = tokenizer(ps, padding="max_length", max_length=32, truncation=True).input_ids
+    wrong = [p for p, g, w in zip(ps, got["ids"], want) if g != w]
+    print(f"tokenizer: {len(ps) - len(wrong)} of {len(ps)} prompts give the Python tokenizer's ids")
+    assert len(ps) >= 1000 and not wrong, wrong[:5]
+    assert np.allclose(got["noise"], web.noise(3).flatten().numpy(), atol=1e-6)
+
+
+def test_from_the_disk_the_page_says_how_to_serve_it(page):
+    page.goto((ROOT / "_site" / "playground.html").as_uri())
+    status = page.locator(".t2i-status")
+    status.wait_for()
+    assert "python -m http.server -d _site" in status.inner_text()
+    shot(page, "web-03-from-disk")
+    assert page.outside == []
+
+
+def test_the_export_page_prints_the_parity(page, site_url):
+    page.goto(f"{site_url}/index.html")
+    page.locator('a[href="playground.html"]').first.wait_for()
+    page.goto(f"{site_url}/export.html")
+    page.wait_for_load_state("networkidle")
+    text = page.locator("body").inner_text()
+    assert "What ONNX is" in text and "unet.onnx" in text and "as shipped" in text
+    shot(page, "web-04-export", full_page=True)
+    assert page.outside == [] and page.errors == [] and page.failed == []
