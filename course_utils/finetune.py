@@ -180,15 +180,13 @@ def learn_word(pipe, latents: torch.Tensor, captions: list[str], token: str = "<
         idx = torch.randint(0, len(latents), (batch_size,), generator=gen)
         return latents[idx], enc.input_ids[idx], enc.attention_mask[idx]
 
-    def loss(model, batch, gen):
-        x0, ids, mask = batch
+    def loss(model, batch, gen):     # fit trains the word alone; the frozen pipeline stays where it is
+        x0, ids, mask = (b.to(pipe.unet.device) for b in batch)
         context = _embed_with(pipe.text_encoder, ids, mask, new_id, model.vector)
         return denoising_loss(pipe.unet, x0, context, schedule, generator=gen)
 
-    kept = {}
-    fit(word, loss, draw, steps, lr=lr, name=f"learning {token}", seed=seed, every=steps,
-        callback=lambda step, losses, model: kept.update(losses=list(losses)))
-    return word.vector.detach(), kept["losses"]
+    losses = fit(word, loss, draw, steps, lr=lr, name=f"learning {token}", seed=seed).losses
+    return word.vector.detach(), losses
 
 
 def save_word(vector: torch.Tensor, token: str, path) -> None:
@@ -280,7 +278,7 @@ def train_decoder_lora(vae, images: torch.Tensor, steps: int = 300, lr: float = 
     so that a noisy new-colour latent is not an old colour's.
     `object_weight`: each picture's pixels that are not its background weigh 1 + object_weight in both
     errors (an object is a small part of a picture, and its colour is what must come out right).
-    Returns train.fit's log, with every step's loss."""
+    Returns train.fit's log, with every step's loss (fit's history) under "losses"."""
     from .models.vae import encode
     from .train import fit
 
@@ -360,10 +358,8 @@ def train_decoder_lora(vae, images: torch.Tensor, steps: int = 300, lr: float = 
             total = total + preserve_weight * weighted(model.decode(b["keep"]).sample, b["kept"])
         return total
 
-    kept = {}
-    _, log = fit(vae, loss, draw, steps, lr=lr, name="decoder adapter", seed=seed, every=steps,
-                 callback=lambda step, losses, model: kept.update(losses=list(losses)), **fit_kwargs)
-    return log | kept
+    _, log, losses = fit(vae, loss, draw, steps, lr=lr, name="decoder adapter", seed=seed, **fit_kwargs)
+    return log | {"losses": losses}
 
 
 def _off_background(x: torch.Tensor) -> torch.Tensor:
@@ -450,8 +446,8 @@ def train_lora(pipe, latents: torch.Tensor, captions: list[str], steps: int = 30
     prior preservation); their error weighs `preserve_weight` times a new example's. With
     `keep_unconditional`, every example whose caption was dropped is preserved the same way, so that the
     adapter leaves the unconditional prediction (the one guidance pushes away from) as it was and
-    changes only what captions ask for. Returns train.fit's log; with `out`, saves the adapter there
-    (save_lora) atomically."""
+    changes only what captions ask for. Returns train.fit's log, with every step's loss under "losses";
+    with `out`, saves the adapter there (save_lora) atomically."""
     from .models.unet_shapes import CAPTION_DROPOUT
     from .pipelines import check_pipe
     from .train import fit
@@ -493,10 +489,10 @@ def train_lora(pipe, latents: torch.Tensor, captions: list[str], steps: int = 30
         weight = torch.where(keep, preserve_weight, 1.0)
         return (weight * error).mean()
 
-    kept, write = {}, fit_kwargs.pop("write_weights", save_lora)
-    _, log = fit(pipe.unet, loss, draw, steps, lr=lr, name="lora-teal", seed=seed, out=out, write_weights=write,
-                 every=steps, callback=lambda step, losses, model: kept.update(losses=list(losses)), **fit_kwargs)
-    return log | kept
+    write = fit_kwargs.pop("write_weights", save_lora)
+    _, log, losses = fit(pipe.unet, loss, draw, steps, lr=lr, name="lora-teal", seed=seed, out=out,
+                         write_weights=write, **fit_kwargs)
+    return log | {"losses": losses}
 
 
 def load_lora(pipe, folder) -> None:

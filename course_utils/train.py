@@ -13,6 +13,7 @@ import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -288,18 +289,46 @@ def parse_training_args(parser, argv=None):
     return args
 
 
+def to_device(batch, device):
+    """`batch` with every tensor in it moved to `device`: tensors inside tuples (named ones too), lists
+    and dicts (as plain dicts), at any depth; anything else comes back as it was. On the CPU nothing
+    is copied.
+
+    Example: to_device((x, {"y": y, "name": "digits"}), "cuda")"""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, dict):
+        return {k: to_device(x, device) for k, x in batch.items()}
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):           # a NamedTuple
+        return type(batch)(*(to_device(x, device) for x in batch))
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_device(x, device) for x in batch)
+    return batch
+
+
+class FitResult(NamedTuple):
+    """What `fit` gives back: the trained model, the log written to training_log.json, and the
+    loss of every step this run took (from log["resumed_at"] on)."""
+    model: torch.nn.Module
+    log: dict
+    losses: list[float]
+
+
 def fit(model, loss_fn: Callable, draw_batch: Callable, steps: int, *, lr: float, name: str,
         out=None, write_weights: Callable | None = None, state=None, resume_run: bool = False,
         ema_decay: float | None = None, warmup: int = 0, floor: float = 1.0, optimizer: str = "adamw",
         weight_decay: float = 0.0, betas=(0.9, 0.999), clip: float | None = None, seed: int = 0,
         save_every: int = 500, every: int = 0, callback: Callable | None = None, settings: dict | None = None,
-        finish: Callable | None = None, callback_on_ema: bool = False):
-    """Train `model` for `steps` steps on one or many processes; returns (model, log).
+        finish: Callable | None = None, callback_on_ema: bool = False) -> FitResult:
+    """Train `model` for `steps` steps on one or many processes; returns FitResult(model, log, losses),
+    `losses` holding every step's loss.
 
     Each step: batch = draw_batch(generator, step) (on the CPU, from a generator seeded by
-    seed, process and step, so a resumed run is the uninterrupted one); loss = loss_fn(model, batch, generator); backward (gradients
-    averaged over processes); optional clipping; optimizer and LR step (linear warm-up, then
-    cosine down to `floor` x lr); EMA of the weights. Every `save_every` steps the main process
+    seed, process and step, so a resumed run is the uninterrupted one), moved to the device
+    Accelerate put the model on (`to_device`); loss = loss_fn(model, batch, generator), the
+    generator a CPU one (a loss draws its noise with it, then moves the noise to the batch's
+    device); backward (gradients averaged over processes); optional clipping; optimizer and LR
+    step (linear warm-up, then cosine down to `floor` x lr); EMA of the weights. Every `save_every` steps the main process
     saves a resumable state (weights, EMA, optimizer, step) to `state`; `resume_run=True` goes
     on from it. At the end the EMA weights (if any) are copied into the model and, if `out` is
     given, `write_weights(model, folder)` and training_log.json go to `out` atomically.
@@ -323,7 +352,7 @@ def fit(model, loss_fn: Callable, draw_batch: Callable, steps: int, *, lr: float
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=name, disable=not accelerator.is_main_process)
     for step in bar:
         gen.manual_seed((seed * 1000 + accelerator.process_index) * 10**9 + step)  # a resumed run draws the same
-        loss = objective(draw_batch(gen, step), gen)
+        loss = objective(to_device(draw_batch(gen, step), accelerator.device), gen)   # the batch goes where the model is
         opt.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         if clip:
@@ -358,4 +387,4 @@ def fit(model, loss_fn: Callable, draw_batch: Callable, steps: int, *, lr: float
     if out is not None and accelerator.is_main_process:
         save_checkpoint(out, lambda tmp: write_weights(model, tmp), log)
         print(f"saved {out}: {steps} steps in {log['seconds'] / 60:.1f} min on {accelerator.num_processes} process(es)")
-    return model, log
+    return FitResult(model, log, losses)

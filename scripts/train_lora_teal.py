@@ -2,6 +2,12 @@
 
     python scripts/train_lora_teal.py                 # the shipped adapters (fixed seed)
     python scripts/train_lora_teal.py --resume        # go on with the U-Net's adapter from runs/lora-teal/state.safetensors
+    python scripts/train_lora_teal.py --steps 3 --examples 12 --out /tmp/lora   # a smoke run
+
+`--steps` counts the U-Net adapter's training steps and bounds the decoder adapter's too (they train
+`--decoder-steps`, 600 by default, or `--steps` if fewer). What comes before training does not depend on
+it: step 1 draws latents for every old-colour caption (25 sampling steps, at two guidance scales), so a
+short run wants few `--examples` as well.
 
 1. Scenes: `--examples` single-object Shapes World scenes, a share `--other-share` of them in the six
    old colours, the rest teal (20, 160, 160), a colour no base model saw; captioned in the course's
@@ -39,12 +45,17 @@ from course_utils import finetune as ft
 from course_utils.models.vae import encode
 from course_utils.train import parse_training_args, training_parser
 
+DECODER_STEPS = 600   # the decoder adapter's steps in the shipped run
 
-def main(argv=None):
+
+def parse_args(argv=None):
+    """The script's arguments, checked; --decoder-steps, when not given, is 600 or --steps if fewer."""
     p = training_parser("lora-teal", __doc__, steps=1500, lr=5e-3, batch_size=32)
     p.add_argument("--rank", type=int, default=4)
     p.add_argument("--examples", type=int, default=384, help="scenes, a share --other-share of them in the old colours, the rest teal")
-    p.add_argument("--decoder-steps", type=int, default=600, help="training steps of the decoder's adapter")
+    p.add_argument("--decoder-steps", type=int, default=None,
+                   help="training steps of the decoder's adapter (default: 600, or --steps if that is fewer, so that "
+                        "--steps 3 is a short run; --steps itself counts the U-Net adapter's steps)")
     p.add_argument("--decoder-lr", type=float, default=2e-3)
     p.add_argument("--convs", action="store_true", help="adapt the U-Net's resnet convolutions too, not only attention")
     p.add_argument("--preserve", action=argparse.BooleanOptionalAction, default=True,
@@ -78,6 +89,13 @@ def main(argv=None):
     if args.vae_from and not all((args.vae_from / f).is_file() for f in ("vae_decoder_lora.safetensors", "training_log.json")):
         p.error(f"--vae-from {args.vae_from}: expected a folder this script wrote (vae_decoder_lora.safetensors and "
                 "training_log.json), e.g. assets/checkpoints/lora-teal")
+    if args.decoder_steps is None:
+        args.decoder_steps = min(DECODER_STEPS, args.steps)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     pipe = ft.fresh_pipeline()
     images, scenes, captions = ft.teal_examples(args.examples, seed=args.seed, other_share=args.other_share)
     old = [c for c, s in zip(captions, scenes) if s.objects[0].colour != ft.NEW_COLOUR]

@@ -287,3 +287,19 @@ def test_the_rebuild_script_gives_the_same_unet_adapter_with_the_vae_adapters_lo
     with pytest.raises(SystemExit):     # argparse's error: a folder without the VAE's adapters
         script.main([*short, "--out", str(tmp_path / "x"), "--vae-from", str(tmp_path / "nothing")])
     sys.modules.pop("train_lora_teal", None)
+
+
+def test_the_rebuild_scripts_steps_bound_the_decoder_adapters_steps_too(monkeypatch):
+    """`--steps 3` is a short run: the decoder's adapter trains at most --steps steps unless told otherwise."""
+    import importlib
+
+    from course_utils import paths
+
+    monkeypatch.syspath_prepend(str(paths.ROOT / "scripts"))
+    script = importlib.import_module("train_lora_teal")
+    with torch.random.fork_rng():           # parsing seeds torch, as a training run wants
+        assert script.parse_args([]).decoder_steps == 600 and script.parse_args([]).steps == 1500   # the shipped run
+        assert script.parse_args(["--steps", "3"]).decoder_steps == 3
+        assert script.parse_args(["--steps", "3", "--decoder-steps", "50"]).decoder_steps == 50
+    assert "bounds the decoder" in script.__doc__
+    sys.modules.pop("train_lora_teal", None)

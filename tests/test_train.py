@@ -135,11 +135,12 @@ def test_fit_resumes_where_it_stopped(tmp_path):
         return fit(model, loss, draw, steps, lr=0.1, name="t", state=tmp_path / "s.safetensors",
                    resume_run=resume_run, ema_decay=0.9, save_every=2)
 
-    whole, _ = run(4, False)
+    whole, _, all_losses = run(4, False)
     (tmp_path / "s.safetensors").unlink()
     run(2, False)
-    resumed, log = run(4, True)
+    resumed, log, losses = run(4, True)
     assert log["resumed_at"] == 2
+    assert losses == all_losses[2:]          # the history of the steps this run took, the same losses
     torch.testing.assert_close(resumed.weight, whole.weight, atol=1e-7, rtol=0)
     torch.manual_seed(0)
     assert not torch.allclose(whole.weight, torch.nn.Linear(3, 1).weight)  # it did train
@@ -200,3 +201,71 @@ def test_leftovers_of_an_interrupted_save_are_cleaned_up(tmp_path):
     assert (tmp_path / "ckpt" / "w.safetensors").read_text() == "old" and not old.exists()
     atomic_dir(tmp_path / "ckpt", lambda tmp: (tmp / "w.safetensors").write_text("new"))
     assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "ckpt", "state.safetensors"]
+
+
+def test_fit_returns_every_steps_loss():
+    from course_utils.train import FitResult, fit
+
+    torch.manual_seed(0)
+    x = torch.randn(8, 3)
+    result = fit(torch.nn.Linear(3, 1), lambda m, b, g: m(b).pow(2).mean(), lambda g, step: x, 5, lr=0.1, name="t")
+    assert isinstance(result, FitResult) and len(result.losses) == 5
+    assert result.losses[-1] < result.losses[0]                                  # it trained on one batch
+    assert result.log["loss_every_100"] == [round(sum(result.losses) / 5, 5)]   # the log's summary of them
+
+
+def test_to_device_moves_the_tensors_of_a_batch_and_leaves_the_rest():
+    from typing import NamedTuple
+
+    from course_utils.train import to_device
+
+    class Pair(NamedTuple):
+        x: torch.Tensor
+        label: str
+
+    x, y, z = torch.zeros(2), torch.ones(3), torch.arange(4)
+    moved = to_device((x, [y, 7], {"z": z, "name": "digits", "none": None}, Pair(x, "a")), "meta")
+    assert isinstance(moved, tuple) and isinstance(moved[1], list) and isinstance(moved[3], Pair)
+    assert [t.device.type for t in (moved[0], moved[1][0], moved[2]["z"], moved[3].x)] == ["meta"] * 4
+    assert moved[1][1] == 7 and moved[2]["name"] == "digits" and moved[2]["none"] is None and moved[3].label == "a"
+    assert moved[2]["z"].dtype == torch.int64 and moved[1][0].shape == (3,)
+    assert to_device(x, "cpu") is x                                              # on the CPU, nothing is copied
+
+
+def test_fit_hands_the_loss_its_batch_where_the_model_is(monkeypatch):
+    """On a GPU, Accelerate puts the model on cuda, so fit must put every batch there too. Faked without
+    a GPU: the accelerator says cuda:0, and Tensor.to records what is sent there (and leaves it on the CPU)."""
+    from accelerate import Accelerator
+
+    from course_utils import train
+
+    fake, sent, real_to = torch.device("cuda", 0), [], torch.Tensor.to
+
+    def to(self, *args, **kwargs):
+        if any(isinstance(a, torch.device | str) and torch.device(a) == fake for a in (*args, kwargs.get("device"))
+               if a is not None):
+            sent.append(self)
+            return self
+        return real_to(self, *args, **kwargs)
+
+    class OnFakeGPU(Accelerator):
+        device = fake
+
+    monkeypatch.setattr(torch.Tensor, "to", to)
+    monkeypatch.setattr(train, "make_accelerator", lambda **kw: OnFakeGPU(cpu=True, **kw))
+
+    def is_sent(t):
+        return any(t is s for s in sent)
+
+    seen = []
+
+    def loss(model, batch, gen):
+        x, extra = batch
+        seen.append((all(is_sent(p) for p in model.parameters()), is_sent(x), is_sent(extra["y"]), extra["name"]))
+        return (model(x) - extra["y"]).pow(2).mean()
+
+    def draw(gen, step):
+        return torch.randn(4, 3, generator=gen), {"y": torch.zeros(4, 1), "name": "digits"}
+
+    train.fit(torch.nn.Linear(3, 1), loss, draw, 2, lr=0.1, name="t")
+    assert seen == [(True, True, True, "digits")] * 2      # the model on the (fake) GPU, and each batch with it

@@ -89,11 +89,14 @@ class RBM(torch.nn.Module):
         `cd_update` (for W: -(<h v>_data - <h v>_model) / B), so plain SGD at the same lr makes the
         same step, and a generic training loop can train the RBM like any network. Needs the
         parameters' requires_grad on (rbm.requires_grad_(True))."""
+        def draw(p):                            # on the CPU (a CPU generator), then where p is
+            return torch.bernoulli(p.cpu(), generator=generator).to(p.device)
+
         with torch.no_grad():                                                 # the chain is not differentiated
-            h = torch.bernoulli(self.p_h(v_pos), generator=generator)
+            h = draw(self.p_h(v_pos))
             for _ in range(k):
-                v_neg = torch.bernoulli(self.p_v(h), generator=generator)
-                h = torch.bernoulli(self.p_h(v_neg), generator=generator)
+                v_neg = draw(self.p_v(h))
+                h = draw(self.p_h(v_neg))
         return self.free_energy(v_pos).mean() - self.free_energy(v_neg).mean()
 
     @torch.no_grad()

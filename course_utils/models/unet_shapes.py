@@ -56,15 +56,16 @@ def noisy_batch(latents: torch.Tensor, schedule: Schedule, generator=None,
                 prediction_type: str = SCHEDULER_CONFIG["prediction_type"]):
     """One training batch of Ho et al.'s objective on scaled latents (B, 4, 8, 8): random timesteps t (B,),
     the noised latents x_t and the target the scheduler expects: the noise eps, or
-    v = sqrt(abar) eps - sqrt(1 - abar) x0. Returns (x_t, t, target)."""
+    v = sqrt(abar) eps - sqrt(1 - abar) x0. Returns (x_t, t, target), on the latents' device
+    (t and eps are drawn on the CPU, from a CPU generator, then moved there)."""
     B = latents.shape[0]
-    t = torch.randint(0, schedule.num_timesteps, (B,), generator=generator)
-    eps = torch.randn(latents.shape, generator=generator)
+    t = torch.randint(0, schedule.num_timesteps, (B,), generator=generator).to(latents.device)
+    eps = torch.randn(latents.shape, generator=generator).to(latents.device)
     x_t = add_noise(latents, eps, t, schedule)
     if prediction_type == "epsilon":
         target = eps
     elif prediction_type == "v_prediction":
-        abar = schedule.alphas_cumprod[t].reshape(B, 1, 1, 1).to(latents)       # (B, 1, 1, 1)
+        abar = schedule.alphas_cumprod.to(latents)[t].reshape(B, 1, 1, 1)       # (B, 1, 1, 1)
         target = abar.sqrt() * eps - (1 - abar).sqrt() * latents               # Salimans & Ho 2022
     else:
         raise ValueError(f"prediction_type must be 'epsilon' or 'v_prediction', got {prediction_type!r}")
