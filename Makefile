@@ -61,6 +61,9 @@ clean:
 # ---------------------------------------------------------------------------------------------------
 # The live classroom: slides, the playground page, the course site, and the browser tests (README).
 PORT ?= 8866
+# `make playground HOST=0.0.0.0` opens the playground to the network (README). Set only on make's
+# command line: some shells export HOST as the machine's name, and that must not expose the page.
+HOST := 127.0.0.1
 # The static pages run every lesson once (build/executed/), shortened as in CI unless COURSE_FAST=0.
 SITE_ENV := HF_HUB_OFFLINE=1 COURSE_FAST=$(if $(COURSE_FAST),$(COURSE_FAST),1) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
@@ -74,9 +77,9 @@ slides: $(STAMP) npm
 site: $(STAMP) npm
 	$(SITE_ENV) $(BIN)/python classroom/build.py site
 
-## playground: a code-free page on http://127.0.0.1:$(PORT)/ (text to image, noising, the VAE)
+## playground: a code-free page on http://127.0.0.1:$(PORT)/ (text to image, noising, the VAE); HOST=0.0.0.0 for a class
 playground: $(STAMP)
-	PORT=$(PORT) $(BIN)/python classroom/playground.py --port=$(PORT)
+	PORT=$(PORT) $(BIN)/python classroom/playground.py --port=$(PORT) --host=$(HOST)
 
 ## test-browser: Chromium (Playwright) through JupyterLab, the live slides, the playground, the site
 test-browser: $(STAMP) $(LAB_OVERRIDES) chromium site
