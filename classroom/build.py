@@ -249,6 +249,19 @@ def export_notebook(parity: dict, sizes: dict, site: Path) -> nbformat.NotebookN
     return nb
 
 
+def with_live_demo(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """Lesson 06's page and deck get a live slide before the exercises: playground.html's pipeline,
+    running in the page (classroom/web/live-slide.md). The notebook itself is not changed."""
+    if name != "06_stable_diffusion":
+        return nb
+    cell = nbformat.v4.new_markdown_cell((WEB / "live-slide.md").read_text(encoding="utf-8"))
+    cell.metadata["slideshow"] = {"slide_type": "subslide"}
+    at = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+               and c.source.lstrip().startswith("## Exercises")), len(nb.cells))
+    nb.cells.insert(at, cell)
+    return nb
+
+
 def slides() -> list[Path]:
     """A reveal.js deck per lesson, with its outputs, under _site/slides/ (and the playground's models)."""
     install_static(SITE)
@@ -256,7 +269,7 @@ def slides() -> list[Path]:
     names = [p.stem for p in lessons()]
     out = []
     for path in execute():
-        nb = one_idea_per_slide(executed(path.stem))
+        nb = one_idea_per_slide(with_live_demo(executed(path.stem), path.stem))
         target = SITE / "slides" / f"{path.stem}.slides.html"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(export(nb, "slides", 1, nav(path.stem, names, 1, slides=True)), encoding="utf-8")
@@ -295,7 +308,7 @@ def site() -> Path:
     decks = slides()
     names = [p.stem for p in lessons()]
     for name in names:
-        nb = executed(name)
+        nb = with_live_demo(executed(name), name)
         nb.metadata["title"] = title(name)
         target = SITE / "lessons" / f"{name}.html"
         target.parent.mkdir(parents=True, exist_ok=True)

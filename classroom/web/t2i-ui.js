@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   const SERVE = "python -m http.server -d _site";
+  const STATIC = document.currentScript.src.replace(/t2i-ui\.js([?#].*)?$/, "");   // this file's folder
   const pipelines = new Map();                          // one download per models folder, shared by the page
 
   function el(tag, attrs = {}, ...kids) {
@@ -11,6 +12,18 @@
     for (const [k, v] of Object.entries(attrs)) k === "text" ? (e.textContent = v) : e.setAttribute(k, v);
     e.append(...kids);
     return e;
+  }
+
+  /** ONNX Runtime Web's global `ort` (a plain script, also where require.js is, as in the decks). */
+  function loadOrt() {
+    if (window.ort) return Promise.resolve(window.ort);
+    const url = STATIC + "onnxruntime-web/ort.wasm.min.js";
+    return new Promise((resolve, reject) => {
+      const s = el("script", { src: url });
+      s.onload = () => resolve(window.ort);
+      s.onerror = () => reject(new Error(`could not load ${url}`));
+      document.head.append(s);
+    });
   }
 
   function draw(canvas, pixels, w, h) {
@@ -32,7 +45,9 @@
     const go = el("button", { type: "button", class: "t2i-go", text: "Generate" });
     const canvas = el("canvas", { class: "t2i-image", width: "384", height: "384", "aria-label": "generated image" });
     const strip = el("div", { class: "t2i-strip" });
-    const status = el("div", { class: "t2i-status", role: "status", text: "loading the model…" });
+    const autorun = root.dataset.autorun !== "false";
+    const status = el("div", { class: "t2i-status", role: "status", text: autorun ? "loading the model…"
+      : "Type a prompt and press Enter (the first time, the model loads: 50 MB)." });
     const label = (text, input) => el("label", {}, text, input);
     root.append(el("div", { class: "t2i-controls" }, label("Prompt", prompt),
       el("div", { class: "t2i-row" }, label("Guidance", guidance), label("Steps", steps), label("Seed", seed), go)),
@@ -54,9 +69,12 @@
       go.disabled = true;
       try {
         if (!pipelines.has(base)) {
-          ort.env.wasm.numThreads = 1;                   // no cross-origin isolation on a plain static server
-          ort.env.wasm.wasmPaths = document.querySelector("script[src$='t2i.js']").src.replace(/t2i\.js$/, "onnxruntime-web/");
-          pipelines.set(base, CourseT2I.load(base, ort));
+          status.textContent = "loading the model…";
+          pipelines.set(base, loadOrt().then((ort) => {
+            ort.env.wasm.numThreads = 1;                 // no cross-origin isolation on a plain static server
+            ort.env.wasm.wasmPaths = STATIC + "onnxruntime-web/";
+            return CourseT2I.load(base, ort);
+          }));
         }
         const pipe = await pipelines.get(base);
         const r = await pipe.generate({ prompt: prompt.value, guidance: +guidance.value, steps: Math.round(+steps.value),
@@ -81,7 +99,7 @@
     }
     go.addEventListener("click", run);
     prompt.addEventListener("keydown", (e) => { if (e.key === "Enter") run(); });
-    if (root.dataset.autorun !== "false") run();
+    if (autorun) run();
   }
 
   const start = () => document.querySelectorAll(".t2i").forEach(build);

@@ -107,3 +107,46 @@ def test_the_export_page_prints_the_parity(page, site_url):
     assert "What ONNX is" in text and "unet.onnx" in text and "as shipped" in text
     shot(page, "web-04-export", full_page=True)
     assert page.outside == [] and page.errors == [] and page.failed == []
+
+
+def live_slide(page, url: str) -> str:
+    """The deck's URL at its live slide (#/h/v), found in the page."""
+    page.goto(url)
+    page.wait_for_selector(".reveal.ready", timeout=30_000)
+    h, v = page.evaluate("""() => {
+        const top = [...document.querySelectorAll('.reveal .slides > section')];
+        const h = top.findIndex(s => s.querySelector('.t2i'));
+        const subs = [...top[h].querySelectorAll(':scope > section')];
+        return [h, Math.max(0, subs.findIndex(s => s.querySelector('.t2i')))];
+    }""")
+    return f"{url}#/{h}/{v}"
+
+
+def type_and_generate(page, prompt: str) -> float:
+    box = page.locator(".t2i-prompt").first
+    box.fill(prompt)
+    box.press("Enter")
+    page.wait_for_selector(".t2i[data-generated='1']", timeout=60_000)
+    return float(page.locator(".t2i").first.get_attribute("data-seconds"))
+
+
+def test_lesson_06_deck_and_page_have_a_live_slide(page, site_url):
+    deck = f"{site_url}/slides/06_stable_diffusion.slides.html"
+    page.goto(live_slide(page, deck))
+    page.wait_for_selector(".reveal.ready")
+    page.wait_for_timeout(800)
+    assert page.locator(".t2i-prompt").first.is_visible()
+    seconds = type_and_generate(page, PROMPT)
+    print(f"the deck's live slide: an image in {seconds:.2f} s (the model loaded first)")
+    assert "06_stable_diffusion.slides.html#/" in page.url               # typing did not page the deck
+    mad = np.abs(pixels(page) - python_picture(PROMPT, 0)).mean()
+    print(f"deck: mean absolute pixel difference from load_text_to_image(): {mad:.3f} / 255")
+    assert mad <= 2.0
+    shot(page, "web-05-deck-live-slide")
+    assert page.outside == [] and page.errors == [], (page.outside, page.errors)
+
+    page.goto(f"{site_url}/lessons/06_stable_diffusion.html")
+    page.locator(".t2i").scroll_into_view_if_needed()
+    type_and_generate(page, "a large yellow star in the center")
+    shot(page, "web-06-lesson-live")
+    assert page.outside == [] and page.errors == [], (page.outside, page.errors)
