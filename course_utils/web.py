@@ -124,7 +124,9 @@ def _weights_as(model, kind: str, min_size: int = 4096):
     return model
 
 
-# How each part is stored in the browser's download (see docs: the sizes and parities, measured).
+# How each part is stored in the browser's download (classroom/web/export.md gives the measurements):
+# the U-Net's checkpoint is float16 already (lossless); the text encoder in int8 is 23 MB instead of 45
+# (float16) or 90 (float32), adherence 0.633 vs 0.667 on 150 held-out prompts, pictures within 0.4/255.
 STORAGE = {"text_encoder.onnx": "int8", "unet.onnx": "float16", "vae_decoder.onnx": "float32"}
 
 
