@@ -65,8 +65,9 @@ def test_the_page_draws_what_python_draws(page, site_url):
     assert page.outside == [] and page.errors == [] and page.failed == [], (page.outside, page.errors, page.failed)
 
 
-def test_the_tokenizer_and_the_noise_agree_in_chromium(page, site_url):
-    """tests/test_web_js.py's checks, in the browser (where Node is missing they run only here)."""
+def test_the_tokenizer_noise_and_ddim_agree_in_chromium(page, site_url):
+    """tests/test_web_js.py's checks, in the browser (where Node is missing they run only here): the
+    tokenizer's ids, the noise, the DDIM timesteps and step."""
     sys.path.insert(0, str(ROOT / "tests"))
     from test_web_js import prompts
 
@@ -87,6 +88,26 @@ def test_the_tokenizer_and_the_noise_agree_in_chromium(page, site_url):
     print(f"tokenizer: {len(ps) - len(wrong)} of {len(ps)} prompts give the Python tokenizer's ids")
     assert len(ps) >= 1000 and not wrong, wrong[:5]
     assert np.allclose(got["noise"], web.noise(3).flatten().numpy(), atol=1e-6)
+
+    import torch
+
+    from course_utils.diffusion import ddim_step
+    from course_utils.pipelines import load_text_to_image
+
+    pipe = load_text_to_image(device="cpu")
+    x, pred = torch.randn(2, 256, generator=torch.Generator().manual_seed(0))
+    step = page.evaluate("""async ([x, pred]) => {
+        const cfg = await (await fetch('models/config.json')).json();
+        return {ts: CourseT2I.timesteps(cfg, 25), x: Array.from(CourseT2I.ddimStep(pred, 999, 959, x, cfg))};
+    }""", [x.tolist(), pred.tolist()])
+    from diffusers import DDIMScheduler
+
+    scheduler = DDIMScheduler.from_config(pipe.scheduler.config)      # a copy: the cached pipeline is left alone
+    scheduler.set_timesteps(25)
+    assert step["ts"] == scheduler.timesteps.tolist()
+    want = ddim_step(pred[None], 999, 959, x[None], pipe.scheduler.alphas_cumprod, prediction_type="v_prediction",
+                     set_alpha_to_one=False)[0][0]
+    assert np.allclose(step["x"], want.numpy(), atol=1e-5)
 
 
 def test_from_the_disk_the_page_says_how_to_serve_it(page):
