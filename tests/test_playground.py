@@ -36,8 +36,9 @@ def test_the_playground_listens_on_this_machine_only_unless_told(playground):
 
 def test_make_playground_passes_host_and_a_shells_host_variable_does_not(tmp_path):
     def command(*extra, env=None):
-        run = subprocess.run(["make", "-n", "playground", *extra], cwd=paths.ROOT, capture_output=True, text=True,
-                             env={**os.environ, **(env or {})}, check=True)
+        outer = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # under make test
+        run = subprocess.run(["make", "-n", "--no-print-directory", "playground", *extra], cwd=paths.ROOT,
+                             capture_output=True, text=True, env={**outer, **(env or {})}, check=True)
         return run.stdout.strip().splitlines()[-1]
 
     assert command("HOST=0.0.0.0").endswith("--host=0.0.0.0")
