@@ -34,3 +34,17 @@ def tiny_course_checkpoints(tmp_path, monkeypatch):
     monkeypatch.setattr(models, "_CACHE", {})
     monkeypatch.setattr(pipelines, "_CACHE", {})
     return tmp_path
+
+
+@pytest.fixture
+def tiny_rbm():
+    """A factory of small RBMs with random weights and biases (seeded), for the RBM's and lesson 01's tests."""
+    from course_utils.models.rbm import RBM
+
+    def make(seed=0, V=4, H=3):
+        g = torch.Generator().manual_seed(seed)
+        rbm = RBM(V, H, init_std=1.0, generator=g)
+        rbm.intercept_hidden_.copy_(torch.randn(H, generator=g))
+        rbm.intercept_visible_.copy_(torch.randn(V, generator=g))
+        return rbm
+    return make

@@ -9,28 +9,20 @@ from course_utils import viz, widgets
 from course_utils.models.rbm import RBM
 
 
-def _tiny(seed=0, V=4, H=3):
-    g = torch.Generator().manual_seed(seed)
-    rbm = RBM(V, H, init_std=1.0, generator=g)
-    rbm.intercept_hidden_.copy_(torch.randn(H, generator=g))
-    rbm.intercept_visible_.copy_(torch.randn(V, generator=g))
-    return rbm
-
-
 def _all_states(n):
     return torch.tensor(list(itertools.product([0.0, 1.0], repeat=n)))
 
 
-def test_free_energy_is_the_energy_with_h_summed_out():
-    rbm = _tiny()
+def test_free_energy_is_the_energy_with_h_summed_out(tiny_rbm):
+    rbm = tiny_rbm()
     vs, hs = _all_states(4), _all_states(3)
     for v in vs:
         energies = rbm.energy(v.expand(len(hs), -1), hs)                  # E(v, h) for every h
         assert torch.allclose(rbm.free_energy(v[None]), -torch.logsumexp(-energies, 0), atol=1e-5)
 
 
-def test_conditionals_match_the_joint_distribution():
-    rbm = _tiny(1)
+def test_conditionals_match_the_joint_distribution(tiny_rbm):
+    rbm = tiny_rbm(1)
     vs, hs = _all_states(4), _all_states(3)
     v = vs[5]
     joint = torch.exp(-rbm.energy(v.expand(len(hs), -1), hs))              # p(v, h) up to Z, for every h
@@ -41,8 +33,8 @@ def test_conditionals_match_the_joint_distribution():
     assert torch.allclose(rbm.p_v(h[None])[0], (joint_v[:, None] * vs).sum(0) / joint_v.sum(), atol=1e-5)
 
 
-def test_same_numbers_as_scikit_learn_for_the_same_parameters():
-    rbm = _tiny(2, V=64, H=16)
+def test_same_numbers_as_scikit_learn_for_the_same_parameters(tiny_rbm):
+    rbm = tiny_rbm(2, V=64, H=16)
     sk = BernoulliRBM(n_components=16)
     sk.components_ = rbm.components_.double().numpy()
     sk.intercept_hidden_ = rbm.intercept_hidden_.double().numpy()
@@ -65,8 +57,8 @@ def test_cd_learns_the_digits():
     assert rbm.free_energy(v[:300]).mean() < rbm.free_energy(noise).mean()
 
 
-def test_sampling_is_seeded_and_recorded():
-    rbm = _tiny(3, V=64, H=16)
+def test_sampling_is_seeded_and_recorded(tiny_rbm):
+    rbm = tiny_rbm(3, V=64, H=16)
     a = rbm.sample(5, steps=20, generator=torch.Generator().manual_seed(0))
     b, record = rbm.sample(5, steps=20, generator=torch.Generator().manual_seed(0), record_every=5)
     assert a.shape == (5, 64) and torch.equal(a, b) and len(record) == 5      # start, then steps 5, 10, 15, 20
@@ -77,8 +69,8 @@ def test_sampling_is_seeded_and_recorded():
     assert len(every) == 4 and not torch.equal(every[0], every[1])
 
 
-def test_bad_input_gets_a_clear_error():
-    rbm = _tiny(V=64, H=8)
+def test_bad_input_gets_a_clear_error(tiny_rbm):
+    rbm = tiny_rbm(V=64, H=8)
     with pytest.raises(ValueError, match="only 0s and 1s"):
         rbm.fit(torch.rand(20, 64), epochs=1)
     with pytest.raises(ValueError, match=r"\(N, 64\)"):
@@ -86,8 +78,8 @@ def test_bad_input_gets_a_clear_error():
     assert rbm.pseudo_log_likelihood(torch.ones(3, 1, 8, 8)).shape == (3,)  # images are accepted
 
 
-def test_rbm_figures_and_gibbs_widget():
-    rbm = _tiny(V=64, H=20)
+def test_rbm_figures_and_gibbs_widget(tiny_rbm):
+    rbm = tiny_rbm(V=64, H=20)
     assert len([a for a in viz.plot_filters(rbm, n=20).axes if a.images]) == 20
     v = (torch.rand(30, 64) < 0.5).float()
     assert viz.plot_free_energy(rbm, {"a": v, "b": 1 - v}).axes[0].get_legend() is not None
@@ -120,8 +112,8 @@ def test_sgd_on_cd_loss_makes_exactly_the_cd_update():
     assert not torch.allclose(c.components_.grad, b.components_.grad)
 
 
-def test_filters_get_one_colour_scale_each():
-    rbm = _tiny(V=64, H=3)
+def test_filters_get_one_colour_scale_each(tiny_rbm):
+    rbm = tiny_rbm(V=64, H=3)
     rbm.components_[1] *= 100                                                # one strong unit, two weak ones
     fig = viz.plot_filters(rbm, n=3, nrow=3)
     lims = [ax.images[0].get_clim()[1] for ax in fig.axes if ax.images]
@@ -129,10 +121,10 @@ def test_filters_get_one_colour_scale_each():
     assert lims[1] > 50 * lims[0]
 
 
-def test_log_partition_by_listing_every_state():
+def test_log_partition_by_listing_every_state(tiny_rbm):
     from course_utils.models.rbm import all_states
 
-    rbm = _tiny(4, V=5, H=3)
+    rbm = tiny_rbm(4, V=5, H=3)
     vs, hs = all_states(5), all_states(3)
     assert vs.shape == (32, 5) and len({tuple(x) for x in vs.tolist()}) == 32
     joint = -rbm.energy(vs.repeat_interleave(8, 0), hs.repeat(32, 1))         # every (v, h) pair

@@ -3,15 +3,6 @@
 import torch
 
 from course_utils import checks
-from course_utils.models.rbm import RBM
-
-
-def _tiny(seed=0, V=4, H=3):
-    g = torch.Generator().manual_seed(seed)
-    rbm = RBM(V, H, init_std=1.0, generator=g)
-    rbm.intercept_hidden_.copy_(torch.randn(H, generator=g))
-    rbm.intercept_visible_.copy_(torch.randn(V, generator=g))
-    return rbm
 
 
 def test_free_energy_and_gibbs_step_checkers(capsys):
@@ -33,7 +24,7 @@ def test_free_energy_and_gibbs_step_checkers(capsys):
     assert "samples" in capsys.readouterr().out
 
 
-def test_cd1_update_and_probability_ratio_checkers(capsys):
+def test_cd1_update_and_probability_ratio_checkers(tiny_rbm, capsys):
     def cd1(rbm, v, u_h, u_v):
         ph_data = rbm.p_h(v)
         v_model = (u_v < rbm.p_v((u_h < ph_data).float())).float()
@@ -46,7 +37,7 @@ def test_cd1_update_and_probability_ratio_checkers(capsys):
     assert "wrong sign" in capsys.readouterr().out
     assert not checks.check_cd1_update(lambda *a: (cd1(*a)[0] * 5, *cd1(*a)[1:]))
     assert "B times too big" in capsys.readouterr().out
-    rbm = _tiny(V=64, H=8)
+    rbm = tiny_rbm(V=64, H=8)
     a, b = torch.zeros(64), torch.ones(64)
     ratio = float(torch.exp(rbm.free_energy(b[None]) - rbm.free_energy(a[None])))
     assert checks.check_probability_ratio(ratio, rbm, a, b)
@@ -55,8 +46,8 @@ def test_cd1_update_and_probability_ratio_checkers(capsys):
     assert not checks.check_probability_ratio(None, rbm, a, b)
 
 
-def test_probability_ratio_names_an_overflowed_exp_and_says_subtract_first(capsys):
-    rbm = _tiny(V=64, H=8)
+def test_probability_ratio_names_an_overflowed_exp_and_says_subtract_first(tiny_rbm, capsys):
+    rbm = tiny_rbm(V=64, H=8)
     rbm.intercept_visible_.fill_(3.0)                  # F(all ones) is about -200, as for lesson 01's digit
     a, b = torch.ones(64), torch.ones(64)
     b[:8] = 0                                          # F(b) is about -180: both exp(-F) overflow float32
@@ -70,6 +61,6 @@ def test_probability_ratio_names_an_overflowed_exp_and_says_subtract_first(capsy
     assert "Subtract first" in capsys.readouterr().out
     assert checks.check_probability_ratio(torch.exp(rbm.free_energy(b[None]) - rbm.free_energy(a[None])), rbm, a, b)
     # negative control: where nothing can overflow, a nan gets the general message
-    small = _tiny(V=64, H=8)
+    small = tiny_rbm(V=64, H=8)
     assert not checks.check_probability_ratio(float("nan"), small, torch.zeros(64), torch.ones(64))
     assert "Subtract first" not in capsys.readouterr().out
