@@ -39,8 +39,9 @@ unit: $(STAMP)
 
 # The notebooks run shortened as in CI (COURSE_FAST=1: fewer training steps and prompts in the live demos
 # and in-lesson measurements, the same code run); `make test COURSE_FAST=0` runs them full length.
+# COURSE_SOLUTIONS=1: the exercise solutions run here, so nbval checks them (a student's Run All skips them).
 notebooks: $(STAMP)
-	HF_HUB_OFFLINE=1 COURSE_FAST=$(if $(COURSE_FAST),$(COURSE_FAST),1) $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks
+	HF_HUB_OFFLINE=1 COURSE_SOLUTIONS=1 COURSE_FAST=$(if $(COURSE_FAST),$(COURSE_FAST),1) $(BIN)/python -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check course_utils tests scripts benchmarks notebooks classroom

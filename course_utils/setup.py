@@ -87,6 +87,9 @@ def setup(seed: int = 0, offline: bool = True, dtype: torch.dtype = torch.float3
     network.go_online() if not offline else network.default_offline()
     device = pick_device()
     set_plot_style()
+    from .solutions import register
+
+    register()  # the `%%solution` cell magic of the exercises (course_utils/solutions.py)
     problems = check_dtype(device, dtype)
     missing = missing_packages()
     if missing:
