@@ -68,7 +68,7 @@ HOST := 127.0.0.1
 # The static pages run every lesson once (build/executed/), shortened as in CI unless COURSE_FAST=0.
 SITE_ENV := HF_HUB_OFFLINE=1 COURSE_FAST=$(if $(COURSE_FAST),$(COURSE_FAST),1) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: slides site playground test-browser chromium npm
+.PHONY: slides site playground class test-browser chromium npm
 
 ## slides: static reveal.js decks of every lesson, with outputs, under _site/slides/ (offline)
 slides: $(STAMP) npm
@@ -81,6 +81,10 @@ site: $(STAMP) npm
 ## playground: a code-free page on http://127.0.0.1:$(PORT)/ (text to image, noising, the VAE); HOST=0.0.0.0 for a class
 playground: $(STAMP)
 	PORT=$(PORT) $(BIN)/python classroom/playground.py --port=$(PORT) --host=$(HOST)
+
+## class: the in-browser playground for a whole class: serves _site/playground.html (built if missing); each browser draws its own pictures
+class: $(STAMP)
+	$(SITE_ENV) $(BIN)/python classroom/playground.py --in-browser --port=$(PORT) --host=$(HOST)
 
 ## test-browser: Chromium (Playwright) through JupyterLab, the live slides, the playground, the site
 test-browser: $(STAMP) $(LAB_OVERRIDES) chromium site

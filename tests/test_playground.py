@@ -1,4 +1,5 @@
-"""classroom/playground.py (`make playground`): the address it listens on. No traffic is sent: the bound
+"""classroom/playground.py (`make playground`, `make class`): the address it listens on, the cap on Voilà's
+kernels, the static server of the in-browser playground. The address test sends no traffic: the bound
 address is read from the operating system's table of listening sockets."""
 
 import importlib
@@ -34,15 +35,88 @@ def test_the_playground_listens_on_this_machine_only_unless_told(playground):
     assert "no password" not in playground.where(playground.parse_args(["--host", "127.0.0.2"]))
 
 
-def test_make_playground_passes_host_and_a_shells_host_variable_does_not(tmp_path):
+@pytest.mark.parametrize("target", ["playground", "class"])
+def test_make_playground_passes_host_and_a_shells_host_variable_does_not(tmp_path, target):
     def command(*extra, env=None):
         outer = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # under make test
-        run = subprocess.run(["make", "-n", "--no-print-directory", "playground", *extra], cwd=paths.ROOT,
+        run = subprocess.run(["make", "-n", "--no-print-directory", target, *extra], cwd=paths.ROOT,
                              capture_output=True, text=True, env={**outer, **(env or {})}, check=True)
         return run.stdout.strip().splitlines()[-1]
 
     assert command("HOST=0.0.0.0").endswith("--host=0.0.0.0")
     assert command(env={"HOST": "my-laptop"}).endswith("--host=127.0.0.1")   # tcsh exports HOST=<hostname>
+    assert ("--in-browser" in command()) == (target == "class")
+
+
+def test_make_class_says_what_it_exposes(playground):
+    own = playground.where(playground.parse_args(["--in-browser", "--port", "9000"]))
+    assert own.startswith("playground: http://127.0.0.1:9000/playground.html") and "no password" not in own
+    said = playground.where(playground.parse_args(["--in-browser", "--port", "9000", "--host", "0.0.0.0"]))
+    assert "http://<this machine's address>:9000/playground.html" in said and "no password" in said
+    assert "every file under _site/" in said and "kernels" not in said
+    assert "At most 12 visitors" in playground.where(playground.parse_args([]))
+
+
+def test_voila_loads_only_the_widgets_extension(playground):
+    argv = playground.voila_argv(playground.parse_args([]))
+    assert [a for a in argv if "extension" in a] == ["--VoilaConfiguration.extension_allowlist="
+                                                     "@jupyter-widgets/jupyterlab-manager"]
+
+
+def test_bad_kernel_caps_are_refused(playground, capsys):
+    with pytest.raises(SystemExit):
+        playground.parse_args(["--max-kernels", "0"])
+    assert "--max-kernels must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_the_kernel_cap_turns_the_next_visitor_away_with_503(playground):
+    import asyncio
+
+    from tornado import web
+
+    manager = playground.capped_kernel_manager(max_kernels=2, cull_after=600)()
+    started = []
+
+    async def fake_start(self, *args, **kwargs):                 # no real kernel: only the count matters here
+        started.append(kwargs.get("kernel_id") or f"k{len(started)}")
+        return started[-1]
+
+    manager.list_kernel_ids = lambda: list(started)
+    base = type(manager).__mro__[1]
+    original, base.start_kernel = base.start_kernel, fake_start
+    try:
+        assert asyncio.run(manager.start_kernel()) == "k0" and asyncio.run(manager.start_kernel()) == "k1"
+        with pytest.raises(web.HTTPError) as full:
+            asyncio.run(manager.start_kernel())
+    finally:
+        base.start_kernel = original
+    assert full.value.status_code == 503 and "All 2 places are taken" in full.value.log_message
+    assert "about 10 min after someone closes their tab" in full.value.log_message
+    assert "make class" in full.value.log_message and len(started) == 2
+
+
+def test_the_class_server_sends_files_and_nothing_outside_the_site(playground, tmp_path):
+    import http.server
+    import threading
+    import urllib.error
+    import urllib.request
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "a.wasm").write_bytes(bytes(range(256)) * 4096)     # 1 MB
+    (tmp_path / "secret.txt").write_text("not for the class")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), playground.site_handler(tmp_path / "site"))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with urllib.request.urlopen(f"{url}/a.wasm") as r:
+            assert r.read() == (tmp_path / "site" / "a.wasm").read_bytes()
+            assert r.headers["Content-Type"] == "application/wasm" and r.headers["Cache-Control"] == "no-cache"
+        with pytest.raises(urllib.error.HTTPError) as outside:
+            urllib.request.urlopen(f"{url}/../secret.txt")
+        assert outside.value.code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _listening(pid: int) -> list[tuple[str, int]]:
