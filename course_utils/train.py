@@ -10,6 +10,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import NamedTuple
 import torch
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
+
+from . import validate
 
 
 def _alive(pid: int) -> bool:
@@ -178,6 +181,56 @@ def train_loop(step_fn: Callable[[int], float], n_steps: int, every: int = 0,
         if callback is not None and every and (step + 1) % every == 0:
             callback(step + 1, losses)
     return losses
+
+
+class LiveRun(NamedTuple):
+    """What a live demo did: every finished step's loss, how many steps, how long, and what stopped it."""
+    losses: list[float]
+    steps: int
+    seconds: float
+    stopped_by: str  # "time", "steps" or "interrupt"
+
+
+def live_training(step_fn: Callable[[int], float], seconds: float, max_steps: int | None = None,
+                  desc: str = "live demo", then: str = "the lesson continues with the shipped checkpoint",
+                  clock: Callable[[], float] = time.perf_counter) -> LiveRun:
+    """Run step_fn(step) -> loss until `seconds` of wall time are used (or `max_steps` are done),
+    with a progress bar over the time; returns a LiveRun. No step starts after the time is up.
+
+    Interrupting the kernel (the stop button, or I I) ends the demo cleanly: a message instead
+    of a KeyboardInterrupt traceback, and the cell (and Run All) carries on. The step that was
+    running when the interrupt came is not counted; its weights may be half-updated, which a
+    demo can live with. Used in notebooks/03_diffusion.ipynb; meant for every live demo.
+
+    Example: run = live_training(train_step, seconds=60, max_steps=300)"""
+    seconds = validate.number("seconds", seconds, 0, 24 * 3600, open_lo=True,
+                              hint="the wall time the demo may take, e.g. seconds=60")
+    if max_steps is not None:
+        max_steps = validate.whole("max_steps", max_steps, 1, 10**7)
+    if not callable(step_fn):
+        raise TypeError(f"step_fn must be a function step -> loss, got {type(step_fn).__name__}")
+    losses: list[float] = []
+    start = clock()
+    stopped_by = "steps"
+    bar = tqdm(total=seconds, desc=desc, bar_format="{desc}: {bar}| {n:.0f} of {total:.0f} s{postfix}")
+    try:
+        while max_steps is None or len(losses) < max_steps:
+            if clock() - start >= seconds:
+                stopped_by = "time"
+                break
+            losses.append(float(step_fn(len(losses))))
+            bar.n = min(clock() - start, seconds)
+            bar.set_postfix_str(f"step {len(losses)}, loss {sum(losses[-20:]) / len(losses[-20:]):.4f}")
+    except KeyboardInterrupt:
+        stopped_by = "interrupt"
+    finally:
+        bar.n = min(clock() - start, seconds)
+        bar.close()
+    run = LiveRun(losses, len(losses), clock() - start, stopped_by)
+    why = {"time": f"time is up ({seconds:g} s)", "steps": f"all {max_steps} steps done",
+           "interrupt": "stopped by you (interrupt)"}[stopped_by]
+    print(f"Live demo: {why} after {run.steps} steps in {run.seconds:.0f} s; {then}.")
+    return run
 
 
 def warmup_cosine(optimizer, warmup: int, total: int, floor: float = 0.05):

@@ -269,3 +269,79 @@ def test_fit_hands_the_loss_its_batch_where_the_model_is(monkeypatch):
 
     train.fit(torch.nn.Linear(3, 1), loss, draw, 2, lr=0.1, name="t")
     assert seen == [(True, True, True, "digits")] * 2      # the model on the (fake) GPU, and each batch with it
+
+
+# ---------------------------------------------------------------- live_training: demos bounded by wall time
+class _FakeClock:
+    """A clock that only moves when a training step runs: each step takes `per_step` seconds."""
+
+    def __init__(self, per_step=1.0):
+        self.now, self.per_step = 0.0, per_step
+
+    def __call__(self):
+        return self.now
+
+    def step(self, i):
+        self.now += self.per_step
+        return 1.0 / (i + 1)
+
+
+def test_live_training_stops_when_the_time_is_up_and_starts_no_step_after(capsys):
+    from course_utils.train import live_training
+
+    clock = _FakeClock(per_step=1.0)
+    run = live_training(clock.step, seconds=5, max_steps=100, clock=clock)
+    assert run.stopped_by == "time" and run.steps == 5 and run.losses == [1.0, 0.5, 1 / 3, 0.25, 0.2]
+    assert run.seconds == 5.0
+    assert "time is up (5 s) after 5 steps" in capsys.readouterr().out
+
+
+def test_live_training_stops_at_max_steps_when_they_fit_in_the_time(capsys):
+    from course_utils.train import live_training
+
+    clock = _FakeClock(per_step=0.5)
+    run = live_training(clock.step, seconds=60, max_steps=7, clock=clock, then="on with the shipped model")
+    assert run.stopped_by == "steps" and run.steps == 7 and run.seconds == 3.5
+    assert "all 7 steps done after 7 steps in 4 s; on with the shipped model." in capsys.readouterr().out
+
+
+def test_live_training_turns_an_interrupt_into_a_message_not_a_traceback(capsys):
+    from course_utils.train import live_training
+
+    def step(i):
+        if i == 3:
+            raise KeyboardInterrupt  # what the kernel's stop button raises in the running cell
+        return float(i)
+
+    run = live_training(step, seconds=60)
+    assert run.stopped_by == "interrupt" and run.losses == [0.0, 1.0, 2.0]
+    out = capsys.readouterr().out
+    assert "stopped by you (interrupt) after 3 steps" in out and "continues with the shipped checkpoint" in out
+
+
+def test_live_training_keeps_to_real_wall_time():
+    import time
+
+    from course_utils.train import live_training
+
+    t0 = time.perf_counter()
+    run = live_training(lambda i: time.sleep(0.05) or 0.0, seconds=0.3)
+    took = time.perf_counter() - t0
+    assert run.stopped_by == "time" and 3 <= run.steps <= 7 and took < 0.3 + 0.5
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"seconds": 0}, "seconds must be a finite number above 0"),
+    ({"seconds": -5}, "seconds must be a finite number above 0"),
+    ({"seconds": float("nan")}, "seconds must be a finite number above 0"),
+    ({"seconds": "60"}, "seconds must be a number"),
+    ({"seconds": 10, "max_steps": 2.5}, "max_steps must be a whole number"),
+    ({"seconds": 10, "max_steps": 0}, "max_steps must be a whole number of at least 1"),
+])
+def test_live_training_names_bad_settings(kwargs, words):
+    from course_utils.train import live_training
+
+    with pytest.raises((ValueError, TypeError), match=words):
+        live_training(lambda i: 0.0, **kwargs)
+    with pytest.raises(TypeError, match="step_fn must be a function"):
+        live_training(None, seconds=10)
