@@ -210,6 +210,32 @@ def measure_adherence(pipe, n: int = 200, seed: int = 2024, two_object_fraction:
     return metrics.adherence(images, scenes)
 
 
+def recorded_adherence(guidance_scale: float = 2.0, two_object_fraction: float = 0.0, guidance_rescale: float = 0.0,
+                       num_inference_steps: int = 25, name: str = "unet-shapes") -> dict:
+    """What measure_adherence gave for the shipped checkpoint when its model card was written (held-out
+    prompts of seed 2024), read from its metrics.json: the same dict plus 'n', the number of prompts.
+
+    Instant: nothing is generated. Presenter mode shows these instead of measuring (lesson 06).
+    Example: recorded_adherence(guidance_scale=5.0)['all'] -> 0.60 (n = 300)"""
+    import json
+
+    from .paths import checkpoint_dir
+
+    if two_object_fraction not in (0.0, 1.0):
+        raise ValueError(f"the card records one-object (0.0) and two-object (1.0) prompts only, got "
+                         f"two_object_fraction={two_object_fraction!r}; measure_adherence measures any mix")
+    rows = json.loads((checkpoint_dir(name) / "metrics.json").read_text())["rows"]
+    want = {"set": "two objects" if two_object_fraction else "single", "wording": "heldout",
+            "guidance": guidance_scale, "rescale": guidance_rescale, "steps": num_inference_steps}
+    for row in rows:
+        if all(row.get(k, 0.0) == value for k, value in want.items()):
+            keys = ("colour", "shape", "size", "position", "background", "all", "both_objects", "n")
+            return {k: row[k] for k in keys if k in row}
+    have = sorted({(r["set"], r["guidance"], r.get("rescale", 0.0), r["steps"]) for r in rows if r["wording"] == "heldout"})
+    raise ValueError(f"{name}'s metrics.json records no row for {want}; it has (set, guidance, rescale, steps) in "
+                     f"{have}. Measure it instead: measure_adherence(pipe, n, ...)")
+
+
 def latents_to_images(pipe, latents: torch.Tensor) -> torch.Tensor:
     """Decode latents (N, 4, h, w), as the pipeline holds them, to images in [0, 1]."""
     check_pipe(pipe)

@@ -174,3 +174,24 @@ def test_loop_by_hand_sets_the_timesteps_before_scaling_the_noise_as_the_pipelin
         assert not torch.allclose(old, theirs, atol=1e-3)
     else:                      # 'trailing' starts at t = 999 either way: the order did not matter
         assert torch.allclose(old, theirs, atol=1e-5)
+
+
+def test_recorded_adherence_reads_the_cards_rows():
+    import json
+
+    from course_utils.paths import checkpoint_dir
+
+    rows = json.loads((checkpoint_dir("unet-shapes") / "metrics.json").read_text())["rows"]
+    single = [r for r in rows if r["set"] == "single" and r["wording"] == "heldout"]
+    for row in single:                                                   # every recorded one-object row, by its settings
+        got = pipelines.recorded_adherence(row["guidance"], guidance_rescale=row["rescale"],
+                                           num_inference_steps=row["steps"])
+        assert got == {k: row[k] for k in ("colour", "shape", "size", "position", "background", "all", "n")}
+    two = next(r for r in rows if r["set"] == "two objects" and r["guidance"] == 2.0)
+    assert pipelines.recorded_adherence(2.0, two_object_fraction=1.0) == {"both_objects": two["both_objects"], "n": two["n"]}
+    plain, rescaled = pipelines.recorded_adherence(7.5), pipelines.recorded_adherence(7.5, guidance_rescale=0.7)
+    assert plain["all"] != rescaled["all"]                               # the settings pick the row
+    with pytest.raises(ValueError, match=r"records no row .* measure_adherence"):
+        pipelines.recorded_adherence(4.0)
+    with pytest.raises(ValueError, match="one-object"):
+        pipelines.recorded_adherence(2.0, two_object_fraction=0.5)
