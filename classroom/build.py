@@ -4,6 +4,13 @@
     python classroom/build.py slides    # -> _site/slides/NN_name.slides.html
     python classroom/build.py site      # -> _site/index.html, _site/lessons/*.html, and the slides
     python classroom/build.py playground  # -> _site/playground.html, _site/export.html, _site/models/ only
+    python classroom/build.py slides --only 06 --no-execute   # one deck again, from build/executed as it is
+    python classroom/build.py overflow [--only 06]   # list the slides taller than a 1366x768 / 1920x1080 screen
+    python classroom/build.py instructor  # -> build/instructor/: the decks with each solution in the speaker notes
+    python classroom/build.py plans       # -> _site/plans/NN_name.html: each lesson's sections and minutes
+
+Exercise solutions (cells tagged `solution`) are left out of every page and deck under _site/; the
+instructor decks (build/instructor/, never published) show each one in its slide's speaker notes (key S).
 
 Everything the pages load lies under _site/static/ (reveal.js, require.js, jQuery, MathJax and the
 widget renderer, packed from the npm registry at build time into build/vendor/), so the pages
@@ -32,6 +39,7 @@ EXECUTED = ROOT / "build" / "executed"
 VENDOR = ROOT / "build" / "vendor"
 SITE = ROOT / "_site"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+sys.path.insert(0, str(TEMPLATES.parent))          # classroom/: teaching_plan.py and overflow.py
 
 # npm packages the pages need, pinned: the versions nbconvert's templates are written for.
 NPM = {"reveal.js": "4.6.1", "requirejs": "2.3.7", "jquery": "3.7.1", "mathjax": "2.7.7",
@@ -45,37 +53,68 @@ MATHJAX_KEEP = ("MathJax.js", "config/TeX-AMS_CHTML-full.js", "config/Safe.js", 
 MATHJAX_CONFIG = "config=TeX-AMS_CHTML-full,Safe"
 
 
-def lessons() -> list[Path]:
-    """The lesson notebooks, in order."""
-    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+def lessons(only: list[str] | None = None) -> list[Path]:
+    """The lesson notebooks, in order; `only`: just those whose number or name is given ('06', '06_stable_diffusion')."""
+    paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if not only:
+        return paths
+    chosen = [p for p in paths if p.stem[:2] in only or p.stem in only]
+    unknown = [o for o in only if not any(o in (p.stem[:2], p.stem) for p in paths)]
+    if unknown:
+        sys.exit(f"--only {' '.join(unknown)}: no such lesson; the lessons are {', '.join(p.stem for p in paths)}")
+    return chosen
 
 
-def source_hash(path: Path) -> str:
-    """A hash of a notebook's code and text (not its metadata or outputs); `--force` after editing course_utils."""
+# What a lesson's outputs depend on besides its code: the helper package and the shipped checkpoints.
+INPUTS = (ROOT / "course_utils", ROOT / "assets" / "checkpoints")
+
+
+def inputs_hash(folders=INPUTS) -> str:
+    """A hash of every file under `folders` (path and bytes; caches such as __pycache__ left out)."""
+    h = hashlib.sha256()
+    for folder in folders:
+        for f in sorted(p for p in Path(folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                        and p.suffix != ".pyc"):
+            h.update(str(f.relative_to(folder.parent)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def source_hash(path: Path, inputs: str | None = None) -> str:
+    """The cache key of a lesson's executed copy: its code cells, COURSE_FAST, and `inputs_hash()` (so a
+    change to course_utils/ or a checkpoint runs it again). Text, slide types and notes are not in it:
+    `executed()` takes those from the notebook as it is now."""
     nb = nbformat.read(path, as_version=4)
-    h = hashlib.sha256(json.dumps([(c.cell_type, c.source) for c in nb.cells]).encode())
+    h = hashlib.sha256(json.dumps([c.source for c in nb.cells if c.cell_type == "code"]).encode())
     h.update(os.environ.get("COURSE_FAST", "0").encode())
+    h.update((inputs if inputs is not None else inputs_hash()).encode())
     return h.hexdigest()[:16]
 
 
 # ---------------------------------------------------------------------------------------------- execute
-def executed(name: str) -> nbformat.NotebookNode:
-    """The executed copy of a lesson, with the cell metadata (slide types, tags) of its current source."""
-    nb = nbformat.read(EXECUTED / f"{name}.ipynb", 4)
-    source = {c.get("id"): c.metadata for c in nbformat.read(NOTEBOOKS / f"{name}.ipynb", 4).cells}
+def executed(name: str, executed_dir: Path = EXECUTED, notebooks: Path = NOTEBOOKS) -> nbformat.NotebookNode:
+    """A lesson as it is now in notebooks/, with each code cell's outputs from its executed copy (matched
+    by cell id; a cell that copy lacks has none), and the widget state that run saved. So a new notes
+    cell, a split slide or reworded prose shows without running the lesson again."""
+    ran = nbformat.read(executed_dir / f"{name}.ipynb", 4)
+    outputs = {c.get("id"): c for c in ran.cells if c.cell_type == "code"}
+    nb = nbformat.read(notebooks / f"{name}.ipynb", 4)
     for cell in nb.cells:
-        cell.metadata = source.get(cell.get("id"), cell.metadata)
+        if cell.cell_type == "code" and cell.get("id") in outputs:
+            cell.outputs = outputs[cell.get("id")].outputs
+            cell.execution_count = outputs[cell.get("id")].execution_count
+    nb.metadata = ran.metadata
     return nb
 
 
-def execute(force: bool = False) -> list[Path]:
-    """Run every lesson once into build/executed/ (widget state kept); skip those already up to date."""
+def execute(force: bool = False, only: list[str] | None = None) -> list[Path]:
+    """Run every lesson (or those `only` names) once into build/executed/ (widget state kept); skip those
+    already up to date."""
     from nbclient import NotebookClient
 
     EXECUTED.mkdir(parents=True, exist_ok=True)
-    out = []
-    for path in lessons():
-        target, digest = EXECUTED / path.name, source_hash(path)
+    out, inputs = [], inputs_hash()
+    for path in lessons(only):
+        target, digest = EXECUTED / path.name, source_hash(path, inputs)
         if not force and target.exists() and nbformat.read(target, 4).metadata.get("classroom_source") == digest:
             print(f"  {path.name}: up to date")
             out.append(target)
@@ -166,6 +205,7 @@ def nav(name: str | None, names: list[str], depth: int, slides: bool) -> dict:
         links["next"] = f"{up}{folder}/{names[i + 1]}{ext}" if i + 1 < len(names) else ""
         links["other"] = f"{up}lessons/{name}.html" if slides else f"{up}slides/{name}.slides.html"
         links["source"] = f"{up}notebooks/{name}.ipynb"
+        links["plan"] = f"{up}plans/{name}.html"
     return links
 
 
@@ -177,17 +217,25 @@ def title(name: str) -> str:
     return m.group(1).strip() if m else name
 
 
-def export(nb, exporter_name: str, depth: int, links: dict) -> str:
-    """HTML of `nb` through the course template (site) or reveal.js (slides)."""
+# Cells that no published page shows: exercise solutions; lesson pages also leave out the speaker notes
+# (the decks keep those, in reveal.js's speaker view, and the teaching plans summarise them).
+HIDDEN_TAGS = {"site": {"solution", "speaker-notes"}, "slides": {"solution"}, "instructor": set()}
+
+
+def export(nb, exporter_name: str, depth: int, links: dict, hidden: set[str] | None = None) -> str:
+    """HTML of `nb` through the course template (site) or reveal.js (slides); cells tagged with any of
+    `hidden` (default: HIDDEN_TAGS of that kind) are left out, with their outputs."""
     from nbconvert import HTMLExporter, SlidesExporter
     from traitlets.config import Config
 
     c = Config()
+    c.TagRemovePreprocessor.update(enabled=True, remove_cell_tags=set(
+        HIDDEN_TAGS["slides" if exporter_name == "slides" else "site"] if hidden is None else hidden))
     for key, value in urls(depth).items():
         setattr(c.HTMLExporter, key, value)
     if exporter_name == "slides":
         c.SlidesExporter.update(reveal_url_prefix=f"{'../' * depth}static/reveal.js", reveal_theme="white",
-                                reveal_scroll=True, reveal_number="c/t", reveal_width="1280",
+                                reveal_number="c/t", reveal_width="1280",
                                 reveal_height="720", template_name="course-slides",
                                 extra_template_basedirs=[str(TEMPLATES)], extra_template_paths=[str(TEMPLATES)])
         exporter = SlidesExporter(config=c)
@@ -262,45 +310,107 @@ def with_live_demo(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNod
     return nb
 
 
-def slides() -> list[Path]:
-    """A reveal.js deck per lesson, with its outputs, under _site/slides/ (and the playground's models)."""
-    install_static(SITE)
-    playground(SITE, static=False)
+def solutions_as_notes(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The instructor's copy: each solution cell (tag `solution`) becomes a speaker note of the slide it
+    follows, its code shown and not run again, so only the speaker view (key S) shows it."""
+    for i, cell in enumerate(nb.cells):
+        if "solution" in cell.metadata.get("tags", []):
+            code = re.sub(r"^%%solution[^\n]*\n", "", cell.source)          # the magic line: not for the room
+            note = nbformat.v4.new_markdown_cell(f"**Solution** (speaker view only)\n\n```python\n{code}\n```")
+            note.metadata = {"slideshow": {"slide_type": "notes"}, "tags": ["speaker-notes"]}
+            nb.cells[i] = note
+    return nb
+
+
+def deck_notebook(name: str, instructor: bool = False) -> nbformat.NotebookNode:
+    """A lesson ready for reveal.js, titled with its heading; `instructor`: with `solutions_as_notes`."""
+    nb = one_idea_per_slide(with_live_demo(executed(name), name))
+    nb.metadata["title"] = f"{title(name)} ·" + (" instructor" if instructor else "")   # '... · slides'
+    return solutions_as_notes(nb) if instructor else nb
+
+
+def slides(only: list[str] | None = None, run: bool = True, site: Path = SITE, instructor: bool = False) -> list[Path]:
+    """A reveal.js deck per lesson (or those `only`), with its outputs, under site/slides/, plus the
+    playground's models for a full build. `run=False` takes build/executed/ as it is (stale or not)."""
+    install_static(site)
+    if not only and not instructor:
+        playground(site, static=False)
+    elif instructor and (SITE / "models").exists():            # lesson 06's live slide loads the models
+        shutil.copytree(SITE / "models", site / "models", dirs_exist_ok=True)
     names = [p.stem for p in lessons()]
+    paths = execute(only=only) if run else [EXECUTED / p.name for p in lessons(only)]
     out = []
-    for path in execute():
-        nb = one_idea_per_slide(with_live_demo(executed(path.stem), path.stem))
-        target = SITE / "slides" / f"{path.stem}.slides.html"
+    for path in paths:
+        if not path.exists():
+            sys.exit(f"{path} is missing: run `python classroom/build.py execute --only {path.stem[:2]}` first")
+        nb = deck_notebook(path.stem, instructor)
+        target = site / "slides" / f"{path.stem}.slides.html"
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(export(nb, "slides", 1, nav(path.stem, names, 1, slides=True)), encoding="utf-8")
+        html = export(nb, "slides", 1, nav(path.stem, names, 1, slides=True),
+                      hidden=HIDDEN_TAGS["instructor" if instructor else "slides"])
+        target.write_text(html, encoding="utf-8")
         out.append(target)
-    print(f"  {len(out)} decks in {SITE / 'slides'}")
+    print(f"  {len(out)} decks in {site / 'slides'}")
     return out
 
 
+INSTRUCTOR = ROOT / "build" / "instructor"
+
+
+def instructor(only: list[str] | None = None, run: bool = True) -> Path:
+    """The instructor's decks under build/instructor/ (not published): the solutions in the speaker notes."""
+    decks = slides(only, run, site=INSTRUCTOR, instructor=True)
+    names = [p.stem for p in lessons()]
+    rows = "\n".join(f"- [{title(d.name.removesuffix('.slides.html'))}](slides/{d.name})" for d in sorted(
+        (INSTRUCTOR / "slides").glob("*.slides.html")))
+    nb = nbformat.v4.new_notebook(metadata={"title": "Instructor decks"})
+    nb.cells = [nbformat.v4.new_markdown_cell(
+        "# Instructor decks\n\nNot for the room: each exercise's solution is in its slide's speaker notes "
+        f"(press **S**). Built by `python classroom/build.py instructor`; never published.\n\n{rows}\n")]
+    (INSTRUCTOR / "index.html").write_text(export(nb, "site", 0, nav(None, names, 0, slides=False)), encoding="utf-8")
+    print(f"  instructor decks: {INSTRUCTOR / 'index.html'} ({len(decks)} built now)")
+    return INSTRUCTOR / "index.html"
+
+
+def lesson_info(name: str) -> dict:
+    """What the home page's table says of a lesson, read from its first cell: title, subtitle, time."""
+    first = next(c.source for c in nbformat.read(NOTEBOOKS / f"{name}.ipynb", 4).cells if c.cell_type == "markdown")
+    subtitle = re.search(r"^\*([^*].*?)\*\s*$", first, re.M)
+    minutes = re.search(r"\*\*Time:\*\*\s*(?:about\s+)?(\d+)\s*min", first)
+    return {"name": name, "title": title(name), "subtitle": subtitle.group(1) if subtitle else "",
+            "minutes": int(minutes.group(1)) if minutes else None}
+
+
 def home_notebook(names: list[str]) -> nbformat.NotebookNode:
-    """The home page as a one-cell notebook: the README's introduction and lesson table, linked."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    intro = re.sub(r"\[([^\]]+)\]\(#[^)]+\)", r"\1", readme.split("\n## ", 1)[0])   # README-only anchors
-    table = re.search(r"\n## Lessons\n(.*?)\n## ", readme, re.S).group(1)
-    for name in names:                                 # [`NN_name.ipynb`](notebooks/...) -> [title](lessons/...)
-        table = re.sub(rf"\[`{name}\.ipynb`\]\(notebooks/{name}\.ipynb\)", f"[{title(name)}](lessons/{name}.html)", table)
-    table = table.replace("| notebook |", "| lesson |")
-    table = table.replace("| time |", "| time | slides |").replace("|---|---|---|", "|---|---|---|---|")
-    for name in names:
-        table = re.sub(rf"(\(lessons/{name}\.html\).*?\|[^|\n]*\|[^|\n]*)\|\s*$",
-                       rf"\1| [slides](slides/{name}.slides.html) |", table, flags=re.M)
-    text = (intro.strip() + "\n\n## Lessons\n" + table.strip() + "\n\n"
-            "Each lesson page shows the notebook as it runs (`COURSE_FAST=1`), with its figures; the "
-            "widgets are drawn as they first appear and come alive when you run the notebook in "
-            "JupyterLab (`make lab`). To present: `make lab` and the slideshow button, or the static "
-            "decks linked above. A page to play with text-to-image without code: `make playground`.\n\n"
-            "**[Text to image in your browser](playground.html)**: the course's model runs in the page, "
-            "no install, no server beyond a static one ([how it got there](export.html)).\n")
+    """The home page as a one-cell notebook, from classroom/templates/home.md.j2 and each lesson's first cell."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True)
+    text = env.get_template("home.md.j2").render(lessons=[lesson_info(n) for n in names])
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(text)]
     nb.metadata["title"] = "Image Models, hands-on"
     return nb
+
+
+def plans(names: list[str] | None = None, site: Path = SITE) -> list[Path]:
+    """A one-page teaching plan per lesson, site/plans/NN_name.html, from its speaker notes (plans.py)."""
+    import teaching_plan
+
+    names = names or [p.stem for p in lessons()]
+    out = []
+    for name in names:
+        nb = nbformat.v4.new_notebook(metadata={"title": f"Teaching plan: {title(name)}"})
+        nb.cells = [nbformat.v4.new_markdown_cell(teaching_plan.markdown(
+            title(name), teaching_plan.sections(nbformat.read(NOTEBOOKS / f"{name}.ipynb", 4)), name))]
+        target = site / "plans" / f"{name}.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(export(nb, "site", 1, nav(name, [p.stem for p in lessons()], 1, slides=False)),
+                          encoding="utf-8")
+        out.append(target)
+    print(f"  {len(out)} teaching plans in {site / 'plans'}")
+    return out
 
 
 def site() -> Path:
@@ -315,6 +425,7 @@ def site() -> Path:
         target.write_text(export(nb, "site", 1, nav(name, names, 1, slides=False)), encoding="utf-8")
     shutil.copytree(NOTEBOOKS, SITE / "notebooks", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    plans(names)
     index = SITE / "index.html"
     index.write_text(export(home_notebook(names), "site", 0, nav(None, names, 0, slides=False)), encoding="utf-8")
     print(f"  site: {index} ({len(names)} lessons, {len(decks)} decks)")
@@ -323,12 +434,21 @@ def site() -> Path:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=("execute", "vendor", "slides", "site", "playground"))
+    p.add_argument("what", choices=("execute", "vendor", "slides", "site", "playground", "overflow", "instructor", "plans"))
     p.add_argument("--force", action="store_true", help="execute the notebooks again even if unchanged")
+    p.add_argument("--only", nargs="+", metavar="NN", help="only these lessons (execute, slides, instructor, overflow)")
+    p.add_argument("--no-execute", dest="run", action="store_false",
+                   help="slides/instructor: use build/executed/ as it is, even if out of date (the text, slide "
+                        "types and notes still come from notebooks/ now)")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    {"execute": lambda: execute(args.force), "vendor": vendor, "slides": slides, "site": site,
-     "playground": playground}[args.what]()
+    if args.what == "overflow":
+        import overflow
+
+        sys.exit(overflow.main(args.only))
+    {"execute": lambda: execute(args.force, args.only), "vendor": vendor, "slides": lambda: slides(args.only, args.run),
+     "site": site, "playground": playground, "instructor": lambda: instructor(args.only, args.run),
+     "plans": lambda: plans(args.only and [p.stem for p in lessons(args.only)])}[args.what]()
     print(f"  done in {time.perf_counter() - t0:.0f} s")
 
 

@@ -1,0 +1,181 @@
+"""classroom/build.py: what the static site and decks leave out (solutions), what the instructor copy keeps,
+the cache key of the executed lessons, the home page, and the teaching plans (classroom/teaching_plan.py)."""
+
+import importlib
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "classroom"))
+build = importlib.import_module("build")
+teaching_plan = importlib.import_module("teaching_plan")
+LESSONS = [p.stem for p in build.lessons()]
+
+SECRET = "answer = 6 * 7  # the secret solution"
+NOTES = ("**Speaker notes · about 7 min**\n- **Say:** noise is the whole story.\n"
+         "- **Ask the room:** why? (because.)\n- **If short of time:** skip the second plot.")
+
+
+def lesson_like() -> nbformat.NotebookNode:
+    """A tiny lesson: a section, its speaker notes, an exercise and its solution (as the lessons tag them)."""
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    cells = [md("# 99 · A lesson\n*One line.*\n\n**Time:** 20 minutes."), md("## 1. Noise"),
+             md(NOTES), md("## 2. Exercises"), code("answer = None  # YOUR CODE HERE"),
+             code(f"%%solution\n{SECRET}"), md("## 3. Summary"),
+             md("**Speaker notes · about 50 min**\n- **Say:** wrap up.")]
+    cells[2].metadata = {"slideshow": {"slide_type": "notes"}, "tags": ["speaker-notes"]}
+    cells[5].metadata = {"slideshow": {"slide_type": "skip"}, "tags": ["solution"]}
+    cells[7].metadata = {"slideshow": {"slide_type": "notes"}, "tags": ["speaker-notes"]}
+    cells[0].metadata = {"slideshow": {"slide_type": "slide"}}
+    cells[3].metadata = {"slideshow": {"slide_type": "slide"}}
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def html(nb, kind, **kw):
+    links = build.nav(None, [], 1, slides=kind == "slides")
+    return build.export(nb, kind, 1, links, **kw)
+
+
+def test_site_pages_and_public_decks_leave_out_solutions_and_their_outputs():
+    nb = lesson_like()
+    nb.cells[5].outputs = [nbformat.v4.new_output("stream", text="the solution's own output\n")]
+    nb.cells[5].metadata["slideshow"] = {}                # the tag alone hides it, even where not skipped
+    page, deck = html(nb, "site"), html(nb, "slides")
+    for text in (page, deck):
+        assert "secret solution" not in text and "solution's own output" not in text
+        assert "YOUR CODE HERE" in text                              # the exercise itself stays
+    assert "noise is the whole story" not in page                    # notes: in the deck, not on the page
+    notes = re.findall(r'<aside class="notes">(.*?)</aside>', deck, re.S)
+    assert len(notes) == 2 and "noise is the whole story" in notes[0]
+    # the same exports with nothing hidden show it: the checks above can fail
+    assert "secret solution" in html(nb, "slides", hidden=set())
+    assert "secret solution" in html(nb, "site", hidden=set()) and "solution's own output" in html(nb, "site", hidden=set())
+
+
+def test_the_instructor_deck_has_each_solution_in_its_slide_s_speaker_notes():
+    deck = html(build.solutions_as_notes(lesson_like()), "slides", hidden=build.HIDDEN_TAGS["instructor"])
+    notes = re.findall(r'<aside class="notes">(.*?)</aside>', deck, re.S)
+    assert len(notes) == 3
+    solution = [n for n in notes if "speaker view only" in n]
+    assert len(solution) == 1 and "secret solution" in solution[0] and "%%solution" not in solution[0]
+    # it is a note of the exercise's slide (the one whose heading is "2. Exercises"), not shown on a slide
+    slides = re.findall(r"<section[^>]*>(.*?)</section>", deck, re.S)
+    holder = [s for s in slides if "speaker view only" in s]
+    assert len(holder) == 1 and "2. Exercises" in holder[0]
+    assert "secret solution" not in re.sub(r'<aside class="notes">.*?</aside>', "", deck, flags=re.S)
+
+
+def test_cache_key_follows_code_course_utils_and_checkpoints_not_prose(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_FAST", "1")
+    utils, ckpt = tmp_path / "course_utils", tmp_path / "checkpoints" / "m"
+    utils.mkdir()
+    ckpt.mkdir(parents=True)
+    (utils / "a.py").write_text("x = 1\n")
+    (ckpt / "w.safetensors").write_bytes(b"\0" * 8)
+    folders = (utils, ckpt.parent)
+    path = tmp_path / "99_lesson.ipynb"
+    nbformat.write(lesson_like(), path)
+
+    def key():
+        return build.source_hash(path, build.inputs_hash(folders))
+
+    first = key()
+    assert key() == first
+    (utils / "__pycache__").mkdir()
+    (utils / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"cache")
+    assert key() == first                                             # caches do not count
+    nb = nbformat.read(path, 4)
+    nb.cells[1].source = "## 1. Noise, reworded"
+    nb.cells.insert(2, nbformat.v4.new_markdown_cell("a new note"))
+    nbformat.write(nb, path)
+    assert key() == first                                             # prose and notes: no new run
+    (utils / "a.py").write_text("x = 2\n")
+    second = key()
+    assert second != first                                            # course_utils changed
+    (ckpt / "w.safetensors").write_bytes(b"\1" * 8)
+    third = key()
+    assert third not in (first, second)                               # a checkpoint changed
+    nb.cells[5].source = "answer = 1"
+    nbformat.write(nb, path)
+    assert key() != third                                             # the code changed
+
+
+def test_cache_key_changes_with_course_fast(tmp_path, monkeypatch):
+    path = tmp_path / "99_lesson.ipynb"
+    nbformat.write(lesson_like(), path)
+    monkeypatch.setenv("COURSE_FAST", "1")
+    fast = build.source_hash(path, "inputs")
+    monkeypatch.setenv("COURSE_FAST", "0")
+    assert build.source_hash(path, "inputs") != fast
+    assert build.source_hash(path, "other inputs") != build.source_hash(path, "inputs")
+
+
+def test_executed_takes_text_from_the_notebook_and_outputs_from_the_run(tmp_path):
+    (tmp_path / "ran").mkdir()
+    (tmp_path / "now").mkdir()
+    ran = lesson_like()
+    ran.cells[4].outputs = [nbformat.v4.new_output("stream", text="printed by the run\n")]
+    ran.metadata["widgets"] = {"state": "saved"}
+    nbformat.write(ran, tmp_path / "ran" / "99_lesson.ipynb")
+    now = nbformat.from_dict(ran)
+    now.cells[4].outputs = []
+    now.cells[1].source = "## 1. Noise, split"
+    now.cells.insert(2, nbformat.v4.new_markdown_cell("a new notes cell"))
+    nbformat.write(now, tmp_path / "now" / "99_lesson.ipynb")
+    nb = build.executed("99_lesson", tmp_path / "ran", tmp_path / "now")
+    assert [c.source for c in nb.cells] == [c.source for c in now.cells]
+    assert nb.cells[5].outputs[0].text == "printed by the run\n"
+    assert nb.metadata["widgets"] == {"state": "saved"}
+
+
+def test_only_names_lessons_and_refuses_unknown_ones():
+    assert [p.stem for p in build.lessons(["06"])] == ["06_stable_diffusion"]
+    assert [p.stem for p in build.lessons(["03_diffusion", "06"])] == ["03_diffusion", "06_stable_diffusion"]
+    with pytest.raises(SystemExit, match="--only 42: no such lesson"):
+        build.lessons(["42"])
+
+
+def test_home_page_is_the_lesson_table_from_its_template():
+    text = build.home_notebook(LESSONS).cells[0].source
+    for name in LESSONS:
+        info = build.lesson_info(name)
+        row = next(line for line in text.splitlines() if f"(lessons/{name}.html)" in line)
+        assert f"[{info['title']}](lessons/{name}.html)" in row and f"(slides/{name}.slides.html)" in row
+        assert f"(plans/{name}.html)" in row and info["subtitle"] and info["subtitle"][:30] in row
+        assert info["minutes"] and f"| {info['minutes']} min |" in row
+    assert "(playground.html)" in text and "(export.html)" in text
+    assert len(re.findall(r"^\| \[", text, re.M)) == len(LESSONS)
+
+
+def test_teaching_plan_sums_the_minutes_in_order_and_names_what_to_skip():
+    parts = teaching_plan.sections(lesson_like())
+    assert [(p.title, p.minutes) for p in parts] == [("1. Noise", 7), ("3. Summary", 50)]
+    assert parts[0].say == "noise is the whole story." and parts[0].skip == "skip the second plot."
+    text = teaching_plan.markdown("99 · A lesson", parts, "99_lesson")
+    assert "| 1 | 1. Noise | 7 | 0–7 |" in text and "| 2 | 3. Summary | 50 | 7–57 |" in text
+    assert "**Total: 57 min.**" in text and "7 min longer than a 50-minute class" in text
+    assert "- **1. Noise** (7 min): skip the second plot." in text
+    assert "why? (because.)" not in text                        # the room's answers stay in the speaker view
+    short = teaching_plan.markdown("x", parts[:1], "x")
+    assert "fits a 50-minute class with 43 min to spare" in short
+    assert "no speaker notes yet" in teaching_plan.markdown("x", [], "x")
+
+
+def test_teaching_plan_refuses_notes_without_their_minutes():
+    nb = lesson_like()
+    nb.cells[2].source = "**Speaker notes**\n- **Say:** no minutes here"
+    with pytest.raises(ValueError, match=r"cell 2 .*does not start with '\*\*Speaker notes · about N min\*\*'"):
+        teaching_plan.sections(nb)
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_every_lesson_s_notes_give_a_plan(name):
+    """Each lesson's speaker notes (where it has them yet) parse, and their minutes add up to at most 50."""
+    parts = teaching_plan.sections(nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", 4))
+    total = sum(p.minutes for p in parts)
+    assert total <= 50 or all(p.skip for p in parts if p.minutes) or any(p.skip for p in parts), \
+        f"{name}: notes add up to {total} min with nothing named to skip"
