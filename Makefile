@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-fast unit notebooks lint format strip benchmark clean
+.PHONY: lab present test test-fast unit notebooks lint format strip benchmark clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11, or run make PYTHON=python3 ..."; exit 1; }
@@ -16,15 +16,19 @@ $(STAMP): requirements.txt pyproject.toml
 	-git config filter.nbstripout.clean "$(CURDIR)/$(BIN)/python -m nbstripout --keep-count" 2>/dev/null  # --install drops --keep-count
 	touch $(STAMP)
 
-# JupyterLab without its news pop-up (it covers outputs) and, as root (a container), allowed to run.
+# JupyterLab's settings defaults for the course (no news pop-up over the outputs; launch.py installs them too).
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
-LAB_FLAGS := --LabApp.news_url= $(if $(filter 0,$(shell id -u)),--allow-root)
 $(LAB_OVERRIDES): classroom/lab/overrides.json $(STAMP)
 	mkdir -p $(dir $@) && cp $< $@
 
 ## lab: create .venv, install everything, open JupyterLab on notebooks/
+# classroom/lab/launch.py: the notebook view even if a slideshow was left on, and the slideshow's theme.
 lab: $(STAMP) $(LAB_OVERRIDES)
-	HF_HUB_OFFLINE=1 $(BIN)/jupyter lab notebooks/ $(LAB_FLAGS)
+	$(BIN)/python classroom/lab/launch.py
+
+## present: JupyterLab for the instructor: as `make lab`, with COURSE_FAST=1 (shortened demos, Run All before class)
+present: $(STAMP) $(LAB_OVERRIDES)
+	$(BIN)/python classroom/lab/launch.py --present
 
 
 ## test: lint, every unit test (the slow ones too), then every notebook top to bottom under nbval
