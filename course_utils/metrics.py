@@ -230,35 +230,43 @@ def _check_pairs(images, scenes) -> None:
         raise ValueError(f"scenes must be one per image: got {len(images)} images and {len(scenes)} scenes")
 
 
+def judge(images, scenes, extra_colours: tuple = ()) -> list[dict]:
+    """Per-image verdicts, read from the pixels: one dict of right/wrong per image.
+
+    Single-object scenes: {'colour', 'shape', 'size', 'position', 'background', 'all'} about the
+    largest object found (an attribute the prompt left out counts as right). Two-object scenes:
+    {'both_objects'}: both objects found with every said attribute right. Paired tests
+    (`stats.mcnemar`) compare two methods verdict by verdict on the same prompts."""
+    _check_pairs(images, scenes)
+    _palette(extra_colours)
+    out = []
+    for img, scene in zip(images, scenes):
+        bg, found = read_scene(img, extra_colours=extra_colours)
+        unsaid = getattr(scene, "unsaid", ())  # left out of the prompt: any value is right
+        if len(scene.objects) == 1:
+            want = scene.objects[0]
+            got = found[0] if found else None
+            ok = {a: got is not None and (a in unsaid or getattr(got, a) == getattr(want, a)) for a in ATTRIBUTES}
+            ok["background"] = "background" in unsaid or bg == scene.background
+            ok["all"] = all(ok[a] for a in ATTRIBUTES)
+        else:
+            keep = [a for a in ATTRIBUTES if a not in unsaid]
+            want = sorted(tuple(getattr(o, a) for a in keep) for o in scene.objects)
+            got = sorted(tuple(getattr(o, a) for a in keep) for o in found[:2])
+            ok = {"both_objects": got == want}
+        out.append(ok)
+    return out
+
+
 def adherence(images, scenes, extra_colours: tuple = ()) -> dict:
     """How well generated images follow the scenes their prompts describe, read from the pixels.
 
     images: (N, 3, 64, 64) in [0, 1]; scenes: the shapes.Scene each prompt was written from.
     Single-object scenes: per-attribute accuracy of the largest object found (and of the
     background). Two-object scenes: the share where both objects are found with all attributes
-    right. extra_colours: as in read_scene (lesson 08 reads with ("teal",)).
+    right. extra_colours: as in read_scene (lesson 08 reads with ("teal",)). The shares of
+    `judge`'s verdicts; `stats.rates(judge(...))` gives them with their 95 % intervals.
     Returns {'colour': 0.97, ..., 'background': ..., 'all': ..., 'both_objects': ...}."""
-    _check_pairs(images, scenes)
-    _palette(extra_colours)
-    singles = {a: [] for a in (*ATTRIBUTES, "background", "all")}
-    pairs = []
-    for img, scene in zip(images, scenes):
-        bg, found = read_scene(img, extra_colours=extra_colours)
-        if len(scene.objects) == 1:
-            want = scene.objects[0]
-            got = found[0] if found else None
-            unsaid = getattr(scene, "unsaid", ())  # left out of the prompt: any value is right
-            ok = {a: got is not None and (a in unsaid or getattr(got, a) == getattr(want, a)) for a in ATTRIBUTES}
-            for a in ATTRIBUTES:
-                singles[a].append(ok[a])
-            singles["background"].append("background" in unsaid or bg == scene.background)
-            singles["all"].append(all(ok.values()))
-        else:
-            keep = [a for a in ATTRIBUTES if a not in getattr(scene, "unsaid", ())]
-            want = sorted(tuple(getattr(o, a) for a in keep) for o in scene.objects)
-            got = sorted(tuple(getattr(o, a) for a in keep) for o in found[:2])
-            pairs.append(got == want)
-    out = {k: float(np.mean(v)) for k, v in singles.items() if v}
-    if pairs:
-        out["both_objects"] = float(np.mean(pairs))
-    return out
+    items = judge(images, scenes, extra_colours)
+    keys = [k for k in (*ATTRIBUTES, "background", "all", "both_objects") if any(k in it for it in items)]
+    return {k: float(np.mean([it[k] for it in items if k in it])) for k in keys}

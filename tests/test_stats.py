@@ -1,0 +1,67 @@
+"""course_utils.stats: Wilson intervals, Rates, the exact McNemar test, rates from per-image verdicts."""
+
+import math
+
+import pytest
+import torch
+
+from course_utils import data, metrics, stats
+
+
+@pytest.mark.parametrize("k,n,low,high", [
+    (0, 10, 0.0, 0.2775), (10, 10, 0.7225, 1.0), (240, 300, 0.7511, 0.8413), (85, 100, 0.7672, 0.9069)])
+def test_wilson_matches_the_closed_form_worked_by_hand(k, n, low, high):
+    lo, hi = stats.wilson(k, n)
+    assert lo == pytest.approx(low, abs=1e-4) and hi == pytest.approx(high, abs=1e-4)
+
+
+def test_wilson_holds_the_rate_and_narrows_with_n():
+    for k, n in [(1, 3), (30, 64), (300, 1000)]:
+        lo, hi = stats.wilson(k, n)
+        assert 0 <= lo < k / n < hi <= 1
+    assert stats.wilson(80, 100)[1] - stats.wilson(80, 100)[0] > stats.wilson(800, 1000)[1] - stats.wilson(800, 1000)[0]
+
+
+def test_a_rate_prints_with_its_interval_and_says_met_only_when_the_interval_allows():
+    r = stats.Rate(85, 100)
+    assert str(r) == "85 % (77–91 %)"
+    assert r.as_dict() == {"k": 85, "n": 100, "rate": 0.85, "low": 0.7672, "high": 0.9069}
+    assert r.allows(0.90) and not r.meets(0.80) and r.meets(0.75) and not r.allows(0.95)
+
+
+@pytest.mark.parametrize("k,n", [(5, 3), (-1, 4), (1, 0), (1.5, 4)])
+def test_impossible_counts_get_a_clear_error(k, n):
+    with pytest.raises((ValueError, TypeError)):
+        stats.Rate(k, n)
+
+
+def test_mcnemar_counts_only_the_disagreements_and_gives_the_exact_p():
+    a = [1] * 10 + [0] * 2 + [1] * 5
+    b = [0] * 10 + [1] * 2 + [1] * 5
+    r = stats.mcnemar(a, b)
+    assert (r["a_only"], r["b_only"], r["a_right"], r["b_right"]) == (10, 2, 15, 7)
+    assert r["p"] == pytest.approx(2 * sum(math.comb(12, i) for i in range(3)) / 2**12)   # 0.0386
+    assert stats.mcnemar(a, a)["p"] == 1.0
+    assert stats.mcnemar([1, 0], [0, 1])["p"] == 1.0
+
+
+@pytest.mark.parametrize("a,b,match", [([1, 0], [1], "same items"), ([], [], "empty"), ([1, 2], [1, 0], "True/False")])
+def test_mcnemar_refuses_what_is_not_paired_verdicts(a, b, match):
+    with pytest.raises(ValueError, match=match):
+        stats.mcnemar(a, b)
+
+
+def test_judge_gives_one_verdict_per_image_and_adherence_is_their_share():
+    scenes = [data.shapes_scene(5, i, 0.5, "heldout") for i in range(12)]
+    from course_utils import shapes
+    images = torch.stack([torch.from_numpy(shapes.render_scene(s)).permute(2, 0, 1).float() / 255 for s in scenes])
+    wrong = images.flip(-1)                         # mirrored: positions left/right become wrong
+    for imgs in (images, wrong):
+        items = metrics.judge(imgs, scenes)
+        assert len(items) == 12
+        assert all(("both_objects" in it) == (len(s.objects) == 2) for it, s in zip(items, scenes))
+        shares = metrics.adherence(imgs, scenes)
+        r = stats.rates(items)
+        assert set(shares) == set(r)
+        assert all(shares[k] == pytest.approx(r[k].value) for k in shares)
+    assert stats.rates(metrics.judge(images, scenes))["all"].value > stats.rates(metrics.judge(wrong, scenes))["all"].value
