@@ -1,0 +1,56 @@
+"""course_utils.evaluation: the dev, selection and report prompt sets are disjoint by construction."""
+
+import pytest
+
+from course_utils import captions, evaluation
+
+
+@pytest.mark.parametrize("two,wording", [(0.0, "heldout"), (1.0, "heldout"), (0.0, "freeform")])
+def test_no_prompt_is_in_two_sets_at_the_sizes_the_cards_use(two, wording):
+    sets = {name: evaluation.prompt_set(name, evaluation.LARGEST[name] if name != "report" else 300, two, wording)
+            for name in evaluation.ORDER}
+    capts = {name: {s.caption for s in scenes} for name, scenes in sets.items()}
+    assert capts["dev"].isdisjoint(capts["selection"])
+    assert capts["report"].isdisjoint(capts["dev"] | capts["selection"])
+    assert [len(sets[k]) for k in evaluation.ORDER] == [64, 300, 300]
+    assert all((len(s.objects) == 2) == (two == 1.0) for s in sets["report"])
+
+
+def test_the_dev_set_is_the_training_scripts_and_the_report_set_skips_only_what_it_must():
+    from course_utils import data
+
+    dev = evaluation.prompt_set("dev", 64)
+    assert [s.caption for s in dev] == [data.shapes_scene(11, i, 0.0, "heldout").caption for i in range(64)]
+    report = evaluation.prompt_set("report", 300)
+    plain = [data.shapes_scene(2024, i, 0.0, "heldout").caption for i in range(1000)]
+    earlier = {s.caption for s in evaluation.prompt_set("dev", 64)} | \
+        {s.caption for s in evaluation.prompt_set("selection", 300)}
+    kept = [c for c in plain[:400] if c not in earlier]
+    assert [s.caption for s in report] == [c for c in plain if c not in earlier][:300]
+    assert len(kept) >= 300, "the report set should skip few of seed 2024's prompts"
+
+
+def test_the_sets_hold_no_training_caption_by_construction():
+    for name in evaluation.ORDER:
+        for wording in ("heldout", "freeform"):
+            for s in evaluation.prompt_set(name, 64, 0.5, wording):
+                assert captions.held_out_words(s.caption), s.caption
+
+
+@pytest.mark.parametrize("kwargs,match", [({"name": "test", "n": 3}, "name"), ({"name": "report", "n": 0}, "n"),
+                                          ({"name": "dev", "n": 65}, "n"),
+                                          ({"name": "report", "n": 3, "wording": "poetry"}, "wording")])
+def test_bad_set_requests_get_a_clear_error(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        evaluation.prompt_set(**kwargs)
+
+
+def test_compare_pairs_two_rows_verdict_by_verdict():
+    a = {"verdicts": [{"all": True}] * 8 + [{"all": False}] * 2}
+    b = {"verdicts": [{"all": False}] * 8 + [{"all": False}] * 2}
+    r = evaluation.compare(a, b)
+    assert (r["a_only"], r["b_only"]) == (8, 0) and r["p"] == pytest.approx(2 / 2**8)
+    with pytest.raises(ValueError, match="both_objects"):
+        evaluation.compare(a, b, "both_objects")
+    with pytest.raises(ValueError, match="measure returned"):
+        evaluation.compare(a, {"all": 0.5})
