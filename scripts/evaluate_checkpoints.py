@@ -7,241 +7,24 @@ its model card (README.md) is rendered from them by course_utils.cards.
     python scripts/evaluate_checkpoints.py flow-digits
 
 Every number in a model card comes from this script or from the training script's
-training_log.json; the card says on what machine and with how many threads it was measured."""
+training_log.json; the card says on what machine and with how many threads it was measured.
+The measurements themselves are course_utils.evaluation's (the registry names each card's), so
+notebooks and tests can call them too; this file is only the command line."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
-import platform
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from course_utils import data, metrics, models
 from course_utils.cards import render_card
+from course_utils.evaluation import _cpu_seconds, host
 from course_utils.paths import checkpoint_dir
 from course_utils.registry import REGISTRY
 from course_utils.train import atomic_file
-
-
-def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
-
-
-def _cpu_seconds() -> tuple[float, float]:
-    """(CPU seconds all processes of the machine have used since boot, those of this process)."""
-    try:
-        ticks = [int(v) for v in open("/proc/stat").readline().split()[1:9]]   # user .. steal
-        busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")   # minus idle, iowait
-    except (OSError, ValueError):                                              # not Linux: unknown
-        busy = float("nan")
-    return busy, time.process_time()
-
-
-def host(before: tuple[float, float], wall: float) -> dict:
-    """Where the numbers were measured, and how many cores other processes kept busy meanwhile."""
-    (all0, own0), (all1, own1) = before, _cpu_seconds()
-    others = ((all1 - all0) - (own1 - own0)) / wall
-    return {"machine": platform.machine(), "cpu_cores": os.cpu_count(), "torch": torch.__version__,
-            "threads": torch.get_num_threads(), "seconds": wall,
-            "others_cores": None if others != others else max(0.0, others)}
-
-
-def stopwatch(draw, *args, **kwargs) -> tuple[torch.Tensor, float]:
-    """(draw(*args, **kwargs), the seconds it took)."""
-    t0 = time.perf_counter()
-    return draw(*args, **kwargs), time.perf_counter() - t0
-
-
-def judged(images, seconds: float | None = None, **about) -> dict:
-    """One row of a digit card: what the digit judge says about `images` (and how long they took)."""
-    r = metrics.judge_digits(images)
-    row = {**about, "confidence": r.confidence, "classes": r.classes_covered, "class_counts": r.class_counts,
-           "class_entropy": r.class_entropy + 0.0, "frechet": r.frechet, "seconds": seconds}  # + 0.0: no -0.0
-    print(r, about, "" if seconds is None else f"{seconds:.1f} s", flush=True)
-    return row
-
-
-def digits_card(n: int, real: torch.Tensor | None = None) -> dict:
-    """What every digit card starts from: the judge's own numbers and its row for real held-out digits."""
-    digits, clf = data.digits(), metrics.digit_judge()
-    held, labels = metrics.heldout_digits()
-    judge = {"digits": len(digits), "heldout": len(held), "trained_on": len(digits) - len(held),
-             "heldout_accuracy": float(clf.score(held.reshape(len(held), 64).numpy(), labels.numpy())),
-             "max_entropy": math.log2(10)}
-    return {"n": n, "seed": 1, "judge": judge, "real": judged(held[:n] if real is None else real)}
-
-
-def uniform_noise(n: int) -> torch.Tensor:
-    return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-
-
-def evaluate_rbm(n: int = 500) -> dict:
-    """The digit judge on RBM samples after 1000 and 100 Gibbs steps, pseudo-likelihood -> metrics.json."""
-    rbm = models.load_pretrained("rbm-digits")
-    v = data.digits(binary=True).images
-    real = (metrics.heldout_digits()[0][:n] > 0.5).float()
-    return digits_card(n, real) | {
-        "noise": judged((uniform_noise(n) < v.mean()).float()),
-        "pseudo_log_likelihood": rbm.pseudo_log_likelihood(v.reshape(-1, 64)).mean().item(),
-        "gibbs": [judged(*stopwatch(models.sample, "rbm-digits", n, seed=1, steps=k), steps=k)
-                  for k in (1000, 100)]}
-
-
-def evaluate_gan(n: int = 500) -> dict:
-    """The digit judge on G's samples, and D's mean output on real and generated digits -> metrics.json."""
-    G, D = models.load_pretrained("gan-digits")
-    card = digits_card(n) | {"noise": judged(uniform_noise(n))}
-    x, seconds = stopwatch(models.sample, "gan-digits", n, seed=1)
-    with torch.no_grad():
-        d = [torch.sigmoid(D(images.reshape(-1, 64) * 2 - 1)).mean().item() for images in (metrics.heldout_digits()[0][:n], x)]
-    return card | {"generator": judged(x, seconds), "d_real": d[0], "d_fake": d[1]}
-
-
-def evaluate_ddpm(n: int = 500) -> dict:
-    """The digit judge on DDPM (1000 steps) and DDIM (50, 10 steps) samples, with their times -> metrics.json."""
-    from diffusers import DDIMScheduler
-
-    from course_utils.diffusion import ddpm_sample, sample_diffusion
-    from course_utils.noise import make_schedule
-
-    pipe = models.load_pretrained("ddpm-digits")
-
-    def draw(steps):
-        g = torch.Generator().manual_seed(1)
-        if steps == 1000:
-            return ((ddpm_sample(pipe.unet, make_schedule("linear"), n, g)[0] + 1) / 2).clamp(0, 1)
-        return sample_diffusion(pipe.unet, DDIMScheduler.from_config(pipe.scheduler.config), n, steps, g)
-
-    return digits_card(n) | {
-        "noise": judged(uniform_noise(n)), "params": sum(p.numel() for p in pipe.unet.parameters()),
-        "samplers": [judged(*stopwatch(draw, k), sampler="DDPM" if k == 1000 else "DDIM", steps=k)
-                     for k in (1000, 50, 10)]}
-
-
-def evaluate_vae(n: int = 1000, seed: int = 2024) -> dict:
-    """PSNR of reconstructions of unseen scenes, by group, and of three photos -> metrics.json."""
-    from course_utils.models.vae import psnr, reconstruct
-
-    vae = models.load_pretrained("vae-shapes")
-    batch = data.shapes_world(n, seed=seed)                     # seed 0 trained it; these are unseen
-    recon, seconds = stopwatch(lambda: torch.cat([reconstruct(vae, batch.images[i:i + 100]) for i in range(0, n, 100)]))
-    scores = psnr(recon, batch.images)
-    groups: dict[str, dict[str, list[float]]] = {"objects": {}, "background": {}, "shape": {}, "size": {}}
-    for score, scene in zip(scores.tolist(), batch.scenes):
-        groups["objects"].setdefault(str(len(scene.objects)), []).append(score)
-        groups["background"].setdefault(scene.background, []).append(score)
-        for obj in scene.objects:                               # a two-object scene counts for both
-            groups["shape"].setdefault(obj.shape, []).append(score)
-            groups["size"].setdefault(obj.size, []).append(score)
-    names = ("astronaut", "coffee", "chelsea")
-    photos = torch.stack([data.photo(p, 64) for p in names])
-    log = json.loads((checkpoint_dir("vae-shapes") / "training_log.json").read_text())
-    print(f"mean PSNR {scores.mean():.2f} dB", flush=True)
-    return {"n": n, "seed": seed, "params": sum(p.numel() for p in vae.parameters()), "seconds": seconds,
-            "training_scenes": log["steps"] * log["batch_size"],        # an endless stream: none seen twice
-            "psnr": {"mean": scores.mean().item(), "median": scores.median().item(), "min": scores.min().item()},
-            "groups": {kind: {k: {"images": len(v), "mean": sum(v) / len(v), "min": min(v)} for k, v in sorted(g.items())}
-                       for kind, g in groups.items()},
-            "photos": dict(zip(names, psnr(reconstruct(vae, photos), photos).tolist()))}
-
-
-def evaluate_unet(n: int = 300, seed: int = 2024, compare_with=None) -> dict:
-    """Prompt adherence of the course pipeline, read back from the pixels -> metrics.json. With
-    compare_with (a folder holding another unet-shapes), that U-Net is measured on the same
-    prompts at guidance 2 in the same run, for the card's "what it bought" table."""
-    from course_utils import pipelines
-    from course_utils.models.unet_shapes import load
-
-    pipe = pipelines.load_text_to_image(device="cpu")
-
-    def measure(what, g, rescale=0.0, k=n, two=0.0, wording="heldout", steps=25):
-        t0 = time.perf_counter()
-        r = pipelines.measure_adherence(pipe, k, seed=seed, two_object_fraction=two, wording=wording,
-                                        guidance_scale=g, guidance_rescale=rescale, num_inference_steps=steps)
-        r = {"set": what, "wording": wording, "guidance": g, "rescale": rescale, "steps": steps, "n": k} | r | {
-             "ms_per_image": round((time.perf_counter() - t0) / k * 1000, 1)}
-        print(r, flush=True)
-        return r
-
-    rows = [measure("single", g) for g in (1.0, 2.0, 3.0, 5.0, 7.5)]
-    best = max(rows[1:], key=lambda r: r["all"])["guidance"]           # best of the guided ones (w >= 2)
-    rows += [measure("single", g, 0.7) for g in (3.0, 5.0, 7.5)]
-    rows += [measure("free-form", g, wording="freeform") for g in (2.0, 5.0)]
-    rows += [measure("two objects", g, k=200, two=1.0) for g in (2.0, 5.0)]
-    rows += [measure("single", best, wording="varied")]
-    rows += [measure("single", best, k=200, steps=k) for k in (10, 50)]
-    versus = []
-    if compare_with is not None:
-        pipe.unet = load(Path(compare_with), "cpu")
-        versus = [measure(what, 2.0, wording=w, k=k, two=two) for what, w, k, two in
-                  (("single", "heldout", n, 0.0), ("free-form", "freeform", n, 0.0), ("two objects", "heldout", 200, 1.0))]
-    return {
-        "n": n, "seed": seed, "best_guidance": best, "params": sum(p.numel() for p in pipe.unet.parameters()),
-        "file_mb": round((checkpoint_dir("unet-shapes") / "diffusion_pytorch_model.safetensors").stat().st_size / 1e6, 1),
-        "example_heldout": data.shapes_scene(seed, 0, 0.0, "heldout").caption,
-        "examples_freeform": [data.shapes_scene(seed, i, 0.0, "freeform").caption for i in range(4)],
-        "example_two": data.shapes_scene(seed, 0, 1.0, "heldout").caption,
-        "rows": rows, "previous": {"folder": str(compare_with), "rows": versus} if versus else None,
-    }
-
-
-def evaluate_flow(n: int = 500) -> dict:
-    """The digit judge on flow-digits (Euler) and ddpm-digits (DDIM) samples at 1 to 50 steps -> metrics.json."""
-    unet = models.load_pretrained("flow-digits")
-    models.load_pretrained("ddpm-digits")                       # loaded before the clocks start
-    ddpm_log = json.loads((checkpoint_dir("ddpm-digits") / "training_log.json").read_text())
-    return digits_card(n) | {
-        "params": sum(p.numel() for p in unet.parameters()), "ddpm_training_steps": ddpm_log["steps"],
-        "samplers": [judged(*stopwatch(models.sample, name, n, seed=1, steps=k), model=name, sampler=sampler, steps=k)
-                     for k in (1, 2, 4, 8, 50) for name, sampler in (("flow-digits", "Euler"), ("ddpm-digits", "DDIM"))]}
-
-
-def evaluate_lora(n: int = 100, n_old: int = 500, seed: int = 2024, guidance: float = 2.0) -> dict:
-    """lora-teal: teal prompts in wordings training never used, with and without the adapters, and the six old
-    colours with and without them (forgetting), all read back with a reader that knows teal; and the VAE's
-    reconstructions with and without the decoder's adapter. Then the U-Net's adapter alone and the VAE's alone,
-    to see which one costs the old colours what -> metrics.json."""
-    from collections import Counter
-
-    from course_utils import finetune as ft
-    from course_utils import pipelines
-    from course_utils.models.vae import psnr, reconstruct
-
-    pipe = models.load_pretrained("lora-teal")
-    _, scenes, prompts = ft.teal_examples(n, seed=seed, wording="freeform")
-    old = [data.shapes_scene(seed, i, 0.0, "heldout") for i in range(n_old)]
-    pictures, picture_scenes, _ = ft.teal_examples(n_old, seed=seed + 1, other_share=0.5)
-    is_teal = torch.tensor([s.objects[0].colour == ft.NEW_COLOUR for s in picture_scenes])
-
-    def run(scale):
-        kw = dict(guidance_scale=guidance, num_inference_steps=25, seed=seed) | ft.lora_scale(pipe, scale)
-        teal = pipelines.generate(pipe, prompts, **kw)
-        back = reconstruct(pipe.vae, pictures)
-        return {"scale": scale, "teal": metrics.adherence(teal, scenes, ("teal",)),
-                "teal_colours": dict(Counter(ft.read_colours(teal))),
-                "old": metrics.adherence(pipelines.generate(pipe, [s.caption for s in old], **kw), old, ("teal",)),
-                "vae_teal_read_teal": float(np.mean([c == "teal" for c in ft.read_colours(back[is_teal])])),
-                "vae_old_psnr": float(psnr(back[~is_teal], pictures[~is_teal]).mean())}
-
-    def alone(unet_scale, vae):     # one of the two: which costs the old colours what
-        kw = dict(guidance_scale=guidance, num_inference_steps=25, seed=seed) | ft.lora_scale(pipe, unet_scale)
-        ft.decoder_adapter(pipe.vae, vae)
-        return {"teal_colour": metrics.adherence(pipelines.generate(pipe, prompts, **kw), scenes, ("teal",))["colour"],
-                "old": metrics.adherence(pipelines.generate(pipe, [s.caption for s in old], **kw), old, ("teal",))}
-
-    rows = [run(1.0), run(0.0)]
-    split = {"unet": alone(1.0, vae=False), "vae": alone(0.0, vae=True)}
-    folder = checkpoint_dir("lora-teal")
-    return {"n": n, "n_old": n_old, "n_old_pictures": int((~is_teal).sum()), "n_teal_pictures": int(is_teal.sum()), "seed": seed, "guidance": guidance, "rows": rows,
-            "alone": split,
-            "example_prompts": prompts[:4],
-            "file_kb": round(sum(f.stat().st_size for f in folder.glob("*.safetensors")) / 1e3, 1)}
 
 
 def main():
@@ -258,7 +41,7 @@ def main():
     if not args.render:
         before, t0 = _cpu_seconds(), time.perf_counter()
         extra = {"compare_with": args.compare_with} if args.compare_with else {}
-        result = globals()[REGISTRY[args.name].evaluation](**extra)
+        result = REGISTRY[args.name].evaluate(**extra)
         result = {"host": host(before, time.perf_counter() - t0), **result}
         atomic_file(folder / "metrics.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1) + "\n"))
     atomic_file(folder / "README.md", lambda tmp: tmp.write_text(render_card(args.name)))

@@ -54,3 +54,29 @@ def test_compare_pairs_two_rows_verdict_by_verdict():
         evaluation.compare(a, b, "both_objects")
     with pytest.raises(ValueError, match="measure returned"):
         evaluation.compare(a, {"all": 0.5})
+
+
+def test_every_card_names_its_measurement_as_module_function_and_it_resolves():
+    import inspect
+
+    from course_utils.registry import REGISTRY, _resolve
+
+    for name, entry in REGISTRY.items():
+        module, _, function = entry.evaluation.partition(":")
+        assert module == "course_utils.evaluation" and function.startswith("evaluate_"), (name, entry.evaluation)
+        assert callable(_resolve(entry.evaluation))
+    script = (evaluation.Path(__file__).resolve().parents[1] / "scripts" / "evaluate_checkpoints.py").read_text()
+    assert "def evaluate_" not in script, "the script is only the command line; the measurements live in course_utils"
+    assert inspect.signature(evaluation.evaluate_unet).parameters["n"].default == 300
+
+
+def test_the_gan_card_measurement_runs_from_the_library_and_gives_the_cards_keys():
+    import json
+
+    from course_utils.paths import checkpoint_dir
+    from course_utils.registry import REGISTRY
+
+    shipped = json.loads((checkpoint_dir("gan-digits") / "metrics.json").read_text())
+    small = REGISTRY["gan-digits"].evaluate(n=20)
+    assert set(small) == set(shipped) - {"host"}
+    assert small["n"] == 20 and small["real"]["classes"] >= 8 and 0 <= small["d_fake"] <= 1
