@@ -308,3 +308,138 @@ def evaluate_lora(n: int = 100, n_old: int = 500, seed: int = 2024, guidance: fl
             "alone": split,
             "example_prompts": prompts[:4],
             "file_kb": round(sum(f.stat().st_size for f in folder.glob("*.safetensors")) / 1e3, 1)}
+
+
+# ---------------------------------------------------------------------------------------------
+# unet-shapes v3's card: settings chosen on the selection set, reported on the report set.
+
+GUIDANCES = (2.0, 3.0, 5.0, 7.5)
+LEVERS = {   # the sampling levers of course_utils.guidance, each with the settings tried on the selection set
+    "cfg": ({},),
+    "interval": ({"start": 0.2, "stop": 1.0}, {"start": 0.0, "stop": 0.8}, {"start": 0.2, "stop": 0.8}),
+    "apg": ({"eta": 0.0, "norm_threshold": 0.0}, {"eta": 0.0, "norm_threshold": 4.0}, {"eta": 1.0, "norm_threshold": 4.0}),
+    "auto": ({},),
+}
+
+
+def _public(row: dict) -> dict:
+    return {k: x for k, x in row.items() if k != "verdicts"}
+
+
+def text_to_image_pipeline(unet_folder=None, vae_folder=None):
+    """The course pipeline with another U-Net and/or VAE folder (None: the shipped one), on the CPU."""
+    from . import pipelines
+    from .models.unet_shapes import load as load_unet
+    from .models.vae import load as load_vae
+
+    parts = pipelines.course_components("cpu")
+    if unet_folder is not None:
+        parts["unet"] = load_unet(Path(unet_folder), "cpu")
+    if vae_folder is not None:
+        parts["vae"] = load_vae(Path(vae_folder), "cpu")
+    pipe = pipelines.StableDiffusionPipeline(**parts, safety_checker=None, feature_extractor=None,
+                                             requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def _sampler(pipe, lever: str, w: float, settings: dict, weak):
+    from . import guidance
+
+    if lever == "cfg":
+        return pipe
+    return guidance.with_guidance(pipe, lever, w, weak=weak if lever == "auto" else None, **settings)
+
+
+def choose_lever(pipe, weak=None, n: int = 150, guidances=GUIDANCES, levers=None, steps: int = 25) -> dict:
+    """Measure every lever setting at every w on the selection set (n one-object and n two-object
+    prompts) and pick the one with the best score: the mean over w of 'all four right' plus the
+    mean over w of 'both objects right'. Returns {'rows', 'scores', 'chosen'}; nothing here sees
+    the report set."""
+    levers = dict(LEVERS if levers is None else levers)
+    if weak is None:
+        levers.pop("auto", None)
+    single, two = prompt_set("selection", n, 0.0), prompt_set("selection", n, 1.0)
+    rows, scores = [], []
+    for lever, options in levers.items():
+        for settings in options:
+            per_w = []
+            for w in guidances:
+                s = _sampler(pipe, lever, w, settings, weak)
+                a = measure(s, single, guidance_scale=w, num_inference_steps=steps)
+                b = measure(s, two, guidance_scale=w, num_inference_steps=steps)
+                row = {"lever": lever, "settings": settings, "guidance": w, "n": n,
+                       "single": a["rates"], "two": b["rates"]}
+                rows.append(row)
+                per_w.append((a["rates"]["all"]["rate"], b["rates"]["both_objects"]["rate"]))
+                print(f"selection {lever} {settings} w={w}: all {per_w[-1][0]:.3f}, both {per_w[-1][1]:.3f}", flush=True)
+            score = float(np.mean([x for x, _ in per_w]) + np.mean([y for _, y in per_w]))
+            scores.append({"lever": lever, "settings": settings, "score": round(score, 4)})
+    best = max(scores, key=lambda s: s["score"])
+    cfg_rows = [r for r in rows if r["lever"] == "cfg"]
+    best_w = max(cfg_rows, key=lambda r: r["single"]["all"]["rate"] + r["two"]["both_objects"]["rate"])["guidance"]
+    return {"rows": rows, "scores": scores, "chosen": {"lever": best["lever"], "settings": best["settings"],
+                                                       "cfg_guidance": best_w}}
+
+
+def evaluate_text_to_image(unet_folder=None, vae_folder=None, weak_folder=None, compare_with=None,
+                           n: int = 300, n_two: int = 200, n_select: int = 150, levers=None,
+                           guidances=GUIDANCES) -> dict:
+    """unet-shapes v3's card measurement. 1. On the selection set: every guidance lever at every w
+    (choose_lever), which picks the lever and the plain-CFG w used below. 2. On the report set: plain
+    CFG and the chosen lever at every w (n one-object held-out prompts), free-form prompts and two
+    objects (n_two) at w = 2 and 5, steps 10 and 50 at the chosen w; every rate with its Wilson
+    interval, and the lever against plain CFG by McNemar on the same prompts. 3. With compare_with
+    (an older U-Net folder, e.g. v2, on the VAE it was trained on: compare_with=(unet, vae)), the
+    older model on the same report prompts at w = 2, with McNemar against this one."""
+    from .models.unet_shapes import load as load_unet
+
+    pipe = text_to_image_pipeline(unet_folder, vae_folder)
+    weak = load_unet(Path(weak_folder), "cpu") if weak_folder is not None else None
+    choice = choose_lever(pipe, weak, n_select, guidances, levers)
+    lever, settings, best_w = choice["chosen"]["lever"], choice["chosen"]["settings"], choice["chosen"]["cfg_guidance"]
+    single, free = prompt_set("report", n, 0.0), prompt_set("report", n, 0.0, "freeform")
+    two = prompt_set("report", n_two, 1.0)
+
+    def row(what, scenes, how, w, **kw):
+        t0 = time.perf_counter()
+        s = _sampler(pipe, how, w, settings if how == lever else {}, weak)
+        r = measure(s, scenes, guidance_scale=w, **({"num_inference_steps": 25} | kw))
+        r = {"set": what, "lever": how, "guidance": w, "steps": kw.get("num_inference_steps", 25)} | r | {
+             "ms_per_image": round((time.perf_counter() - t0) / len(scenes) * 1000, 1)}
+        print(_public(r), flush=True)
+        return r
+
+    rows, paired = [], []
+    hows = ["cfg"] + ([lever] if lever != "cfg" else [])
+    for what, scenes, ws in (("single", single, guidances), ("free-form", free, (2.0, 5.0)), ("two objects", two, (2.0, 5.0))):
+        for w in ws:
+            got = {how: row(what, scenes, how, w) for how in hows}
+            rows += got.values()
+            if lever != "cfg":
+                key = "both_objects" if what == "two objects" else "all"
+                paired.append({"set": what, "guidance": w, "key": key, "a": lever, "b": "cfg"} | compare(got[lever], got["cfg"], key))
+    rows += [row("single", single, "cfg", best_w, num_inference_steps=k) for k in (10, 50)]
+    previous = None
+    if compare_with is not None:
+        old_unet, old_vae = compare_with if isinstance(compare_with, (tuple, list)) else (compare_with, None)
+        old = text_to_image_pipeline(old_unet, old_vae)
+        mine = {(r["set"], r["guidance"]): r for r in rows if r["lever"] == "cfg" and r["steps"] == 25}
+        prev_rows = []
+        for what, scenes in (("single", single), ("free-form", free), ("two objects", two)):
+            r = measure(old, scenes, guidance_scale=2.0, num_inference_steps=25)
+            r = {"set": what, "lever": "cfg", "guidance": 2.0, "steps": 25} | r
+            key = "both_objects" if what == "two objects" else "all"
+            paired.append({"set": what, "guidance": 2.0, "key": key, "a": "this", "b": "previous"} |
+                          compare(mine[(what, 2.0)], r, key))
+            prev_rows.append(_public(r))
+        previous = {"unet": str(old_unet), "vae": str(old_vae) if old_vae else None, "rows": prev_rows}
+    unet_file = Path(unet_folder) if unet_folder else checkpoint_dir("unet-shapes")
+    return {"n": n, "n_two": n_two, "n_select": n_select, "seeds": SEEDS, "guidances": list(guidances),
+            "selection": {"rows": choice["rows"], "scores": choice["scores"]}, "chosen": choice["chosen"],
+            "weak": str(weak_folder) if weak_folder else None,
+            "params": sum(p.numel() for p in pipe.unet.parameters()),
+            "file_mb": round((unet_file / "diffusion_pytorch_model.safetensors").stat().st_size / 1e6, 1),
+            "example_heldout": single[0].caption, "examples_freeform": [s.caption for s in free[:4]],
+            "example_two": two[0].caption,
+            "rows": [_public(r) for r in rows], "paired": paired, "previous": previous}

@@ -80,3 +80,20 @@ def test_the_gan_card_measurement_runs_from_the_library_and_gives_the_cards_keys
     small = REGISTRY["gan-digits"].evaluate(n=20)
     assert set(small) == set(shipped) - {"host"}
     assert small["n"] == 20 and small["real"]["classes"] >= 8 and 0 <= small["d_fake"] <= 1
+
+
+@pytest.mark.slow
+def test_the_v3_card_measurement_chooses_on_selection_and_reports_with_intervals_and_paired_tests(capsys):
+    r = evaluation.evaluate_text_to_image(n=3, n_two=2, n_select=2, guidances=(2.0,),
+                                          levers={"cfg": ({},), "interval": ({"start": 0.2, "stop": 1.0},)})
+    assert r["chosen"]["lever"] in ("cfg", "interval") and r["chosen"]["cfg_guidance"] == 2.0
+    assert {s["lever"] for s in r["selection"]["scores"]} == {"cfg", "interval"}
+    for row in r["rows"]:
+        assert "verdicts" not in row
+        for rate in row["rates"].values():
+            assert rate["low"] <= rate["rate"] <= rate["high"] and rate["n"] == row["n"]
+    if r["chosen"]["lever"] != "cfg":
+        assert {p["set"] for p in r["paired"]} == {"single", "free-form", "two objects"}
+    printed = capsys.readouterr().out
+    assert "selection cfg" in printed
+    assert [row["steps"] for row in r["rows"]][-2:] == [10, 50]
