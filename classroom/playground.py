@@ -207,14 +207,24 @@ def site_handler(directory: Path):
     return functools.partial(Handler, directory=str(directory))
 
 
+def site_is_stale() -> bool:
+    """True when _site/ lacks the playground or its models, or holds older copies of classroom/web's files."""
+    web = ROOT / "classroom" / "web"
+    copies = {SITE / "playground.html": web / "playground.html",
+              **{SITE / "static" / n: web / n for n in ("t2i.js", "t2i-ui.js", "t2i.css")}}
+    if not (SITE / "models" / "unet.onnx").exists():
+        return True
+    return any(not copy.exists() or copy.read_bytes() != source.read_bytes() for copy, source in copies.items())
+
+
 def serve_site(args) -> None:
     """Build _site/playground.html if it is missing, then serve _site/ until Ctrl-C."""
     import http.server
 
-    if not (SITE / "playground.html").exists() or not (SITE / "models" / "unet.onnx").exists():
+    if site_is_stale():
         import subprocess
 
-        print(f"building {SITE.name}/playground.html and its models (python classroom/build.py playground) ...",
+        print(f"(re)building {SITE.name}/playground.html and its models: python classroom/build.py playground ...",
               flush=True)
         subprocess.run([sys.executable, str(ROOT / "classroom" / "build.py"), "playground"], check=True, cwd=ROOT)
     http.server.ThreadingHTTPServer.daemon_threads = True

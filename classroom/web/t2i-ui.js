@@ -6,6 +6,25 @@
   const SERVE = "python -m http.server -d _site";
   const STATIC = document.currentScript.src.replace(/t2i-ui\.js([?#].*)?$/, "");   // this file's folder
   const pipelines = new Map();                          // one download per models folder, shared by the page
+  // The shapes and colours the model was trained on, as course_utils.widgets.sd.prompt_words() lists them
+  // (tests/test_playground_prompt.py compares).
+  const WORDS = {
+    colour: ["red", "orange", "yellow", "green", "blue", "purple"],
+    shape: ["circle", "disc", "disk", "square", "box", "triangle", "star"],
+  };
+  const EXAMPLE = "a small red circle in the top left";
+
+  /** Why the page will not draw this prompt, or "": empty, or no shape and no colour the model knows
+   * (it would draw a shape of its own choosing, and the room would think it understood). */
+  function promptProblem(text) {
+    if (!text.trim()) return `Type what to draw first, for example: ${EXAMPLE}.`;
+    const said = new Set((text.toLowerCase().match(/[a-z]+/g) || []).flatMap((w) => [w, w.replace(/s$/, "")]));
+    if ([...WORDS.colour, ...WORDS.shape].some((w) => said.has(w))) return "";
+    return "The model knows no shape or colour in this prompt: it only ever saw pictures of shapes. " +
+      `Shapes: ${WORDS.shape.join(", ")}. Colours: ${WORDS.colour.join(", ")}. Also small or large, ` +
+      "a black, white or gray background, and where (top left, center, bottom right...). " +
+      `Try: ${EXAMPLE}.`;
+  }
 
   function el(tag, attrs = {}, ...kids) {
     const e = document.createElement(tag);
@@ -43,7 +62,7 @@
     const steps = el("input", { type: "number", class: "t2i-steps", min: "1", max: "100", step: "1", value: "25" });
     const seed = el("input", { type: "number", class: "t2i-seed", min: "0", step: "1", value: "0" });
     const go = el("button", { type: "button", class: "t2i-go", text: "Generate" });
-    const canvas = el("canvas", { class: "t2i-image", width: "384", height: "384", "aria-label": "generated image" });
+    const canvas = el("canvas", { class: "t2i-image", width: "512", height: "512", "aria-label": "generated image" });
     const strip = el("div", { class: "t2i-strip" });
     const autorun = root.dataset.autorun !== "false";
     const status = el("div", { class: "t2i-status", role: "status", text: autorun ? "loading the model…"
@@ -65,6 +84,14 @@
     let busy = false;
     async function run() {
       if (busy) return;
+      const problem = promptProblem(prompt.value);
+      if (problem) {                                   // say so, keep the old image
+        status.textContent = problem;
+        status.classList.add("t2i-error");
+        root.classList.add("t2i-refused");              // the old picture fades: it is not this prompt's
+        root.dataset.refused = String(+(root.dataset.refused || 0) + 1);
+        return;
+      }
       busy = true;
       go.disabled = true;
       try {
@@ -86,6 +113,8 @@
           return el("figure", {}, c, el("figcaption", { text: `step ${s.step}` }));
         }));
         status.textContent = `${Math.round(+steps.value)} steps in ${r.seconds.toFixed(2)} s`;
+        status.classList.remove("t2i-error");
+        root.classList.remove("t2i-refused");
         root.dataset.generated = String(+(root.dataset.generated || 0) + 1);
         root.dataset.seconds = r.seconds.toFixed(3);
         root.dataset.doneAt = (performance.now() / 1000).toFixed(3);    // seconds since the page started loading

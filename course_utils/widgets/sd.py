@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import time
 
@@ -11,6 +12,43 @@ import torch
 from ..images import to_png
 from ..pipelines import SCHEDULERS, make_scheduler  # noqa: F401  (lesson 06 used to import it from here)
 from .basic import on_enter, picture, show, side_by_side
+
+EXAMPLE_PROMPT = "a small red circle in the top left"
+
+
+def prompt_words() -> dict:
+    """The words the course's model was trained on, by what they name: {'colour': [...], 'shape': [...], ...}.
+
+    classroom/web/t2i-ui.js holds the same lists for the in-browser playground (a test compares them)."""
+    from .. import captions, shapes
+
+    return {"colour": list(shapes.COLOURS), "shape": [w for ws in captions.SHAPE_WORDS.values() for w in dict.fromkeys(ws)],
+            "size": sorted({w for d in (shapes.SIZE_WORDS["train"], captions.SIZE_WORDS) for ws in d.values()
+                            for w in ws if w.isalpha()}),
+            "background": [w for ws in captions.BACKGROUND_WORDS.values() for w in ws],
+            "position": ["top", "bottom", "left", "right", "center", "centre", "middle", "upper", "lower"]}
+
+
+def named_attributes(prompt: str) -> list[str]:
+    """Which of colour, shape, size, background and position the prompt names (a plural 's' is allowed)."""
+    import re
+
+    said = {w.removesuffix("s") for w in re.findall(r"[a-z]+", prompt.lower())} | set(re.findall(r"[a-z]+", prompt.lower()))
+    return [what for what, words in prompt_words().items() if said & set(words)]
+
+
+def prompt_problem(prompt: str) -> str | None:
+    """Why the playground will not draw `prompt`, or None: it is empty, or it names no shape and no colour
+    the model knows (it would draw a shape of its own choosing, and the room would think it understood)."""
+    if not prompt.strip():
+        return f"Type what to draw first, for example: {EXAMPLE_PROMPT}."
+    if not {"colour", "shape"} & set(named_attributes(prompt)):
+        w = prompt_words()
+        return (f"The model knows no shape or colour in this prompt: it only ever saw pictures of shapes. "
+                f"Shapes: {', '.join(w['shape'])}. Colours: {', '.join(w['colour'])}. Also small or large, "
+                f"a black, white or gray background, and where (top left, center, bottom right...). "
+                f"Try: {EXAMPLE_PROMPT}.")
+    return None
 
 
 class PromptPlayground(W.VBox):
@@ -64,6 +102,10 @@ class PromptPlayground(W.VBox):
     def generate(self) -> dict:
         from ..images import make_grid, to_png
 
+        problem = prompt_problem(self.prompt.value) if isinstance(self.prompt.value, str) else None
+        if problem:                                               # say so, keep the old image
+            self.label.value = f"<span style='color:#b00'>{html.escape(problem)}</span>"
+            return {}
         try:
             r = self.run(self.prompt.value, self.negative.value, self.guidance.value, self.steps.value,
                          self.seed.value, self.scheduler.value)
@@ -85,21 +127,36 @@ def prompt_playground(pipe, prompt: str = "a big yellow star in the top right", 
     return PromptPlayground(pipe, prompt, scale, strip_scale)
 
 
+def seed_spread(images: torch.Tensor) -> float:
+    """How different a batch of pictures is: the mean absolute pixel difference over all pairs, in 0-255 levels."""
+    n = len(images)
+    pairs = [(images[i] - images[j]).abs().mean() for i in range(n) for j in range(i + 1, n)]
+    return float(torch.stack(pairs).mean()) * 255 if pairs else 0.0
+
+
+LOOK_THE_SAME = 8.0   # a mean difference under 8 of 255 levels: the room sees one picture several times
+
+
 class GuidanceExplorer(W.VBox):
-    """A slider over the guidance scale for one prompt and a few seeds (images made up front)."""
+    """A slider over the guidance scale for one prompt and a few seeds (images made up front).
+
+    Under the pictures it says how different the seeds' pictures are (seed_spread) and why: a prompt
+    that names the size, colour, shape, position and background leaves the seeds nothing to choose,
+    at every scale; a prompt that leaves something open shows guidance's cost in diversity."""
 
     def __init__(self, pipe, prompt: str, scales=(1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0), n_seeds: int = 4,
                  num_inference_steps: int = 25, scale: int = 3):
         from ..pipelines import generate
 
-        self.scales, self.scale = list(scales), scale
+        self.prompt, self.scales, self.scale = prompt, list(scales), scale
         self.images = {s: generate(pipe, [prompt] * n_seeds, seed=0, guidance_scale=s,
                                    num_inference_steps=num_inference_steps) for s in self.scales}
+        self.spread = {s: seed_spread(x) for s, x in self.images.items()}
         self.slider = W.SelectionSlider(options=self.scales, value=self.scales[len(self.scales) // 2],
                                         description="guidance", layout=W.Layout(width="420px"))
-        self.image, self.label = picture(), W.HTML()
+        self.image, self.label = picture(), W.HTML(layout=W.Layout(max_width="760px"))
         self.slider.observe(lambda _: self.redraw(), "value")   # the images are made: the slider is live
-        super().__init__([W.HTML(f"<b>{prompt}</b>"), self.slider, self.image, self.label])
+        super().__init__([W.HTML(f"<b>{html.escape(prompt)}</b>"), self.slider, self.image, self.label])
         self.redraw()
 
     def redraw(self) -> None:
@@ -107,8 +164,26 @@ class GuidanceExplorer(W.VBox):
 
         x = self.images[self.slider.value]
         show(self.image, to_png(make_grid(x, nrow=len(x), padding=2), self.scale))
-        self.label.value = ("the same seeds at every scale; 1 = no guidance (the conditional prediction alone), "
-                            f"now {self.slider.value}")
+        self.label.value = self.explain(self.slider.value)
+
+    def explain(self, w: float) -> str:
+        """What the room is seeing at guidance w: how far apart the seeds' pictures are, and why."""
+        n, low = len(self.images[w]), min(self.scales)
+        now = (f"{n} seeds (noise drawn from one generator, so {n} different starts) at guidance {w} "
+               f"(1 = no guidance): their pictures differ by <b>{self.spread[w]:.1f}</b> of 255 levels per pixel "
+               f"on average (at {low}: {self.spread[low]:.1f}).")
+        named = named_attributes(self.prompt)
+        open_ = [a for a in ("size", "colour", "shape", "position", "background") if a not in named]
+        if max(self.spread.values()) < LOOK_THE_SAME:
+            return (f"{now} They look the same at every scale: the prompt names the {_and(named)}, so the seed has "
+                    "nothing left to choose. That is the prompt, not guidance. Leave words out, e.g. "
+                    "<i>a green triangle</i>, and the seeds draw different sizes, places and backgrounds.")
+        return (f"{now} The prompt leaves the {_and(open_) or 'details'} to the seed. As guidance grows, the "
+                "pictures move toward what fits the prompt best: guidance buys adherence with diversity.")
+
+
+def _and(words: list[str]) -> str:
+    return " and ".join(filter(None, [", ".join(words[:-1]), words[-1]])) if words else ""
 
 
 def guidance_explorer(pipe, prompt: str = "a small red circle in the top left", **kwargs) -> GuidanceExplorer:

@@ -64,7 +64,7 @@ def class_server():
     proc = start([sys.executable, "classroom/playground.py", "--in-browser", f"--port={port}", "--host=127.0.0.1"],
                  ROOT / "build" / "logs" / "class.log")
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/no-such-file", 60, proc)
+        wait_for_http(f"http://127.0.0.1:{port}/no-such-file", 240, proc)   # 240: a stale _site/ is rebuilt first
         yield f"http://127.0.0.1:{port}", proc
     finally:
         stop(proc)
