@@ -5,6 +5,7 @@
     python classroom/build.py site      # -> _site/index.html, _site/lessons/*.html, and the slides
     python classroom/build.py playground  # -> _site/playground.html, _site/export.html, _site/models/ only
     python classroom/build.py slides --only 06 --no-execute   # one deck again, from build/executed as it is
+    python classroom/build.py site --no-execute   # every page again from build/executed (no lesson run)
     python classroom/build.py overflow [--only 06]   # list the slides taller than a 1366x768 / 1920x1080 screen
     python classroom/build.py instructor  # -> build/instructor/: the decks with each solution in the speaker notes
     python classroom/build.py plans       # -> _site/plans/NN_name.html: each lesson's sections and minutes
@@ -333,7 +334,7 @@ def slides(only: list[str] | None = None, run: bool = True, site: Path = SITE, i
     """A reveal.js deck per lesson (or those `only`), with its outputs, under site/slides/, plus the
     playground's models for a full build. `run=False` takes build/executed/ as it is (stale or not)."""
     install_static(site)
-    if not only and not instructor:
+    if not only and not instructor and run:
         playground(site, static=False)
     elif instructor and (SITE / "models").exists():            # lesson 06's live slide loads the models
         shutil.copytree(SITE / "models", site / "models", dirs_exist_ok=True)
@@ -413,9 +414,10 @@ def plans(names: list[str] | None = None, site: Path = SITE) -> list[Path]:
     return out
 
 
-def site() -> Path:
-    """The whole course as a static website under _site/; returns _site/index.html."""
-    decks = slides()
+def site(run: bool = True) -> Path:
+    """The whole course as a static website under _site/; returns _site/index.html. `run=False`: from
+    build/executed/ as it is, without running a lesson or exporting the playground's models again."""
+    decks = slides(run=run)
     names = [p.stem for p in lessons()]
     for name in names:
         nb = with_live_demo(executed(name), name)
@@ -438,7 +440,7 @@ def main(argv=None) -> None:
     p.add_argument("--force", action="store_true", help="execute the notebooks again even if unchanged")
     p.add_argument("--only", nargs="+", metavar="NN", help="only these lessons (execute, slides, instructor, overflow)")
     p.add_argument("--no-execute", dest="run", action="store_false",
-                   help="slides/instructor: use build/executed/ as it is, even if out of date (the text, slide "
+                   help="slides/site/instructor: use build/executed/ as it is, even if out of date (the text, slide "
                         "types and notes still come from notebooks/ now)")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
@@ -447,7 +449,7 @@ def main(argv=None) -> None:
 
         sys.exit(overflow.main(args.only))
     {"execute": lambda: execute(args.force, args.only), "vendor": vendor, "slides": lambda: slides(args.only, args.run),
-     "site": site, "playground": playground, "instructor": lambda: instructor(args.only, args.run),
+     "site": lambda: site(args.run), "playground": playground, "instructor": lambda: instructor(args.only, args.run),
      "plans": lambda: plans(args.only and [p.stem for p in lessons(args.only)])}[args.what]()
     print(f"  done in {time.perf_counter() - t0:.0f} s")
 

@@ -13,10 +13,25 @@ def test_home_page_lists_every_lesson_with_its_slides(page, site_url):
     for name in LESSONS:
         assert page.locator(f'a[href="lessons/{name}.html"]').count() == 1, name
         assert page.locator(f'a[href="slides/{name}.slides.html"]').count() == 1, name
+        assert page.locator(f'a[href="plans/{name}.html"]').count() == 1, name
     shot(page, "site-01-home")
     page.locator('a[href="lessons/03_diffusion.html"]').first.click()
     page.wait_for_load_state("networkidle")
     assert "03" in page.title() and page.locator(".course-nav-top .course-next").count() == 1
+    page.locator(".course-nav-top .course-plan").click()                 # the lesson's teaching plan
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/plans/03_diffusion.html") and "Teaching plan: 03" in page.locator("h1").first.inner_text()
+    assert page.outside == [] and page.errors == [] and page.failed == []
+
+
+def test_every_lesson_has_a_teaching_plan_with_its_total(page, site_url):
+    for name in LESSONS:
+        page.goto(f"{site_url}/plans/{name}.html")
+        text = page.locator("body").inner_text()
+        assert "Teaching plan" in text and ("Total:" in text or "no speaker notes yet" in text), name
+        if "Total:" in text:
+            assert page.locator("table tr").count() >= 2, name
+    shot(page, "site-04-plan")
     assert page.outside == [] and page.errors == [] and page.failed == []
 
 
