@@ -236,6 +236,16 @@ def recorded_adherence(guidance_scale: float = 2.0, two_object_fraction: float =
                      f"{have}. Measure it instead: measure_adherence(pipe, n, ...)")
 
 
+def adherence(pipe, n: int, live: bool = True, **kwargs) -> dict:
+    """measure_adherence(pipe, n, **kwargs) plus 'n' when `live`; otherwise, instantly, what the model card
+    recorded for the same settings (recorded_adherence). Lesson 06's presenter mode passes live=False.
+
+    Example: adherence(pipe, 24, False, guidance_scale=5.0) -> {'colour': 0.88, ..., 'n': 300}"""
+    if live:
+        return measure_adherence(pipe, n, **kwargs) | {"n": n}
+    return recorded_adherence(**kwargs)
+
+
 def latents_to_images(pipe, latents: torch.Tensor) -> torch.Tensor:
     """Decode latents (N, 4, h, w), as the pipeline holds them, to images in [0, 1]."""
     check_pipe(pipe)

@@ -195,3 +195,17 @@ def test_recorded_adherence_reads_the_cards_rows():
         pipelines.recorded_adherence(4.0)
     with pytest.raises(ValueError, match="one-object"):
         pipelines.recorded_adherence(2.0, two_object_fraction=0.5)
+
+
+def test_adherence_measures_live_or_reads_the_card(tiny_course_checkpoints):
+    import shutil
+
+    from course_utils import paths
+
+    shutil.copy(paths.ROOT / "assets" / "checkpoints" / "unet-shapes" / "metrics.json", tiny_course_checkpoints / "unet-shapes")
+    pipe = pipelines.load_text_to_image(device="cpu")
+    live = pipelines.adherence(pipe, 2, True, guidance_scale=2.0, num_inference_steps=2)
+    assert live["n"] == 2 and set(live) >= {"colour", "all"}
+    assert pipelines.adherence(pipe, 2, False, guidance_scale=2.0) == pipelines.recorded_adherence(2.0)
+    with pytest.raises(ValueError, match="records no row"):                # a setting the card never measured
+        pipelines.adherence(pipe, 2, False, guidance_scale=2.0, num_inference_steps=2)
