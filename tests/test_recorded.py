@@ -1,0 +1,46 @@
+import json
+
+import pytest
+
+from course_utils import recorded
+from course_utils.paths import checkpoint_dir
+
+
+@pytest.mark.parametrize("name", recorded.DIGIT_MODELS)
+def test_digit_reports_are_the_numbers_in_metrics_json(name):
+    m = json.loads((checkpoint_dir(name) / "metrics.json").read_text())
+    reports = recorded.digit_reports(name)
+    real, noise = ("real digits, binary", "random bits") if name == "rbm-digits" else ("real digits", "uniform noise")
+    assert list(reports)[:2] == [real, noise] and len(reports) >= 3
+    for key, entry in ((real, m["real"]), (noise, m["noise"])):
+        r = reports[key]
+        assert (r.n, r.confidence, r.classes_covered, r.class_entropy, r.frechet) == \
+            (m["n"], entry["confidence"], entry["classes"], entry["class_entropy"], entry["frechet"])
+
+
+def test_ddpm_digits_reports_each_sampler():
+    m = json.loads((checkpoint_dir("ddpm-digits") / "metrics.json").read_text())
+    reports = recorded.digit_reports("ddpm-digits")
+    for s in m["samplers"]:
+        r = reports[f"{s['sampler']} {s['steps']} steps"]
+        assert r.frechet == s["frechet"] and r.confidence == s["confidence"] and r.class_counts == s["class_counts"]
+
+
+def test_show_digit_reports_says_where_the_numbers_come_from(capsys):
+    shown = recorded.show_digit_reports("ddpm-digits", only=("real digits", "DDIM 10 steps"))
+    out = capsys.readouterr().out
+    assert list(shown) == ["real digits", "DDIM 10 steps"]
+    assert "Recorded in assets/checkpoints/ddpm-digits/metrics.json" in out and "not measured now" in out
+    assert f"Frechet distance {shown['DDIM 10 steps'].frechet:.1f}" in out and "DDIM 50" not in out
+
+
+def test_bad_names_are_named(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="name must be one of the digit models rbm-digits, gan-digits, ddpm-digits"):
+        recorded.digit_reports("unet-shapes")
+    with pytest.raises(ValueError, match="only must name reports of ddpm-digits: real digits, uniform noise"):
+        recorded.show_digit_reports("ddpm-digits", only=("DDIM 7 steps",))
+    (tmp_path / "gan-digits").mkdir()
+    (tmp_path / "gan-digits" / "generator.safetensors").write_bytes(b"")
+    monkeypatch.setattr("course_utils.paths.CHECKPOINTS", tmp_path)
+    with pytest.raises(FileNotFoundError, match="python scripts/evaluate_checkpoints.py gan-digits"):
+        recorded.digit_reports("gan-digits")
