@@ -171,3 +171,25 @@ def test_lesson_06_deck_and_page_have_a_live_slide(page, site_url):
     type_and_generate(page, "a large yellow star in the center")
     shot(page, "web-06-lesson-live")
     assert page.outside == [] and page.errors == [], (page.outside, page.errors)
+
+
+def test_an_empty_or_unknown_prompt_gets_a_message_and_the_picture_is_large(page, site_url):
+    page.goto(f"{site_url}/playground.html")
+    page.wait_for_selector(".t2i[data-generated='1']", timeout=300_000)     # a busy machine: minutes
+    box = page.locator(".t2i-image").bounding_box()
+    print(f"the picture: {box['width']:.0f} px at 1366x768, bottom at {box['y'] + box['height']:.0f} px")
+    assert box["width"] >= 500 and box["y"] + box["height"] <= 768, box       # large, and no scrolling
+    status, prompt = page.locator(".t2i-status"), page.locator(".t2i-prompt")
+    for typed, said, n in (("", "Type what to draw first", 1), ("a dog on the moon", "knows no shape or colour", 2)):
+        prompt.fill(typed)
+        prompt.press("Enter")
+        page.wait_for_selector(f".t2i[data-refused='{n}']", timeout=5_000)
+        assert said in status.inner_text() and page.locator(".t2i").get_attribute("data-generated") == "1"
+    assert "circle, disc, disk, square, box, triangle, star" in status.inner_text()
+    assert "red, orange, yellow, green, blue, purple" in status.inner_text()
+    shot(page, "web-07-unknown-prompt")
+    prompt.fill(PROMPT)
+    page.locator(".t2i-go").click()
+    page.wait_for_selector(".t2i[data-generated='2']", timeout=300_000)
+    assert "steps in" in status.inner_text() and "t2i-error" not in (status.get_attribute("class") or "")
+    assert page.outside == [] and page.errors == [] and page.failed == []
