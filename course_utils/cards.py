@@ -35,4 +35,5 @@ def render_card(name: str) -> str:
     env.filters["pct"] = pct
     config = _read(folder / "config.json") or _read(folder / "unet" / "config.json")
     return env.get_template(f"{name}.md.jinja").render(
-        m=_read(folder / "metrics.json"), log=_read(folder / "training_log.json"), config=config, name=name)
+        m=_read(folder / "metrics.json"), log=_read(folder / "training_log.json"), config=config, name=name,
+        audit=_read(folder / "reader_audit.json"))

@@ -443,3 +443,78 @@ def evaluate_text_to_image(unet_folder=None, vae_folder=None, weak_folder=None, 
             "example_heldout": single[0].caption, "examples_freeform": [s.caption for s in free[:4]],
             "example_two": two[0].caption,
             "rows": [_public(r) for r in rows], "paired": paired, "previous": previous}
+
+
+# ---------------------------------------------------------------------------------------------
+# The pixel reader, checked by eye on generated pictures (not only on clean renders).
+
+def _match(truth: list[dict], read: list[dict]) -> list[dict | None]:
+    """Pair each true object with the read object that agrees with it most (each read object once)."""
+    from itertools import permutations
+
+    keys = ("colour", "shape", "size", "position")
+    slots = list(read) + [None] * max(0, len(truth) - len(read))
+    best, best_score = None, -1
+    for order in permutations(range(len(slots)), len(truth)):
+        score = sum(slots[j] is not None and sum(slots[j][k] == t[k] for k in keys) for t, j in zip(truth, order))
+        if score > best_score:
+            best, best_score = [slots[j] for j in order], score
+    return best
+
+
+def reader_audit(audit: dict) -> dict:
+    """Where the pixel reader (metrics.read_scene) and a person looking at the same generated
+    pictures disagree. `audit` is a reader_audit.json: per picture its prompt, what the reader
+    read, what the person saw ("truth") and which of those the person could not decide
+    ("uncertain", e.g. "0.colour"). Returns, each as a Rate: attributes read wrong (of those the
+    person could decide; an object the reader missed counts its four), pictures with any wrong
+    reading, and pictures whose adherence verdict (right or wrong for its prompt) the reader gets
+    wrong, among those the person could decide entirely; with the list of disagreements."""
+    from . import stats
+
+    keys = ("colour", "shape", "size", "position")
+    attr_k = attr_n = pic_wrong = verdict_wrong = verdict_n = missed = right_called_wrong = 0
+    wrong, confusions = [], {}
+    scenes = {s.caption: s for two in (0.0, 1.0)
+              for s in prompt_set(audit["set"], audit["two_object" if two else "single"], two)}
+    for item in audit["pictures"]:
+        truth, read, unsure = item["truth"], item["reader"], set(item.get("uncertain", []))
+        pairs = _match(truth["objects"], read["objects"])
+        bad = [] if truth["background"] == read["background"] else ["background"]
+        attr_n, attr_k = attr_n + 1, attr_k + bool(bad)
+        for j, (t, r) in enumerate(zip(truth["objects"], pairs)):
+            for k in keys:
+                if f"{j}.{k}" in unsure:
+                    continue
+                attr_n += 1
+                if r is None or r[k] != t[k]:
+                    attr_k += 1
+                    bad.append(f"{j}.{k}")
+                    if r is not None:
+                        key = f"{k}: {t[k]} read as {r[k]}"
+                        confusions[key] = confusions.get(key, 0) + 1
+            missed += r is None
+        if bad:
+            pic_wrong += 1
+            wrong.append({"i": item["i"], "wrong": bad, "truth": truth, "reader": read})
+        if unsure:
+            continue
+        scene = scenes[item["prompt"]]
+
+        def verdict(objs, bg, scene=scene):
+            if len(scene.objects) == 1:
+                got = objs[0] if objs else None
+                unsaid = getattr(scene, "unsaid", ())
+                return got is not None and all(k in unsaid or got[k] == getattr(scene.objects[0], k) for k in keys) \
+                    and ("background" in unsaid or bg == scene.background)
+            want = sorted(tuple(getattr(o, k) for k in keys) for o in scene.objects)
+            return sorted(tuple(o[k] for k in keys) for o in objs[:2]) == want
+        verdict_n += 1
+        seen, judged = verdict(truth["objects"], truth["background"]), verdict(read["objects"], read["background"])
+        verdict_wrong += seen != judged
+        right_called_wrong += seen and not judged
+    return {"pictures": len(audit["pictures"]), "attributes_wrong": stats.Rate(attr_k, attr_n).as_dict(),
+            "pictures_wrong": stats.Rate(pic_wrong, len(audit["pictures"])).as_dict(),
+            "verdicts_wrong": stats.Rate(verdict_wrong, verdict_n).as_dict(), "right_counted_wrong": right_called_wrong,
+            "objects_missed": missed,
+            "confusions": dict(sorted(confusions.items(), key=lambda kv: -kv[1])), "disagreements": wrong}

@@ -97,3 +97,51 @@ def test_the_v3_card_measurement_chooses_on_selection_and_reports_with_intervals
     printed = capsys.readouterr().out
     assert "selection cfg" in printed
     assert [row["steps"] for row in r["rows"]][-2:] == [10, 50]
+
+
+def _audit():
+    import json
+
+    from course_utils.paths import checkpoint_dir
+
+    return json.loads((checkpoint_dir("unet-shapes") / "reader_audit.json").read_text())
+
+
+def test_the_reader_audit_on_disk_is_what_its_labels_give_and_names_its_pictures():
+    audit = _audit()
+    summary = {k: x for k, x in evaluation.reader_audit(audit).items() if k != "disagreements"}
+    assert summary == audit["summary"]
+    want = [s.caption for s in evaluation.prompt_set(audit["set"], audit["single"], 0.0)] + \
+        [s.caption for s in evaluation.prompt_set(audit["set"], audit["two_object"], 1.0)]
+    assert [p["prompt"] for p in audit["pictures"]] == want
+    assert audit["summary"]["attributes_wrong"]["n"] >= 300
+
+
+def test_the_audit_counts_what_a_reader_gets_wrong_and_nothing_when_it_agrees():
+    import copy
+
+    audit = copy.deepcopy(_audit())
+    for p in audit["pictures"]:
+        p["reader"] = copy.deepcopy(p["truth"])
+    clean = evaluation.reader_audit(audit)
+    assert clean["attributes_wrong"]["k"] == 0 and clean["verdicts_wrong"]["k"] == 0 and clean["disagreements"] == []
+    first = audit["pictures"][0]
+    first["reader"]["objects"][0]["colour"] = "blue" if first["truth"]["objects"][0]["colour"] != "blue" else "red"
+    audit["pictures"][30]["reader"]["objects"] = audit["pictures"][30]["reader"]["objects"][:1]
+    broken = evaluation.reader_audit(audit)
+    assert broken["attributes_wrong"]["k"] == 1 + 4 and broken["objects_missed"] == 1
+    assert [d["i"] for d in broken["disagreements"]] == [first["i"], audit["pictures"][30]["i"]]
+
+
+@pytest.mark.slow
+def test_the_audited_pictures_are_what_the_shipped_model_draws_and_the_reader_reads_them_as_recorded():
+    from course_utils import metrics, pipelines
+
+    audit = _audit()
+    pipe = evaluation.text_to_image_pipeline()
+    images = pipelines.generate(pipe, [p["prompt"] for p in audit["pictures"]], seed=audit["seed"],
+                                guidance_scale=audit["guidance_scale"], num_inference_steps=audit["num_inference_steps"])
+    for p, image in zip(audit["pictures"], images):
+        bg, found = metrics.read_scene(image)
+        assert bg == p["reader"]["background"], p["i"]
+        assert [{a: getattr(o, a) for a in ("colour", "shape", "size", "position")} for o in found] == p["reader"]["objects"], p["i"]
