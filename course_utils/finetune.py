@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -151,10 +152,10 @@ def _embed_with(text_encoder, ids: torch.Tensor, mask: torch.Tensor, new_id: int
 
 
 def learn_word(pipe, latents: torch.Tensor, captions: list[str], token: str = "<teal>", start_word: str = "green",
-               steps: int = 200, lr: float = 5e-3, batch_size: int = 16, seed: int = 0):
+               steps: int = 200, lr: float = 5e-3, batch_size: int = 16, seed: int = 0, **fit_kwargs):
     """Textual inversion: a vector for `token`, learned so that the frozen U-Net denoises `latents`
     (scaled, (N, 4, 8, 8)) given `captions` in which `token` stands for the colour. Returns
-    (vector (d,), losses). Only the vector is trained, with train.fit."""
+    (vector (d,), losses). Only the vector is trained, with train.fit (fit_kwargs go to it)."""
     from .pipelines import check_pipe
     from .train import fit
 
@@ -185,8 +186,56 @@ def learn_word(pipe, latents: torch.Tensor, captions: list[str], token: str = "<
         context = _embed_with(pipe.text_encoder, ids, mask, new_id, model.vector)
         return denoising_loss(pipe.unet, x0, context, schedule, generator=gen)
 
-    losses = fit(word, loss, draw, steps, lr=lr, name=f"learning {token}", seed=seed).losses
+    losses = fit(word, loss, draw, steps, lr=lr, name=f"learning {token}", seed=seed, **fit_kwargs).losses
     return word.vector.detach(), losses
+
+
+class _TimeUp(Exception):
+    """Raised by live_demo's callback to end train.fit when the demo's time is up."""
+
+
+class LiveDemo(NamedTuple):
+    """What a live demo of a trainer did (see `live_demo`)."""
+    model: object  # what was trained (the NewWord of learn_word, the VAE, the U-Net); None if no step finished
+    losses: list[float]  # every finished step's loss
+    steps: int
+    seconds: float
+    stopped_by: str  # "time", "steps" or "interrupt"
+
+
+def live_demo(trainer, *args, seconds: float, then: str = "the lesson continues with the shipped lora-teal",
+              clock=None, **kwargs) -> LiveDemo:
+    """Run a trainer of this module (learn_word, train_decoder_lora, train_lora) as a live demo: it
+    stops at its `steps`, or after `seconds` of wall time (no step starts after), or when the
+    kernel is interrupted (the stop button), with a printed line instead of a traceback. What
+    was trained keeps the weights of its last finished step (`model`, trained in place).
+    The same rules as train.live_training, for trainers that run train.fit.
+
+    Example: run = live_demo(train_lora, pipe, latents, captions, steps=150, seconds=60)"""
+    import time
+
+    clock = clock or time.perf_counter
+    seconds = v.number("seconds", seconds, 0, 24 * 3600, open_lo=True, hint="the wall time the demo may take, e.g. seconds=60")
+    if not callable(trainer):
+        raise TypeError(f"trainer must be one of finetune's trainers (e.g. finetune.train_lora), got {type(trainer).__name__}")
+    start, seen, stopped_by = clock(), {"model": None, "losses": []}, "steps"
+
+    def callback(step, losses, model):
+        seen.update(model=model, losses=list(losses))
+        if clock() - start >= seconds:
+            raise _TimeUp
+
+    try:
+        trainer(*args, callback=callback, every=1, **kwargs)
+    except _TimeUp:
+        stopped_by = "time"
+    except KeyboardInterrupt:
+        stopped_by = "interrupt"
+    run = LiveDemo(seen["model"], seen["losses"], len(seen["losses"]), clock() - start, stopped_by)
+    why = {"time": f"time is up ({seconds:g} s)", "steps": f"all {run.steps} steps done",
+           "interrupt": "stopped by you (interrupt)"}[stopped_by]
+    print(f"Live demo: {why} after {run.steps} steps in {run.seconds:.0f} s; {then}.")
+    return run
 
 
 def save_word(vector: torch.Tensor, token: str, path) -> None:

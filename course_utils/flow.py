@@ -7,6 +7,8 @@ dx/dt = v from t = 1 down to t = 0 with a few Euler steps."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 
@@ -157,3 +159,43 @@ def sample_from_unet(unet, n: int, generator, steps: int) -> torch.Tensor:
     noise = torch.randn((n, cfg.in_channels, cfg.sample_size, cfg.sample_size), generator=generator)
     x = euler_sample(unet_velocity(unet), noise.to(unet.device), steps)
     return ((x.clamp(-1, 1) + 1) / 2).cpu()
+
+
+class CardTable(NamedTuple):
+    """The flow-vs-DDIM table as a model card recorded it (see `card_results`)."""
+    results: dict  # {"flow-digits": {steps: DigitReport}, "ddpm-digits (DDIM)": {steps: DigitReport}}
+    real: object  # the DigitReport of real held-out digits
+    n: int  # samples judged per row
+
+
+CARD_NAMES = {"flow-digits": "flow-digits", "ddpm-digits": "ddpm-digits (DDIM)"}   # metrics.json's model -> lesson 07's name
+
+
+def card_results(path=None) -> CardTable:
+    """Lesson 07's table read from flow-digits' metrics.json (scripts/train_flow_digits.py: 500 samples
+    per row) instead of measured: the same {name: {steps: DigitReport}} as judging samples live gives.
+    Used in notebooks/07_beyond.ipynb when COURSE_FAST=1 (presenter mode)."""
+    import json
+    from pathlib import Path
+
+    from .metrics import DigitReport
+    from .paths import checkpoint_dir
+
+    path = Path(path) if path is not None else checkpoint_dir("flow-digits") / "metrics.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no metrics.json at {path}: rebuild flow-digits with python scripts/train_flow_digits.py")
+    card = json.loads(path.read_text())
+
+    def report(row) -> DigitReport:
+        return DigitReport(n=card["n"], confidence=row["confidence"], classes_covered=row["classes"],
+                           class_counts=row["class_counts"], class_entropy=row["class_entropy"], frechet=row["frechet"])
+
+    try:
+        results = {name: {} for name in CARD_NAMES.values()}
+        for row in card["samplers"]:
+            results[CARD_NAMES[row["model"]]][row["steps"]] = report(row)
+        real = report(card["real"])
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"{path} is not a flow-digits metrics.json (missing {e}): rebuild it with "
+                         "python scripts/train_flow_digits.py") from None
+    return CardTable(results, real, card["n"])

@@ -107,3 +107,26 @@ def test_reflow_trains_on_the_noise_of_its_seed_not_on_lesson_07s_test_noise():
 def test_reflow_refuses_a_model_it_cannot_fine_tune():
     with pytest.raises(TypeError, match="torch.nn.Module"):
         flow.reflow(lambda x, t: x, n=10, steps=1)
+
+
+def test_card_results_are_the_model_cards_rows_under_lesson_07s_names(tmp_path):
+    import json
+
+    from course_utils.paths import checkpoint_dir
+
+    card = json.loads((checkpoint_dir("flow-digits") / "metrics.json").read_text())
+    table = flow.card_results()
+    assert table.n == card["n"] and set(table.results) == {"flow-digits", "ddpm-digits (DDIM)"}
+    for row in card["samplers"]:
+        got = table.results[flow.CARD_NAMES[row["model"]]][row["steps"]]
+        assert (got.frechet, got.confidence, got.classes_covered) == (row["frechet"], row["confidence"], row["classes"])
+    # the two models' rows are not the same numbers (a swap of the names would show)
+    assert table.results["flow-digits"][1].frechet != table.results["ddpm-digits (DDIM)"][1].frechet
+    assert table.real.frechet == card["real"]["frechet"] and sum(table.real.class_counts) == card["n"]
+
+    broken = tmp_path / "metrics.json"
+    broken.write_text(json.dumps({"n": 500, "real": card["real"]}))
+    with pytest.raises(ValueError, match="rebuild it"):
+        flow.card_results(broken)
+    with pytest.raises(FileNotFoundError, match="train_flow_digits"):
+        flow.card_results(tmp_path / "missing.json")

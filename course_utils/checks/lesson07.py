@@ -42,8 +42,8 @@ def check_flow_wins(answer, results: dict, metric: str = "frechet", decimals: in
     metric = {"frechet": "Fréchet distance"}.get(metric, metric)
     if given == right:
         where = f"at {right} steps" if right else "at none of these step counts"
-        return say(True, f"flow matching has the lower {metric} {where} in this run's table. Differences this "
-                         "small are worth checking on more samples: the model card measures 500")
+        return say(True, f"flow matching has the lower {metric} {where} in the table printed above. "
+                         "Differences this small are worth checking on many samples: the model card judges 500 per row")
     return say(False, f"{given} is not what the table says: compare the two '{metric}' columns row by row "
                       "(a tie is not a win)")
 
