@@ -122,3 +122,21 @@ def test_entropy_of_a_single_class_prints_as_zero():
     assert r.class_entropy == 0 and "-0.00" not in str(r)
     fig = viz.plot_class_histogram({"one class": r})
     assert "-0.00" not in fig.axes[0].get_title()
+
+
+def _live_run(steps, seconds):
+    torch.manual_seed(0)
+    G, D = make_generator(), make_discriminator()
+    x = torch.rand(64, 64) * 2 - 1
+    return train_gan(G, D, x, steps, generator=torch.Generator().manual_seed(0), snapshot_every=3,
+                     progress=False, seconds=seconds)
+
+
+def test_a_live_gan_run_is_the_same_training_bounded_by_the_clock(capsys):
+    plain, live = _live_run(5, None), _live_run(5, 600)
+    assert live.d_losses == plain.d_losses and live.g_losses == plain.g_losses   # the same 5 rounds
+    assert [s for s, _ in live.snapshots] == [1, 3, 5]                           # the last round is shown too
+    assert "all 5 steps done" in capsys.readouterr().out
+    bounded = _live_run(10**6, 0.5)                                              # stops on time, long before
+    assert 1 <= len(bounded.d_losses) < 10**6 and bounded.snapshots[-1][0] == len(bounded.d_losses)
+    assert "time is up (0.5 s)" in capsys.readouterr().out

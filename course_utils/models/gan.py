@@ -68,10 +68,12 @@ class GANRun:
 def train_gan(G, D, data: torch.Tensor, steps: int, lr: float = 2e-4, batch_size: int = 64, betas=(0.5, 0.999),
               g_steps: int = 1, real_label: float = 0.9, generator=None, snapshot_every: int = 0,
               fixed_z: torch.Tensor | None = None, progress: bool = True, saturating: bool = False,
-              optimizer: str = "adam") -> GANRun:
+              optimizer: str = "adam", seconds: float | None = None) -> GANRun:
     """Alternate one D step and `g_steps` G steps for `steps` rounds. data: (N, 64) in [-1, 1].
     saturating=True trains G on the original minimax loss log(1 - D(G(z))) instead of -log D(G(z));
-    optimizer "sgd" (plain SGD at `lr`) instead of "adam" lets the gradient's size show in the step."""
+    optimizer "sgd" (plain SGD at `lr`) instead of "adam" lets the gradient's size show in the step.
+    seconds: a live demo, at most `steps` rounds within that wall time, stopped cleanly by an
+    interrupt too (train.live_training); the last round is then snapshotted as well."""
     from tqdm.auto import tqdm
 
     from .. import validate as v
@@ -83,7 +85,8 @@ def train_gan(G, D, data: torch.Tensor, steps: int, lr: float = 2e-4, batch_size
     z_dim = G[0].in_features
     fixed_z = fixed_z if fixed_z is not None else torch.randn(16, z_dim, generator=generator)
     run = GANRun()
-    for step in tqdm(range(steps), desc="GAN", disable=not progress):
+
+    def one_round(step: int) -> float:
         real = data[torch.randint(0, len(data), (batch_size,), generator=generator)]
         fake = G(torch.randn(batch_size, z_dim, generator=generator))
         d_loss = discriminator_loss(D(real), D(fake.detach()), real_label)      # 1. D: tell real from fake
@@ -101,6 +104,19 @@ def train_gan(G, D, data: torch.Tensor, steps: int, lr: float = 2e-4, batch_size
         run.g_grad_norms.append(grad_norm.item())
         if snapshot_every and ((step + 1) % snapshot_every == 0 or step == 0):
             run.snapshots.append((step + 1, generate(G, fixed_z)))
+        return run.d_losses[-1]
+
+    if seconds is None:
+        for step in tqdm(range(steps), desc="GAN", disable=not progress):
+            one_round(step)
+        return run
+    from ..train import live_training
+
+    live_training(one_round, seconds, max_steps=steps, desc="GAN (live)",
+                  then="the lesson continues with the shipped gan-digits")
+    done = len(run.d_losses)
+    if snapshot_every and done and (not run.snapshots or run.snapshots[-1][0] != done):
+        run.snapshots.append((done, generate(G, fixed_z)))
     return run
 
 
