@@ -39,6 +39,7 @@ ROOT = HERE.parents[1]
 EXECUTED = ROOT / "build" / "executed"
 SIZES = ((1366, 768), (1920, 1080))
 TOKEN = "course-overflow"
+WAIT_MS = 180_000            # generous: a shared 2-core machine under load answers slowly
 
 # One slide as the slideshow shows it: the cells on screen (all fragments of the slide, shown or not yet).
 MEASURE = """() => {
@@ -199,20 +200,20 @@ def open_notebook(page, base: str, name: str) -> None:
     page.wait_for_function("n => window.jupyterapp && jupyterapp.shell.currentWidget && "
                            "jupyterapp.shell.currentWidget.context && "
                            "jupyterapp.shell.currentWidget.context.path.endsWith(n) && "
-                           "jupyterapp.shell.currentWidget.content.widgets.length > 0", arg=name, timeout=180_000)
+                           "jupyterapp.shell.currentWidget.content.widgets.length > 0", arg=name, timeout=WAIT_MS)
     page.wait_for_timeout(1000)
 
 
 def start_slideshow(page, cell: int = 0) -> None:
     page.evaluate("i => { jupyterapp.shell.currentWidget.content.activeCellIndex = i; }", cell)
     page.evaluate("() => jupyterapp.commands.execute('deck:start')")
-    page.wait_for_function("() => document.body.dataset.jpDeckMode === 'presenting'", timeout=30_000)
+    page.wait_for_function("() => document.body.dataset.jpDeckMode === 'presenting'", timeout=WAIT_MS)
     page.wait_for_timeout(1000)
 
 
 def stop_slideshow(page) -> None:
     page.evaluate("() => jupyterapp.commands.execute('deck:stop')")
-    page.wait_for_function("() => document.body.dataset.jpDeckMode !== 'presenting'", timeout=30_000)
+    page.wait_for_function("() => document.body.dataset.jpDeckMode !== 'presenting'", timeout=WAIT_MS)
 
 
 def walk_slides(page, screen: tuple[int, int], shots: Path | None = None, settle_ms: int = 400) -> list[Slide]:
@@ -234,7 +235,8 @@ def walk_slides(page, screen: tuple[int, int], shots: Path | None = None, settle
             slides.append(slide)
             if shots is not None and slide.overflows:
                 shots.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(shots / f"{screen[0]}x{screen[1]}-slide{slide.number:02d}.png"))
+                page.screenshot(path=str(shots / f"{screen[0]}x{screen[1]}-slide{slide.number:02d}.png"),
+                                timeout=WAIT_MS)
         active = page.evaluate("() => jupyterapp.shell.currentWidget.content.activeCellIndex")
         if active == last:
             break
@@ -244,8 +246,9 @@ def walk_slides(page, screen: tuple[int, int], shots: Path | None = None, settle
     return slides
 
 
-def measure(lessons: list[Path], sizes=SIZES, shots: Path | None = None, browser=None) -> list[Report]:
-    """Overflowing live slides of each lesson at each screen size (JupyterLab + Chromium, started here)."""
+def measure(lessons: list[Path], sizes=SIZES, shots: Path | None = None, browser=None):
+    """Yields a Report per lesson and screen size: its live slides, the overflowing ones listed
+    (JupyterLab and, unless `browser` is given, Chromium started here)."""
     with tempfile.TemporaryDirectory(prefix="course-overflow-") as tmp:
         folder = Path(tmp) / "notebooks"
         folder.mkdir()
@@ -253,18 +256,17 @@ def measure(lessons: list[Path], sizes=SIZES, shots: Path | None = None, browser
         for path in lessons:
             nb, missing[path.name] = with_outputs(path)
             (folder / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        with presenter_lab(folder, ROOT / "build" / "logs" / "overflow-lab.log") as base, _browser(browser) as b:
-            reports = []
+        with presenter_lab(folder, ROOT / "build" / "logs" / f"overflow-lab-{os.getpid()}.log") as base, _browser(browser) as b:
             for path in lessons:
                 page = b.new_page(viewport={"width": sizes[0][0], "height": sizes[0][1]}, device_scale_factor=1)
+                page.set_default_timeout(WAIT_MS)
                 open_notebook(page, base, path.name)
                 for screen in sizes:
                     slides = walk_slides(page, tuple(screen), shots and shots / path.stem)
-                    reports.append(Report(path.stem, tuple(screen), slides, missing[path.name]))
+                    yield Report(path.stem, tuple(screen), slides, missing[path.name])
                 page.evaluate("() => jupyterapp.commands.execute('kernelmenu:shutdown', {activate: false})"
                               ".catch(() => null)")
                 page.close()
-            return reports
 
 
 @contextlib.contextmanager
@@ -297,10 +299,10 @@ def main(argv: list[str] | None = None) -> int:
         assert all(len(s) == 2 and min(s) > 0 for s in sizes)
     except (ValueError, AssertionError):
         parser.error(f"--sizes {args.sizes!r}: give WIDTHxHEIGHT pairs separated by commas, e.g. 1366x768")
-    reports = measure(lesson_paths(args.lessons), sizes, args.shots)
-    for report in reports:
-        print(report)
-    total = sum(len(r.overflowing) for r in reports)
+    total = 0
+    for report in measure(lesson_paths(args.lessons), sizes, args.shots):
+        print(report, flush=True)
+        total += len(report.overflowing)
     print(f"total: {total} overflowing slides")
     return 1 if total else 0
 

@@ -1,0 +1,23 @@
+"""Every live slide of every lesson fits the screen (issue 30): the slideshow of each lesson, as
+`make present` shows it with the presenter theme, paged at 1366x768 and 1920x1080 by
+classroom/lab/overflow.py (the same lister the lesson authors run). Prints the count per lesson."""
+
+from __future__ import annotations
+
+import sys
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "classroom" / "lab"))
+import overflow  # noqa: E402
+
+
+def test_no_live_slide_is_taller_or_wider_than_the_screen(browser):
+    reports = list(overflow.measure(overflow.lesson_paths(["all"]), overflow.SIZES,
+                                    shots=ROOT / "build" / "screenshots" / "live-overflow", browser=browser))
+    for report in reports:
+        print(report)
+    assert len(reports) == 2 * len(overflow.lesson_paths(["all"]))
+    assert all(len(r.slides) >= 3 for r in reports), [(r.lesson, len(r.slides)) for r in reports]   # it paged
+    overflowing = [f"{r.lesson} {r.screen}: slide {s.number} {s.heading!r}" for r in reports for s in r.overflowing]
+    assert overflowing == [], f"{len(overflowing)} live slides overflow (python classroom/lab/overflow.py all)"
