@@ -229,29 +229,52 @@ def timesteps(config: dict, num_inference_steps: int) -> list[int]:
     return [k * (T // n) + config["steps_offset"] for k in range(n)][::-1]
 
 
+PARITY_PROMPTS = (("a large red star in the center on a black background", 0),
+                  ("BLUE SQUARE, top left, white background", 1), ("a small green circle on the right", 2))
+
+
+def compare_with_torch(pipe, folder, prompts=PARITY_PROMPTS, guidance_scale: float = 5.0,
+                       num_inference_steps: int = 25) -> dict:
+    """How far the ONNX files in `folder` are from `pipe` (on the CPU): each part's largest difference on the
+    same inputs, and each whole picture's mean absolute pixel difference (out of 255), same noise and settings.
+
+    Returns {"parts": {file: {max_abs, max_ref, storage, mb}}, "pictures": [{prompt, seed, mad, torch, onnx}]}
+    with both pictures as uint8 (64, 64, 3). Example: compare_with_torch(pipe, "_site/models")["pictures"][0]["mad"]
+    Used in notebooks/06_stable_diffusion.ipynb and by measure_parity (classroom/build.py)."""
+    folder, onnx = Path(folder), OnnxPipeline(folder)
+    texts, L = [p for p, _ in prompts], pipe.tokenizer.model_max_length
+    x = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(0))                # (2, 4, 8, 8)
+    with torch.no_grad():
+        ids = pipe.tokenizer(texts, padding="max_length", max_length=L, truncation=True, return_tensors="pt")
+        ctx = pipe.text_encoder(ids.input_ids, attention_mask=ids.attention_mask)[0]      # (P, L, 384)
+        two = torch.cat([ctx, ctx])[:2]                                                    # the U-Net's batch of 2
+        run = onnx.sessions
+        refs = {"text_encoder.onnx": (ctx, onnx.encode(texts)),
+                "unet.onnx": (pipe.unet(x, 500, encoder_hidden_states=two).sample, run["unet.onnx"].run(
+                    None, {"sample": x.numpy(), "timestep": np.full(2, 500, np.float32), "context": two.numpy()})[0]),
+                "vae_decoder.onnx": (pipe.vae.decode(x / pipe.vae.config.scaling_factor).sample,
+                                     run["vae_decoder.onnx"].run(None, {"latents": x.numpy()})[0])}
+    parts = {k: {"max_abs": float(np.abs(got - ref.numpy()).max()), "max_ref": float(ref.abs().max()),
+                 "storage": onnx.config["storage"][k], "mb": (folder / k).stat().st_size / 1e6}
+             for k, (ref, got) in refs.items()}
+    pictures = []
+    for prompt, seed in prompts:
+        ref = pipe(prompt, latents=noise(seed), guidance_scale=guidance_scale, num_inference_steps=num_inference_steps,
+                   output_type="np").images[0]
+        ref = np.round(ref * 255).astype(np.uint8)                                          # (64, 64, 3)
+        got = onnx(prompt, seed, guidance_scale, num_inference_steps)
+        pictures.append({"prompt": prompt, "seed": seed, "torch": ref, "onnx": got,
+                         "mad": float(np.abs(got.astype(float) - ref).mean())})
+    return {"parts": parts, "pictures": pictures}
+
+
 def measure_parity(pipe, float32_folder, shipped_folder, prompts=None) -> dict:
     """How far the exports are from torch: each part's largest difference (float32 files), and the mean
     absolute pixel difference (out of 255) of whole pictures, float32 and as shipped. For export.html."""
-    prompts = prompts or [("a large red star in the center on a black background", 0),
-                          ("BLUE SQUARE, top left, white background", 1), ("a small green circle on the right", 2)]
-    f32, shipped = OnnxPipeline(float32_folder), OnnxPipeline(shipped_folder)
-    g = torch.Generator().manual_seed(0)
-    x, L = torch.randn(2, 4, 8, 8, generator=g), pipe.tokenizer.model_max_length
-    with torch.no_grad():
-        ids = pipe.tokenizer([p for p, _ in prompts], padding="max_length", max_length=L, truncation=True, return_tensors="pt")
-        ctx = pipe.text_encoder(ids.input_ids, attention_mask=ids.attention_mask)[0]
-        refs = {"text_encoder.onnx": (ctx, f32.encode([p for p, _ in prompts])),
-                "unet.onnx": (pipe.unet(x, 500, encoder_hidden_states=ctx[:2]).sample, f32.sessions["unet.onnx"].run(
-                    None, {"sample": x.numpy(), "timestep": np.full(2, 500, np.float32), "context": ctx[:2].numpy()})[0]),
-                "vae_decoder.onnx": (pipe.vae.decode(x / pipe.vae.config.scaling_factor).sample,
-                                     f32.sessions["vae_decoder.onnx"].run(None, {"latents": x.numpy()})[0])}
-    folder = Path(shipped_folder)
-    parts = {k: {"max_abs": float(np.abs(got - ref.numpy()).max()), "max_ref": float(ref.abs().max()),
-                 "storage": STORAGE[k], "mb": (folder / k).stat().st_size / 1e6} for k, (ref, got) in refs.items()}
-    pictures = []
-    for prompt, seed in prompts:
-        ref = pipe(prompt, latents=noise(seed), guidance_scale=5.0, num_inference_steps=25, output_type="np").images[0]
-        ref = np.round(ref * 255)
-        pictures.append({"prompt": prompt, "seed": seed, "float32": float(np.abs(f32(prompt, seed) - ref).mean()),
-                         "shipped": float(np.abs(shipped(prompt, seed) - ref).mean())})
+    prompts = prompts or PARITY_PROMPTS
+    f32, shipped = compare_with_torch(pipe, float32_folder, prompts), compare_with_torch(pipe, shipped_folder, prompts)
+    parts = {k: v | {"storage": shipped["parts"][k]["storage"], "mb": shipped["parts"][k]["mb"]}
+             for k, v in f32["parts"].items()}
+    pictures = [{"prompt": a["prompt"], "seed": a["seed"], "float32": a["mad"], "shipped": b["mad"]}
+                for a, b in zip(f32["pictures"], shipped["pictures"])]
     return {"parts": parts, "pictures": pictures}

@@ -24,7 +24,7 @@ def exported(pipe, tmp_path_factory):
     f32, shipped = tmp_path_factory.mktemp("onnx32"), tmp_path_factory.mktemp("onnx")
     web.export_onnx(f32, pipe, storage={f: "float32" for f in web.FILES})
     sizes = web.export_onnx(shipped, pipe)
-    return web.OnnxPipeline(f32), web.OnnxPipeline(shipped), sizes
+    return web.OnnxPipeline(f32), web.OnnxPipeline(shipped), sizes, f32, shipped
 
 
 def python_image(pipe, prompt, seed, guidance_scale=5.0, steps=25):
@@ -58,7 +58,7 @@ def test_each_part_equals_torch(pipe, exported):
 
 @pytest.mark.slow
 def test_the_whole_picture_equals_the_pipeline(pipe, exported):
-    onnx32, shipped, sizes = exported
+    onnx32, shipped, sizes = exported[:3]
     for seed, prompt in enumerate(PROMPTS[:3]):
         ref = python_image(pipe, prompt, seed).astype(float)
         assert np.abs(onnx32(prompt, seed=seed).astype(float) - ref).mean() < 0.05, prompt   # float32: same bytes
@@ -68,6 +68,32 @@ def test_the_whole_picture_equals_the_pipeline(pipe, exported):
     other = python_image(pipe, PROMPTS[0], seed=1).astype(float)
     assert np.abs(shipped(PROMPTS[0], seed=0).astype(float) - other).mean() > 2.0   # another seed: another picture
     assert sum(sizes[f] for f in web.FILES) < 40e6, sizes
+
+
+@pytest.mark.slow
+def test_compare_with_torch_reports_what_changes(pipe, exported):
+    f32, shipped = exported[3], exported[4]
+    prompts = [("a small red circle in the top left", 4)]
+    exact, download = web.compare_with_torch(pipe, f32, prompts), web.compare_with_torch(pipe, shipped, prompts)
+    for part in exact["parts"].values():                                  # float32 files: summation order only
+        assert part["storage"] == "float32" and part["max_abs"] <= 1e-4 * part["max_ref"]
+    assert exact["pictures"][0]["mad"] < 0.05
+    text = download["parts"]["text_encoder.onnx"]                          # int8: a visible but small change
+    assert text["storage"] == "int8" and 1e-4 * text["max_ref"] < text["max_abs"] < 0.05 * text["max_ref"]
+    assert download["parts"]["unet.onnx"]["max_abs"] < 1e-4 and download["pictures"][0]["mad"] <= 2.0
+    picture = download["pictures"][0]
+    assert picture["torch"].shape == picture["onnx"].shape == (64, 64, 3) and picture["onnx"].dtype == np.uint8
+    assert np.abs(picture["torch"].astype(float) - python_image(pipe, prompts[0][0], 4)).max() == 0
+    bias = pipe.unet.conv_in.bias
+    kept = bias.detach().clone()
+    try:                                                                   # the comparison can fail: nudge torch's U-Net
+        with torch.no_grad():
+            bias += 0.05
+        nudged = web.compare_with_torch(pipe, f32, prompts)
+    finally:
+        with torch.no_grad():
+            bias.copy_(kept)
+    assert nudged["parts"]["unet.onnx"]["max_abs"] > 1e-3 and nudged["pictures"][0]["mad"] > 0.05
 
 
 def test_noise_is_seeded_standard_normal():
