@@ -44,9 +44,9 @@ MEASURE = """async () => {
 
 def measure(page, url: str) -> dict:
     """Open the deck at `url` in `page` and measure every slide: {total, height, scale, over: [...]}."""
-    page.goto(url)
-    page.wait_for_selector(".reveal.ready", timeout=60_000)
-    page.wait_for_load_state("networkidle")
+    page.goto(url, wait_until="domcontentloaded", timeout=180_000)     # a busy machine takes its time
+    page.wait_for_selector(".reveal.ready", timeout=180_000)
+    page.wait_for_load_state("load", timeout=180_000)                  # images and the widgets' scripts
     return page.evaluate(MEASURE)
 
 

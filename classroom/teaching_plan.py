@@ -61,8 +61,8 @@ def cell_text(text: str) -> str:
 def markdown(title: str, parts: list[Section], name: str) -> str:
     """The plan as markdown: a table with each section's minutes and clock, the total, and what to skip."""
     head = f"# Teaching plan: {title}\n\n"
-    source = (f"From the speaker notes of `notebooks/{name}.ipynb` (the same notes are in the "
-              f"[deck](../slides/{name}.slides.html)'s speaker view: press **S**).\n\n")
+    source = (f"For the [lesson](../lessons/{name}.html), from the speaker notes of `notebooks/{name}.ipynb` "
+              f"(the same notes are in the [deck](../slides/{name}.slides.html)'s speaker view: press **S**).\n\n")
     if not parts:
         return head + source + "This lesson has no speaker notes yet, so there is no plan.\n"
     rows, clock = [], 0

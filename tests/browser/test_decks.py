@@ -55,8 +55,8 @@ SIZES_JS = """() => {
 @pytest.mark.parametrize("size", SIZES)
 def test_presenter_theme_is_readable_and_scales_with_the_screen(page, site_url, size):
     w, h = sized(page, size)
-    page.goto(f"{site_url}/slides/06_stable_diffusion.slides.html")
-    page.wait_for_selector(".reveal.ready", timeout=60_000)
+    page.goto(f"{site_url}/slides/06_stable_diffusion.slides.html", wait_until="domcontentloaded", timeout=180_000)
+    page.wait_for_selector(".reveal.ready", timeout=180_000)
     assert page.title() == f"{build.title('06_stable_diffusion')} · slides"
     for i in range(1, 12):                        # the first slide with both prose and code
         page.goto(f"{site_url}/slides/06_stable_diffusion.slides.html#/{i}")
@@ -107,8 +107,8 @@ def notes_deck(tmp_path):
 
 def speaker_view_notes(page, url: str) -> str:
     """Open `url`, press S, and return the text of the speaker view's notes."""
-    page.goto(url)
-    page.wait_for_selector(".reveal.ready", timeout=60_000)
+    page.goto(url, wait_until="domcontentloaded", timeout=180_000)     # a busy machine takes its time
+    page.wait_for_selector(".reveal.ready", timeout=180_000)
     with page.context.expect_page(timeout=30_000) as popup:
         page.keyboard.press("s")
     view = popup.value
