@@ -374,8 +374,12 @@ def instructor(only: list[str] | None = None, run: bool = True) -> Path:
 
 
 def lesson_info(name: str) -> dict:
-    """What the home page's table says of a lesson, read from its first cell: title, subtitle, time."""
-    first = next(c.source for c in nbformat.read(NOTEBOOKS / f"{name}.ipynb", 4).cells if c.cell_type == "markdown")
+    """What the home page's table says of a lesson, read from the markdown cells before its first code
+    cell (a title slide may be split from its "You will learn" slide): title, subtitle, time."""
+    import itertools
+
+    cells = nbformat.read(NOTEBOOKS / f"{name}.ipynb", 4).cells
+    first = "\n\n".join(c.source for c in itertools.takewhile(lambda c: c.cell_type == "markdown", cells))
     subtitle = re.search(r"^\*([^*].*?)\*\s*$", first, re.M)
     minutes = re.search(r"\*\*Time:\*\*\s*(?:about\s+)?(\d+)\s*min", first)
     return {"name": name, "title": title(name), "subtitle": subtitle.group(1) if subtitle else "",
