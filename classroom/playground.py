@@ -18,9 +18,9 @@ Serves classroom/playground.ipynb (three widgets on tabs, no code shown) with on
 pre-heated, so the first visitor gets the page, models loaded, at once; each further visitor gets
 their own kernel, and a kernel whose tab is closed is shut down after `--cull-after` idle seconds.
 Voilà's lab template links Font Awesome from a CDN; the template used here is that same template
-with those links removed (written under build/voila/ at start), so nothing leaves the machine; the
-page loads only the widgets' lab extension (the slideshow and font extensions installed for
-JupyterLab have no business there and log errors in the page)."""
+with those links removed (written under build/voila/ at start), so nothing leaves the machine.
+(Voilà also loads the slideshow and font extensions installed for JupyterLab, which log errors in
+the page; allow-listing only the widgets' extension left the page without widgets, so it is not done.)"""
 
 from __future__ import annotations
 
@@ -71,7 +71,6 @@ def _voila_lab_index() -> Path:
 
 LOOPBACK = "127.0.0.1"
 SITE = ROOT / "_site"
-WIDGETS_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
 
 
 def full_message(max_kernels: int, cull_after: int) -> str:
@@ -105,7 +104,6 @@ def voila_argv(args) -> list[str]:
             "--strip_sources=True", "--show_tracebacks=False",
             f"--MappingKernelManager.cull_idle_timeout={args.cull_after}",
             f"--MappingKernelManager.cull_interval={args.cull_interval}", "--MappingKernelManager.cull_connected=False",
-            f"--VoilaConfiguration.extension_allowlist={WIDGETS_EXTENSION}",
             *([] if args.open else ["--no-browser"])]
 
 

@@ -57,10 +57,11 @@ def test_make_class_says_what_it_exposes(playground):
     assert "At most 12 visitors" in playground.where(playground.parse_args([]))
 
 
-def test_voila_loads_only_the_widgets_extension(playground):
+def test_voila_keeps_the_extension_that_draws_the_widgets(playground):
+    """An allow-list of only the widgets' lab extension left the Voila page with no widgets (the browser
+    test saw no prompt box in 60 s): Voila needs its own extensions too. None is filtered out now."""
     argv = playground.voila_argv(playground.parse_args([]))
-    assert [a for a in argv if "extension" in a] == ["--VoilaConfiguration.extension_allowlist="
-                                                     "@jupyter-widgets/jupyterlab-manager"]
+    assert not [a for a in argv if "extension_allowlist" in a]
 
 
 def test_bad_kernel_caps_are_refused(playground, capsys):

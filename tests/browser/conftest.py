@@ -23,6 +23,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def lab_overflow():
+    """classroom/lab/overflow.py (the live slideshow's launcher and lister) as its own module, `lab_overflow`:
+    classroom/overflow.py (the static decks' lister) is also named overflow, and whichever test imports
+    first would otherwise shadow the other."""
+    import importlib.util
+
+    if "lab_overflow" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("lab_overflow", ROOT / "classroom" / "lab" / "overflow.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["lab_overflow"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["lab_overflow"]
 SHOTS = ROOT / "build" / "screenshots"
 VIEWPORT = {"width": 1366, "height": 768}
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "http://localhost", "ws://localhost", "file://", "data:",

@@ -78,7 +78,7 @@ def test_playground_in_the_notebook_answers_a_typed_prompt(lesson06):
 def test_slideshow_shows_the_playground_as_a_live_widget(lesson06):
     page = lesson06
     cells = page.locator(".jp-Notebook .jp-Cell")
-    index = next(i for i in range(cells.count()) if "## 10. The playground" in (
+    index = next(i for i in range(cells.count()) if "widgets.prompt_playground(pipe)" in (   # its slide, past the heading's
         page.evaluate("i => jupyterapp.shell.currentWidget.content.widgets[i].model.sharedModel.getSource()", i)))
     page.evaluate("i => { jupyterapp.shell.currentWidget.content.activeCellIndex = i; }", index)
     page.evaluate("() => jupyterapp.commands.execute('deck:start')")

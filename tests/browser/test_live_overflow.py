@@ -5,13 +5,12 @@ classroom/lab/overflow.py (the same lister the lesson authors run). Prints the c
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
 from conftest import ROOT
+from conftest import lab_overflow as _lab_overflow
 
-sys.path.insert(0, str(ROOT / "classroom" / "lab"))
-import overflow  # noqa: E402
+overflow = _lab_overflow()   # classroom/lab/overflow.py, the lab launcher and slideshow helpers
 
 
 @pytest.mark.skipif(os.environ.get("COURSE_LIVE_OVERFLOW") != "1", reason=(

@@ -6,13 +6,12 @@ Space must edit no code (reproduced, still open: the test is marked xfail, stric
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 from conftest import ROOT, shot
+from conftest import lab_overflow as _lab_overflow
 
-sys.path.insert(0, str(ROOT / "classroom" / "lab"))
-import overflow  # noqa: E402  (classroom/lab/overflow.py: the lab launcher and slideshow helpers)
+overflow = _lab_overflow()   # classroom/lab/overflow.py, the lab launcher and slideshow helpers
 
 CODE = "print(sum(range(10)))  # a code cell a click must not edit"
 
