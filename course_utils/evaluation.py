@@ -470,7 +470,7 @@ def reader_audit(audit: dict) -> dict:
     person could decide; an object the reader missed counts its four), pictures with any wrong
     reading, and pictures whose adherence verdict (right or wrong for its prompt) the reader gets
     wrong, among those the person could decide entirely; with the list of disagreements."""
-    from . import stats
+    from . import metrics, stats
 
     keys = ("colour", "shape", "size", "position")
     attr_k = attr_n = pic_wrong = verdict_wrong = verdict_n = missed = right_called_wrong = 0
@@ -500,17 +500,9 @@ def reader_audit(audit: dict) -> dict:
         if unsure:
             continue
         scene = scenes[item["prompt"]]
-
-        def verdict(objs, bg, scene=scene):
-            if len(scene.objects) == 1:
-                got = objs[0] if objs else None
-                unsaid = getattr(scene, "unsaid", ())
-                return got is not None and all(k in unsaid or got[k] == getattr(scene.objects[0], k) for k in keys) \
-                    and ("background" in unsaid or bg == scene.background)
-            want = sorted(tuple(getattr(o, k) for k in keys) for o in scene.objects)
-            return sorted(tuple(o[k] for k in keys) for o in objs[:2]) == want
-        verdict_n += 1
-        seen, judged = verdict(truth["objects"], truth["background"]), verdict(read["objects"], read["background"])
+        verdict_n += 1      # right for its prompt: every verdict metrics.judge gives it (the background too)
+        seen = all(metrics.verdicts(scene, truth["background"], truth["objects"]).values())
+        judged = all(metrics.verdicts(scene, read["background"], read["objects"]).values())
         verdict_wrong += seen != judged
         right_called_wrong += seen and not judged
     return {"pictures": len(audit["pictures"]), "attributes_wrong": stats.Rate(attr_k, attr_n).as_dict(),

@@ -239,23 +239,27 @@ def judge(images, scenes, extra_colours: tuple = ()) -> list[dict]:
     (`stats.mcnemar`) compare two methods verdict by verdict on the same prompts."""
     _check_pairs(images, scenes)
     _palette(extra_colours)
-    out = []
-    for img, scene in zip(images, scenes):
-        bg, found = read_scene(img, extra_colours=extra_colours)
-        unsaid = getattr(scene, "unsaid", ())  # left out of the prompt: any value is right
-        if len(scene.objects) == 1:
-            want = scene.objects[0]
-            got = found[0] if found else None
-            ok = {a: got is not None and (a in unsaid or getattr(got, a) == getattr(want, a)) for a in ATTRIBUTES}
-            ok["background"] = "background" in unsaid or bg == scene.background
-            ok["all"] = all(ok[a] for a in ATTRIBUTES)
-        else:
-            keep = [a for a in ATTRIBUTES if a not in unsaid]
-            want = sorted(tuple(getattr(o, a) for a in keep) for o in scene.objects)
-            got = sorted(tuple(getattr(o, a) for a in keep) for o in found[:2])
-            ok = {"both_objects": got == want}
-        out.append(ok)
-    return out
+    return [verdicts(scene, *read_scene(img, extra_colours=extra_colours)) for img, scene in zip(images, scenes)]
+
+
+def verdicts(scene, background: str, found) -> dict:
+    """The verdicts of one picture read as (background, objects found, largest first) against the scene
+    its prompt was written from: as `judge` gives them. The objects are FoundObjects, or dicts of the
+    four attributes (a person's reading, evaluation.reader_audit)."""
+    def get(o, a):
+        return o[a] if isinstance(o, dict) else getattr(o, a)
+
+    unsaid = getattr(scene, "unsaid", ())  # left out of the prompt: any value is right
+    if len(scene.objects) == 1:
+        want = scene.objects[0]
+        got = found[0] if found else None
+        ok = {a: got is not None and (a in unsaid or get(got, a) == getattr(want, a)) for a in ATTRIBUTES}
+        ok["background"] = "background" in unsaid or background == scene.background
+        ok["all"] = all(ok[a] for a in ATTRIBUTES)
+        return ok
+    keep = [a for a in ATTRIBUTES if a not in unsaid]
+    want = sorted(tuple(getattr(o, a) for a in keep) for o in scene.objects)
+    return {"both_objects": sorted(tuple(get(o, a) for a in keep) for o in found[:2]) == want}
 
 
 def adherence(images, scenes, extra_colours: tuple = ()) -> dict:
