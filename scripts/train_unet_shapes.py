@@ -68,10 +68,13 @@ def training_scenes(args) -> list:
     return [data.shapes_scene(args.seed, i, args.two_object_fraction, args.wording) for i in range(args.scenes)]
 
 
-def scene_captions(scenes, args) -> list[str]:
-    """k captions per scene (scene i's at rows i*k .. i*k+k-1); none may be a held-out or free-form prompt."""
+def scene_captions(scenes, args, intensify: float = 0.0) -> list[str]:
+    """k captions per scene (scene i's at rows i*k .. i*k+k-1); none may be a held-out or free-form prompt.
+    With `intensify` > 0, that share of their "in/at/on the <place>" phrases get "right" before them."""
     caps = [s.caption if j == 0 else shapes.make_caption(s, np.random.default_rng([args.seed, i, j]), args.wording)
             for i, s in enumerate(scenes) for j in range(args.captions_per_scene)]
+    if intensify:
+        caps = [captions.intensify(c, np.random.default_rng([args.seed, r, 7]), intensify) for r, c in enumerate(caps)]
     leaked = [c for c in caps if captions.held_out_words(c)]
     if leaked:
         raise RuntimeError(f"{len(leaked)} training captions hold held-out words, e.g. {leaked[0]!r}")
@@ -114,8 +117,9 @@ def _cached(path: Path, make):
     return tensors
 
 
-def prepared_data(args):
-    """A dict of the training tensors (scaled latents, masks, contexts, token objects) and the "" context."""
+def prepared_data(args, intensify: float = 0.0):
+    """A dict of the training tensors (scaled latents, masks, contexts, token objects) and the "" context.
+    `intensify`: the captions' share of "right" intensifiers (a second text cache; the scenes are the same)."""
     from course_utils.models.vae import load as load_vae
     from course_utils.text import MAX_TOKENS, load_text_encoder
 
@@ -129,21 +133,26 @@ def prepared_data(args):
     null = encode_prompts(tokenizer, text_encoder, [""])                  # (1, L, d): the "no caption" context
     scenes = training_scenes(args)
     k = args.captions_per_scene
-    text = _cached(folder / f"text-{hashlib.sha1(key.encode()).hexdigest()[:10]}.safetensors",
+    text_key = key if not intensify else json.dumps([json.loads(key), "intensify", intensify])
+    text = _cached(folder / f"text-{hashlib.sha1(text_key.encode()).hexdigest()[:10]}.safetensors",
                    lambda: dict(zip(("contexts", "objects"),
-                                    encode_text(scenes, scene_captions(scenes, args), tokenizer, text_encoder, k))))
+                                    encode_text(scenes, scene_captions(scenes, args, intensify), tokenizer, text_encoder, k))))
     pixels = _cached(folder / f"latents-{hashlib.sha1(key.encode()).hexdigest()[:10]}-vae{vae_key}.safetensors",
                      lambda: dict(zip(("latents", "masks"), encode_images(scenes, vae))))
     return {"latents": pixels["latents"] * vae.config.scaling_factor, "masks": pixels["masks"],   # latents: std ~1
             "contexts": text["contexts"], "objects": text["objects"].long()}, null
 
 
-def make_draw(d: dict, null: torch.Tensor, args):
-    """draw(gen, step) -> one batch (latents, contexts, token objects, masks) for train.fit."""
+def make_draw(d: dict, null: torch.Tensor, args, late_text=None):
+    """draw(gen, step) -> one batch (latents, contexts, token objects, masks) for train.fit. From step
+    --intensify-from on, the captions are the intensified ones: `late_text()` gives their tensors (loaded
+    once, when first needed; the earlier captions' tensors are dropped then)."""
     k = args.captions_per_scene
 
     def draw(gen, step):
         B = args.batch_size
+        if late_text is not None and step >= args.intensify_from and not d.get("late"):
+            d.update(late_text(), late=True)
         if args.pairs:                                                                   # both scenes of B/2 pairs
             idx = (2 * torch.randint(0, len(d["latents"]) // 2, (B // 2,), generator=gen)[:, None] + torch.arange(2)).flatten()
         else:
@@ -194,6 +203,18 @@ def dev_measure(unet, vae_folder: Path, n: int, guidances=(2.0, 5.0)) -> list[di
     return rows
 
 
+def _resumed_step(args) -> int:
+    """The step a --resume run goes on from (0 for a fresh run)."""
+    if not (args.resume and args.state.exists()):
+        return 0
+    from safetensors import safe_open
+
+    from course_utils.train import STATE_KEY
+
+    with safe_open(str(args.state), "pt") as f:
+        return int(json.loads(f.metadata()[STATE_KEY])["step"])
+
+
 def parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=40000)
@@ -211,6 +232,11 @@ def parser():
                    help="scenes in pairs that differ where the words matter (data.shapes_pair), both in one batch")
     p.add_argument("--token-weight", type=float, default=0.1, help="the grounding loss's token term (0: none)")
     p.add_argument("--pixel-weight", type=float, default=0.01, help="the grounding loss's pixel term (BCE)")
+    p.add_argument("--intensify", type=float, default=0.3,
+                   help='share of the captions\' "in/at/on the <place>" phrases that get "right" before them '
+                        '("right at the top"; never the centre), from --intensify-from on (0: never)')
+    p.add_argument("--intensify-from", type=int, default=15000,
+                   help="the step from which training captions use --intensify (v3 switched at this step)")
     p.add_argument("--vae", type=Path, default=CHECKPOINTS / "vae-shapes", help="the VAE whose latents it learns")
     p.add_argument("--init", type=Path, default=None, help="start from the weights of this checkpoint folder")
     p.add_argument("--seed", type=int, default=0)
@@ -235,11 +261,17 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    d, null = prepared_data(args)
+    start = _resumed_step(args)
+    late = args.intensify > 0
+    d, null = prepared_data(args, args.intensify if late and start >= args.intensify_from else 0.0)
+
+    def late_text():
+        t, _ = prepared_data(args, args.intensify)
+        return {"contexts": t["contexts"], "objects": t["objects"]}
     schedule = training_schedule()
 
     parts: dict = {}
-    draw, loss = make_draw(d, null, args), make_loss(args, schedule, parts)
+    draw, loss = make_draw(d, null, args, late_text if late else None), make_loss(args, schedule, parts)
 
     curve = []
 

@@ -1,6 +1,7 @@
 import re
 
 import numpy as np
+import pytest
 import torch
 
 from course_utils import captions, data, metrics
@@ -88,3 +89,21 @@ def test_two_object_adherence_reads_rendered_scenes_back():
     swapped = [sw.Scene(s.background, [sw.ShapeObject(o.colour, o.shape, o.size, p.position)
                                        for o, p in zip(s.objects, s.objects[::-1])]) for s in scenes]
     assert metrics.adherence(images, swapped)["both_objects"] <= 0.1   # colours bound to the wrong places
+
+
+def test_intensify_puts_right_before_places_but_never_before_the_centre():
+    rng = np.random.default_rng(0)
+    assert captions.intensify("a red disc at the top", rng, 1.0) == "a red disc right at the top"
+    assert captions.intensify("A RED DISC AT THE TOP", rng, 1.0) == "A RED DISC RIGHT AT THE TOP"
+    assert captions.intensify("a red disc at the top", rng, 0.0) == "a red disc at the top"
+    assert captions.intensify("a red disc in the middle", rng, 1.0) == "a red disc in the middle"
+    assert captions.intensify("a red disc at the middle right", rng, 1.0) == "a red disc at the middle right"
+    with pytest.raises(ValueError, match="probability"):
+        captions.intensify("a red disc at the top", rng, 2)
+    # over many training captions: the intensifier appears, and never before a centre word, so that the
+    # held-out centre phrase "right in the middle" (and its near twin "right in the centre") stays held out
+    caps = [captions.intensify(data.shapes_scene(0, i, 0.5, "varied").caption, rng, 1.0) for i in range(3000)]
+    assert sum("right at the top" in c.lower() for c in caps) > 10
+    centre = re.compile(r"right (in|at|on) the (middle|centre|center|central|dead|very)")
+    assert not [c for c in caps if centre.search(c.lower())]
+    assert not [c for c in caps if captions.held_out_words(c)]
