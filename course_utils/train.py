@@ -233,10 +233,16 @@ def live_training(step_fn: Callable[[int], float], seconds: float, max_steps: in
     return run
 
 
-def warmup_cosine(optimizer, warmup: int, total: int, floor: float = 0.05):
-    """Learning rate: linear warm-up for `warmup` steps, then cosine decay to `floor` x the base at `total`."""
+def warmup_cosine(optimizer, warmup: int, total: int, floor: float = 0.05, decay_from: int = 0):
+    """Learning rate: linear warm-up for `warmup` steps, then cosine decay to `floor` x the base at `total`.
+    With `decay_from` > 0 the rate stays at the base until that step and the cosine runs from there to
+    `total` (warm-up, stable, decay: a run can go on at a constant rate until its curve flattens, then cool down)."""
+    if not 0 <= decay_from < total:
+        raise ValueError(f"decay_from must be a step before total ({total}), got {decay_from}")
+
     def factor(step: int) -> float:
-        return min(1.0, (step + 1) / warmup) * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+        progress = min(max(step - decay_from, 0), total - decay_from) / (total - decay_from)
+        return min(1.0, (step + 1) / warmup) * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
@@ -369,7 +375,7 @@ class FitResult(NamedTuple):
 
 def fit(model, loss_fn: Callable, draw_batch: Callable, steps: int, *, lr: float, name: str,
         out=None, write_weights: Callable | None = None, state=None, resume_run: bool = False,
-        ema_decay: float | None = None, warmup: int = 0, floor: float = 1.0, optimizer: str = "adamw",
+        ema_decay: float | None = None, warmup: int = 0, floor: float = 1.0, decay_from: int = 0, optimizer: str = "adamw",
         weight_decay: float = 0.0, betas=(0.9, 0.999), clip: float | None = None, seed: int = 0,
         save_every: int = 500, every: int = 0, callback: Callable | None = None, settings: dict | None = None,
         finish: Callable | None = None, callback_on_ema: bool = False) -> FitResult:
@@ -381,7 +387,7 @@ def fit(model, loss_fn: Callable, draw_batch: Callable, steps: int, *, lr: float
     Accelerate put the model on (`to_device`); loss = loss_fn(model, batch, generator), the
     generator a CPU one (a loss draws its noise with it, then moves the noise to the batch's
     device); backward (gradients averaged over processes); optional clipping; optimizer and LR
-    step (linear warm-up, then cosine down to `floor` x lr); EMA of the weights. Every `save_every` steps the main process
+    step (linear warm-up, then cosine down to `floor` x lr, from step `decay_from` on); EMA of the weights. Every `save_every` steps the main process
     saves a resumable state (weights, EMA, optimizer, step) to `state`; `resume_run=True` goes
     on from it. At the end the EMA weights (if any) are copied into the model and, if `out` is
     given, `write_weights(model, folder)` and training_log.json go to `out` atomically.
@@ -396,7 +402,7 @@ def fit(model, loss_fn: Callable, draw_batch: Callable, steps: int, *, lr: float
 
     accelerator = make_accelerator()
     opt = _optimizer(model, optimizer, lr, weight_decay, betas)
-    sched = warmup_cosine(opt, max(1, warmup), steps, floor) if (warmup or floor < 1) else None
+    sched = warmup_cosine(opt, max(1, warmup), steps, floor, decay_from) if (warmup or floor < 1) else None
     ema = EMA(model, ema_decay) if ema_decay else None
     start, extra = resume(state, model, opt, sched, ema) if (resume_run and state) else (0, {})
     objective, opt = accelerator.prepare(Objective(model, loss_fn), opt)

@@ -223,6 +223,8 @@ def parser():
     p.add_argument("--lr-floor", type=float, default=1.0,
                    help="cosine decay to this share of --lr at --steps; 1 keeps it constant, so a run can be extended")
     p.add_argument("--warmup", type=int, default=500)
+    p.add_argument("--decay-from", type=int, default=0,
+                   help="hold --lr until this step, then cosine down to --lr-floor at --steps (0: from the start)")
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--scenes", type=int, default=64000, help="training scenes (rendered and encoded once)")
     p.add_argument("--captions-per-scene", type=int, default=2)
@@ -305,6 +307,7 @@ def main(argv=None):
     fit(unet, loss, draw, args.steps, lr=args.lr, name="unet-shapes", out=args.out,
         write_weights=lambda m, tmp: m.to(torch.float16).save_pretrained(tmp, safe_serialization=True),
         state=args.state, resume_run=args.resume, ema_decay=args.ema, warmup=args.warmup, floor=args.lr_floor,
+        decay_from=args.decay_from,
         weight_decay=0.01, clip=1.0, seed=args.seed, save_every=args.save_every, settings=settings,
         every=args.eval_every, callback=evaluation if args.eval_every else None, callback_on_ema=True,
         finish=lambda m: {"dev_curve": curve})

@@ -76,6 +76,23 @@ def test_warmup_cosine_schedule():
     assert lrs[-1] == pytest.approx(0.1, abs=0.01) and all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
 
 
+def test_warmup_stable_decay_holds_the_rate_until_decay_from_then_cools_to_the_floor():
+    from course_utils.train import warmup_cosine
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = warmup_cosine(opt, warmup=10, total=100, floor=0.0, decay_from=60)
+    lrs = []
+    for _ in range(101):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[10:61] == [pytest.approx(1.0)] * 51                 # stable until step 60
+    assert lrs[80] == pytest.approx(0.5) and lrs[100] == pytest.approx(0.0, abs=1e-9)
+    assert all(a > b for a, b in zip(lrs[60:100], lrs[61:101]))
+    with pytest.raises(ValueError, match="decay_from"):
+        warmup_cosine(opt, warmup=10, total=100, decay_from=100)
+
+
 def test_save_checkpoint_keeps_the_model_card(tmp_path):
     import json
 
