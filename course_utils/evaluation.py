@@ -272,7 +272,8 @@ def evaluate_lora(n: int = 100, n_old: int = 500, seed: int = 2024, guidance: fl
     """lora-teal: teal prompts in wordings training never used, with and without the adapters, and the six old
     colours with and without them (forgetting), all read back with a reader that knows teal; and the VAE's
     reconstructions with and without the decoder's adapter. Then the U-Net's adapter alone and the VAE's alone,
-    to see which one costs the old colours what -> metrics.json."""
+    to see which one costs the old colours what -> metrics.json. Its "rows" are keyed by name: "adapters"
+    (scale 1) and "base" (scale 0), read as m["rows"]["adapters"], never by position."""
     from collections import Counter
 
     from course_utils import finetune as ft
@@ -301,7 +302,7 @@ def evaluate_lora(n: int = 100, n_old: int = 500, seed: int = 2024, guidance: fl
         return {"teal_colour": metrics.adherence(pipelines.generate(pipe, prompts, **kw), scenes, ("teal",))["colour"],
                 "old": metrics.adherence(pipelines.generate(pipe, [s.caption for s in old], **kw), old, ("teal",))}
 
-    rows = [run(1.0), run(0.0)]
+    rows = {"adapters": run(1.0), "base": run(0.0)}          # by name: the adapters on (scale 1) and off (scale 0)
     split = {"unet": alone(1.0, vae=False), "vae": alone(0.0, vae=True)}
     folder = checkpoint_dir("lora-teal")
     return {"n": n, "n_old": n_old, "n_old_pictures": int((~is_teal).sum()), "n_teal_pictures": int(is_teal.sum()), "seed": seed, "guidance": guidance, "rows": rows,
