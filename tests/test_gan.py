@@ -56,7 +56,10 @@ def test_gan_figures_and_widgets():
     assert list(d.get_ydata()) == pytest.approx([k - 4.5 for k in range(9, 100)])    # mean of the last 10 steps
     assert list(g.get_ydata()) == pytest.approx([0.7] * 91)
     r = metrics.judge_digits(torch.rand(50, 1, 8, 8))
-    assert len(viz.plot_class_histogram({"a": r, "b": r}).axes) == 2
+    r2 = metrics.judge_digits(torch.rand(30, 1, 8, 8, generator=torch.Generator().manual_seed(1)))
+    axes = viz.plot_class_histogram({"a": r, "b": r2}).axes
+    assert [[bar.get_height() for bar in ax.patches] for ax in axes] == [list(r.class_counts), list(r2.class_counts)]
+    assert [sum(bar.get_height() for bar in ax.patches) for ax in axes] == [50, 30]   # each bar chart counts its own set
     snaps = [(1, torch.rand(16, 1, 8, 8)), (2, torch.rand(16, 1, 8, 8))]
     ex = widgets.snapshot_explorer(snaps)
     last = ex.image.value

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -74,10 +75,16 @@ def test_text_figures_and_similarity_widget():
     assert shown[1::2] == [str(i) for i in tok.input_ids.flatten().tolist()]
     colours = {piece: box.get_facecolor() for piece, box in zip(shown[0::2], ax.patches)}
     assert len(ax.patches) == tok.input_ids.numel() and len({colours["a"], colours["[CLS]"], colours["[PAD]"]}) == 3
-    fig = viz.plot_embedding_similarity(PROMPTS)
-    assert fig.axes[0].images[0].get_array().shape == (3, 3)
-    fig = viz.plot_embedding_map(PROMPTS * 2, ["a", "b", "c"] * 2)
-    assert len(fig.axes[0].collections) == 3
+    e = text.sentence_embeddings(PROMPTS)
+    shown = np.asarray(viz.plot_embedding_similarity(PROMPTS).axes[0].images[0].get_array())
+    assert shown == pytest.approx(text.cosine_similarity(e, e).numpy(), abs=1e-6)    # cell (i, j): prompts i and j
+    assert np.diag(shown) == pytest.approx(1.0, abs=1e-5) and (shown < 0.999).sum() == 6
+    groups = ["a", "b", "c"] * 2
+    fig = viz.plot_embedding_map(PROMPTS * 2, groups)
+    xy = viz.project_2d(text.sentence_embeddings(PROMPTS * 2))
+    for g, dots in zip("abc", fig.axes[0].collections):         # one scatter per group, at its prompts' points
+        assert dots.get_label() == g
+        assert np.asarray(dots.get_offsets()) == pytest.approx(xy[[i for i, gi in enumerate(groups) if gi == g]])
     with pytest.raises(ValueError, match="group labels"):
         viz.plot_embedding_map(PROMPTS, ["a"])
     with pytest.raises(ValueError, match="'pca' or 'umap'"):

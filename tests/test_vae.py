@@ -125,7 +125,13 @@ def test_vae_figures_and_widgets(tiny_vae):
     x = data.shapes_world(2, seed=0).images
     fig = viz.plot_vae_reconstructions(tiny_vae, x)
     assert "PSNR" in fig.axes[2].get_title()
-    assert len(viz.plot_latent_channels(tiny_vae, x[0]).axes) >= 5
+    from course_utils.models.vae import encode
+    axes = viz.plot_latent_channels(tiny_vae, x[0]).axes
+    z = encode(tiny_vae, x[0])[0]                                                # (4, h, w) of the image shown
+    assert np.asarray(axes[0].images[0].get_array()) == pytest.approx(x[0].permute(1, 2, 0).numpy(), abs=1e-6)
+    for c in range(len(z)):                                                      # panel 1 + c shows channel c
+        assert np.asarray(axes[1 + c].images[0].get_array()) == pytest.approx(z[c].numpy(), abs=1e-6)
+        assert axes[1 + c].images[0].get_clim() == pytest.approx((-float(z.abs().max()), float(z.abs().max())))   # one shared scale
     z = torch.randn(20_000, generator=torch.Generator().manual_seed(0))
     z = (z - z.mean()) / z.std() * 4                                             # latents of std 4
     ax = viz.latent_histogram(z, 0.25).axes[0]
