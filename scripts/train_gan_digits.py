@@ -50,7 +50,8 @@ def main(argv=None):
     fit(pair, simultaneous_loss, draw, args.steps, lr=args.lr, betas=(0.5, 0.999), name="gan-digits", out=args.out,
         write_weights=write, state=args.state, resume_run=args.resume, seed=args.seed, every=250,
         callback=lambda step, losses, m: snapshots.append((step, generate(m["G"], fixed_z))),
-        settings={"batch_size": args.batch_size, "real_label": 0.9, "updates": "simultaneous"})
+        settings={"batch_size": args.batch_size, "real_label": 0.9, "updates": "simultaneous", "betas": [0.5, 0.999],
+                  "weight_decay": 0.0})
 
 
 if __name__ == "__main__":
