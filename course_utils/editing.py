@@ -8,10 +8,14 @@
 - Inpainting: repaint only a masked region, the rest kept, with diffusers'
   StableDiffusionInpaintPipeline on our ordinary 4-channel U-Net (it blends the known region's
   noised latents back in at every step, as in Avrahami et al.'s blended latent diffusion).
+- Prompt-to-Prompt (Hertz et al. 2023), the word-swap edit: regenerate from the same noise with one word
+  swapped, but with the source prompt's cross-attention maps put in place of the edited prompt's for
+  the first steps, so that every word looks where it looked before (`prompt_to_prompt`).
 - `region_mask`: a mask over one of the nine Shapes World positions."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -94,6 +98,87 @@ def regenerate(pipe, noise: torch.Tensor, prompt: str, num_inference_steps: int 
                 guidance_scale=guidance_scale, output_type="pt").images[0].cpu()
 
 
+class AttentionSwap:
+    """A diffusers attention processor for one cross-attention layer ("attn2"): diffusers' own
+    AttnProcessor computes the layer, but its attention probabilities softmax(q k^T / sqrt(d)),
+    (batch * heads, h*w, tokens), are recorded at every U-Net call (`inject_steps=None`) or, for the
+    first `inject_steps` calls, replaced by the recorded ones. Under guidance (batch [empty prompt,
+    prompt]) only the prompt's half is replaced, as in Hertz et al.'s code."""
+
+    def __init__(self, saved: list, inject_steps: int | None = None, guided: bool = False):
+        from diffusers.models.attention_processor import AttnProcessor
+
+        self.saved, self.inject_steps, self.guided, self.calls = saved, inject_steps, guided, 0
+        self.plain = AttnProcessor()
+
+    def probabilities(self, probs: torch.Tensor, step: int) -> torch.Tensor:
+        if self.inject_steps is None:                            # recording the source prompt's run
+            self.saved.append(probs)
+            return probs
+        if step >= self.inject_steps:                            # later steps: the edited prompt's own maps
+            return probs
+        source = self.saved[step]
+        if self.guided:                                          # keep the empty prompt's half as computed
+            return torch.cat([probs[: len(probs) // 2], source[len(source) // 2:]])
+        return source
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None, **kwargs):
+        step, scores = self.calls, attn.get_attention_scores      # one call per layer per denoising step
+        self.calls += 1
+        attn.get_attention_scores = lambda q, k, mask=None: self.probabilities(scores(q, k, mask), step)
+        try:
+            return self.plain(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
+        finally:
+            del attn.get_attention_scores                         # the module's own method again
+
+
+@contextlib.contextmanager
+def swapping_cross_attention(unet, saved: dict, inject_steps: int | None = None, guided: bool = False):
+    """Install an AttentionSwap on every cross-attention layer of `unet` for the `with` block (the
+    processors in use before are put back afterwards, also after an error). `saved` maps each layer's
+    name to its list of probabilities: filled when recording (inject_steps=None), read when injecting."""
+    originals = dict(unet.attn_processors)
+    swaps = {name: AttentionSwap(saved.setdefault(name, []), inject_steps, guided) if name.endswith("attn2.processor")
+             else p for name, p in originals.items()}
+    unet.set_attn_processor(dict(swaps))         # set_attn_processor pops from the dict it gets: a copy
+    try:
+        yield
+    finally:
+        unet.set_attn_processor(dict(originals))
+
+
+def _token_count(pipe, prompt: str) -> int:
+    return len(pipe.tokenizer(prompt).input_ids)
+
+
+@torch.no_grad()
+def prompt_to_prompt(pipe, noise: torch.Tensor, source_prompt: str, edit_prompt: str, num_inference_steps: int = 25,
+                     guidance_scale: float = 1.0, inject: float = 0.8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Prompt-to-Prompt's word swap (Hertz et al. 2023) -> (source picture, edited picture), each (3, 64, 64).
+
+    1. run the pipeline from `noise` with `source_prompt`, recording every cross-attention layer's maps;
+    2. run it again from the same noise with `edit_prompt`, its maps replaced by the source's for the
+       first `inject` share of the steps: each word looks where the source's word in its place looked,
+       and what it brings (the attention's values) is the new word's.
+    inject=0 is the naive swap (`regenerate`). The two prompts must have as many tokens, one swapped.
+    Example: src, out = prompt_to_prompt(pipe, inv.noise, "a red circle, top left", "a blue circle, top left")"""
+    check_pipe(pipe)
+    noise = v.tensor("noise", noise, 4, "a starting latent (1, 4, 8, 8), e.g. ddim_invert(...).noise")
+    v.number("inject", inject, 0.0, 1.0, "the share of the steps that get the source's maps")
+    v.whole("num_inference_steps", num_inference_steps, 1, 1000)
+    n_src, n_edit = _token_count(pipe, v.text("source_prompt", source_prompt)), _token_count(pipe, v.text("edit_prompt", edit_prompt))
+    if n_src != n_edit:
+        raise ValueError(f"a word swap needs prompts of as many tokens: {source_prompt!r} has {n_src}, {edit_prompt!r} has "
+                         f"{n_edit}; swap one word for a word of as many tokens (pipe.tokenizer.tokenize(word) shows them)")
+    guided = guidance_scale > 1 and getattr(pipe.unet.config, "time_cond_proj_dim", None) is None  # as diffusers
+    saved: dict = {}
+    with swapping_cross_attention(pipe.unet, saved, None, guided):
+        source = regenerate(pipe, noise, source_prompt, num_inference_steps, guidance_scale)
+    with swapping_cross_attention(pipe.unet, saved, round(inject * num_inference_steps), guided):
+        edited = regenerate(pipe, noise, edit_prompt, num_inference_steps, guidance_scale)
+    return source, edited
+
+
 def picture(scene) -> torch.Tensor:
     """A Shapes World scene drawn as a tensor (3, 64, 64) in [0, 1]."""
     return torch.from_numpy(shapes.render_scene(scene)).permute(2, 0, 1).float() / 255
@@ -173,6 +258,54 @@ def measure_edits(pipe, n: int = 24, seed: int = 2024, num_inference_steps: int 
         rows.append({"recon_same": got_back == want, "colour_changed": got_edit[:1] == (new,),
                      "layout_kept": got_edit[1:] == want[1:], "recon_error": float((back - image).abs().mean())})
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} | {"n": n}
+
+
+def object_overlap(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Intersection over union of the two pictures' objects, each picture's object being its pixels farther
+    than 0.2 (of 1) from its background's colour: 1 when the object covers exactly the same pixels."""
+    from . import metrics
+
+    masks = []
+    for image in (a, b):
+        bg = torch.tensor(shapes.BACKGROUNDS[metrics.read_scene(image)[0]]).view(3, 1, 1) / 255
+        masks.append((image - bg).abs().amax(0) > 0.2)
+    union = (masks[0] | masks[1]).sum()
+    return float((masks[0] & masks[1]).sum() / union) if union else 1.0
+
+
+def measure_prompt_to_prompt(pipe, n: int = 24, seed: int = 2024, num_inference_steps: int = 25,
+                             inject: float = 0.8) -> dict:
+    """The naive swap against Prompt-to-Prompt on the pictures and colour swaps of `measure_edits`: each
+    picture inverted with its caption, then regenerated with the colour word swapped, naively
+    (`regenerate`) and with the source's cross-attention maps for the first `inject` of the steps.
+    Returns {'naive': ..., 'p2p': ...}, each with stats.Rate 'colour_changed' (the edit reads the new colour)
+    and 'layout_kept' (shape, size and position read as the picture's) and the mean 'overlap' of the edited
+    object with the source run's (`object_overlap`); 'layout_test' (McNemar, paired) and 'examples'
+    [(picture, source run, naive, p2p, new colour)]."""
+    import numpy as np
+
+    from . import data, metrics
+    from .stats import Rate, mcnemar
+
+    rng = np.random.default_rng(seed)
+    rows, examples = {"naive": [], "p2p": []}, []
+    for i in range(v.whole("n", n, 1, 1000)):
+        scene = data.shapes_scene(seed, i, 0.0, "train")              # as measure_edits: same pictures, same swaps
+        image, new = picture(scene), _swap_colour(scene, rng)
+        edit = scene.caption.replace(scene.objects[0].colour, new)
+        inv = ddim_invert(pipe, image, scene.caption, num_inference_steps)
+        source, p2p = prompt_to_prompt(pipe, inv.noise, scene.caption, edit, num_inference_steps, inject=inject)
+        naive = regenerate(pipe, inv.noise, edit, num_inference_steps)
+        want = _attrs([scene.objects[0]])
+        for name, out in (("naive", naive), ("p2p", p2p)):
+            got = _attrs(metrics.read_scene(out)[1])
+            rows[name].append({"colour_changed": got[:1] == (new,), "layout_kept": got[1:] == want[1:],
+                               "overlap": object_overlap(source, out)})
+        examples.append((image, source, naive, p2p, new))
+    result = {name: {k: Rate(sum(r[k] for r in rs), n) for k in ("colour_changed", "layout_kept")}
+              | {"overlap": float(np.mean([r["overlap"] for r in rs]))} for name, rs in rows.items()}
+    return result | {"layout_test": mcnemar([r["layout_kept"] for r in rows["p2p"]], [r["layout_kept"] for r in rows["naive"]]),
+                     "examples": examples, "n": n, "inject": inject}
 
 
 def measure_inpainting(pipe, n: int = 24, seed: int = 2024, **kwargs) -> dict:

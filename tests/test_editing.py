@@ -84,3 +84,72 @@ def test_reader_knows_teal_only_when_asked():
         metrics.read_scene(img, extra_colours=("mauve",))
     with pytest.raises(TypeError, match="tuple"):
         metrics.read_scene(img, extra_colours="teal")
+
+
+def _attention_layer():
+    from diffusers.models.attention_processor import Attention
+
+    torch.manual_seed(0)
+    return Attention(query_dim=8, cross_attention_dim=6, heads=2, dim_head=4).eval()
+
+
+def test_attention_swap_records_then_puts_the_source_maps_in_place_of_the_edits():
+    layer, g = _attention_layer(), torch.Generator().manual_seed(1)
+    x = torch.randn(2, 5, 8, generator=g)                                 # (batch, positions, channels)
+    source, edit = torch.randn(2, 3, 6, generator=g), torch.randn(2, 3, 6, generator=g)   # two prompts' tokens
+    saved = []
+    rec = editing.AttentionSwap(saved)
+    with torch.no_grad():
+        plain = layer(x, encoder_hidden_states=source)
+        assert torch.allclose(rec(layer, x, source), plain, atol=1e-6)    # recording changes nothing
+        assert len(saved) == 1 and saved[0].shape == (2 * 2, 5, 3)        # (batch * heads, positions, tokens)
+        inj = editing.AttentionSwap(saved, inject_steps=1)
+        out = inj(layer, x, edit)
+        # by hand: the source's probabilities, the edit's values
+        v = layer.head_to_batch_dim(layer.to_v(edit))
+        want = layer.to_out[0](layer.batch_to_head_dim(torch.bmm(saved[0], v)))
+        assert torch.allclose(out, want, atol=1e-6)
+        assert not torch.allclose(out, layer(x, encoder_hidden_states=edit), atol=1e-3)   # the edit's own maps differ
+        assert torch.allclose(inj(layer, x, edit), layer(x, encoder_hidden_states=edit), atol=1e-6)  # step 1: its own
+        assert "get_attention_scores" not in vars(layer)                  # the module's own method is back
+
+
+def test_attention_swap_under_guidance_keeps_the_empty_prompts_half():
+    layer, g = _attention_layer(), torch.Generator().manual_seed(2)
+    x = torch.randn(2, 5, 8, generator=g)                                 # [empty prompt, prompt] as the pipeline batches
+    source, edit = torch.randn(2, 3, 6, generator=g), torch.randn(2, 3, 6, generator=g)
+    saved = []
+    with torch.no_grad():
+        editing.AttentionSwap(saved, guided=True)(layer, x, source)
+        out = editing.AttentionSwap(saved, inject_steps=1, guided=True)(layer, x, edit)
+        own = layer(x, encoder_hidden_states=edit)
+    assert torch.allclose(out[0], own[0], atol=1e-6) and not torch.allclose(out[1], own[1], atol=1e-3)
+
+
+@pytest.mark.slow
+def test_prompt_to_prompt_injects_the_source_maps_step_by_step():
+    pipe = pipelines.load_text_to_image(device="cpu")
+    noise = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(3))
+    src, edit = "a small red circle in the top left", "a small blue circle in the top left"
+    before = dict(pipe.unet.attn_processors)
+    source, naive = editing.prompt_to_prompt(pipe, noise, src, edit, num_inference_steps=6, inject=0.0)
+    assert torch.allclose(source, editing.regenerate(pipe, noise, src, 6), atol=1e-5)   # recording changes nothing
+    assert torch.allclose(naive, editing.regenerate(pipe, noise, edit, 6), atol=1e-5)   # inject=0: the naive swap
+    # a prompt's own maps, put back at the step they came from, change nothing; a step off, they would
+    _, same = editing.prompt_to_prompt(pipe, noise, src, src, num_inference_steps=6, inject=1.0)
+    assert torch.allclose(same, source, atol=1e-5)
+    _, swapped = editing.prompt_to_prompt(pipe, noise, src, edit, num_inference_steps=6, inject=1.0)
+    assert (swapped - naive).abs().max() > 1e-3                           # the source's maps do reach the edit
+    assert {k: type(p) for k, p in pipe.unet.attn_processors.items()} == {k: type(p) for k, p in before.items()}
+    with pytest.raises(ValueError, match="as many tokens"):
+        editing.prompt_to_prompt(pipe, noise, src, "a small dark blue circle in the top left")
+
+
+def test_object_overlap_is_one_for_the_same_object_and_falls_when_it_moves():
+    from course_utils import shapes as sw
+
+    def draw(position):
+        return editing.picture(sw.Scene("black", [sw.ShapeObject("red", "square", "large", position)]))
+    assert editing.object_overlap(draw("center"), draw("center")) == 1.0
+    assert editing.object_overlap(draw("center"), draw("right")) < 0.5
+    assert editing.object_overlap(draw("left"), draw("right")) == 0.0
