@@ -7,7 +7,9 @@ in the user's settings (its `active` setting) and, left on, reopens the next Jup
 slide with no menu bar. This script turns that setting off before JupyterLab starts.
 
 Both load classroom/lab/custom.css, the presenter theme: it applies only while a slideshow is on
-(larger type that scales with the screen, the full width, code that clicks cannot edit).
+(larger type that scales with the screen, the full width), and classroom/lab/overrides.json, the course's
+settings defaults: while a slideshow is on, Space and Shift+Space in a code cell's editor (after a click
+on the code) leave the editor and page, instead of typing a space into the code.
 
 --present also sets COURSE_FAST=1, the shortened lessons, so Run All of a lesson ends within 2 minutes."""
 
