@@ -130,8 +130,8 @@ def reflow(model, n: int = 4096, steps: int = 500, sampler_steps: int = 100, see
     1. draw noise (from `seed`) and follow `model`'s flow to where it lands: pairs (x0, noise)
        that the flow couples, no longer independent;
     2. fine-tune a copy of `model` on the straight lines between those pairs.
-    A line no longer crosses others much, so its velocity is nearly the same all along it, and
-    few Euler steps (even one) follow it. Measure the new model on noise it never trained on,
+    The new pairing never raises a convex transport cost (Liu et al.), so the lines get shorter and
+    cross less, and few Euler steps (even one) follow them. Measure the new model on noise it never trained on,
     drawn from another seed (lesson 07 uses seed 1). Used in notebooks/07_beyond.ipynb."""
     import copy
 
@@ -199,3 +199,35 @@ def card_results(path=None) -> CardTable:
         raise ValueError(f"{path} is not a flow-digits metrics.json (missing {e}): rebuild it with "
                          "python scripts/train_flow_digits.py") from None
     return CardTable(results, real, card["n"])
+
+
+def objective_weights(log_snr: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Each training objective as a weight w(lambda) on the noise error over log-SNR; lesson 07.
+
+    Any Gaussian path x_t = a_t x0 + b_t eps has a log signal-to-noise ratio lambda = log(a_t^2 / b_t^2),
+    and each of these losses is an integral of w(lambda) E||eps - eps_hat||^2 over lambda (Kingma & Gao
+    2023): w is the density of lambda that the sampling of t gives, times what the loss multiplies the
+    eps-error by. With the flow's path (a = 1 - t, b = t), ||v - v_hat||^2 = ||eps - eps_hat||^2 / (1 - t)^2.
+    Each weight is scaled to 1 at lambda = 0 (an overall factor only rescales the learning rate); NaN
+    where an objective never trains. Example: objective_weights(torch.linspace(-10, 10, 200))"""
+    lam = validate.tensor("log_snr", log_snr, (1,)).double()
+    raw, at_zero = _raw_weights(lam), _raw_weights(torch.zeros(1, dtype=torch.float64))
+    return {name: (w / at_zero[name]).float() for name, w in raw.items()}
+
+
+def _raw_weights(lam: torch.Tensor) -> dict[str, torch.Tensor]:
+    """objective_weights before scaling: densities of lambda (per unit of lambda) x the loss's factor."""
+    import numpy as np
+
+    from .noise import make_schedule
+
+    t = torch.sigmoid(-lam / 2)                                   # the flow's t: (1 - t) / t = e^(lambda / 2)
+    abar = make_schedule("linear").alphas_cumprod.double()        # lesson 03's schedule, 1000 steps
+    grid = (abar / (1 - abar)).log().flip(0)                      # its lambdas, increasing (1000,)
+    steps_per_lambda = 1 / torch.gradient(grid)[0]                # t uniform over steps -> density of lambda
+    ddpm = np.interp(lam.numpy(), grid.numpy(), steps_per_lambda.numpy(), left=np.nan, right=np.nan)
+    logit_normal = torch.distributions.Normal(0.0, 1.0).log_prob(-lam / 2).exp() / 2   # density of lambda
+    return {"ELBO (uniform in λ)": torch.ones_like(lam),
+            "DDPM: ε-loss, linear schedule, t uniform": torch.from_numpy(ddpm),
+            "flow matching: t uniform": t * (1 - t) / 2 / (1 - t) ** 2,
+            "SD3: flow, t logit-normal(0, 1)": logit_normal / (1 - t) ** 2}

@@ -130,3 +130,65 @@ def test_card_results_are_the_model_cards_rows_under_lesson_07s_names(tmp_path):
         flow.card_results(broken)
     with pytest.raises(FileNotFoundError, match="train_flow_digits"):
         flow.card_results(tmp_path / "missing.json")
+
+
+def _weights_by_sampling(lam_samples, factor, centres, width=0.5):
+    """Monte Carlo w(lambda): density of the sampled lambdas times the loss's factor, scaled to 1 at 0."""
+    def at(c):
+        near = (lam_samples - c).abs() < width / 2
+        return float((factor * near).sum())
+    zero = at(0.0)
+    return torch.tensor([at(float(c)) / zero for c in centres])
+
+
+def test_objective_weights_match_sampling_t_and_weighing_the_eps_error():
+    g = torch.Generator().manual_seed(0)
+    centres = torch.tensor([-4.0, -2.0, 2.0, 4.0])
+    w = flow.objective_weights(centres)
+    # flow matching, t ~ U(0, 1): lambda = 2 log((1 - t) / t), velocity error = eps error / (1 - t)^2
+    t = torch.rand(2_000_000, generator=g, dtype=torch.float64).clamp(1e-6, 1 - 1e-6)
+    lam = 2 * ((1 - t) / t).log()
+    mc = _weights_by_sampling(lam, 1 / (1 - t) ** 2, centres)
+    assert torch.allclose(w["flow matching: t uniform"], mc.float(), rtol=0.1)
+    unweighted = _weights_by_sampling(lam, torch.ones_like(t), centres)   # negative control: no 1/(1-t)^2
+    assert not torch.allclose(w["flow matching: t uniform"], unweighted.float(), rtol=0.1)
+    # SD3: t logit-normal(0, 1)
+    t = torch.sigmoid(torch.randn(2_000_000, generator=g, dtype=torch.float64))
+    lam = 2 * ((1 - t) / t).log()
+    mc = _weights_by_sampling(lam, 1 / (1 - t) ** 2, centres)
+    assert torch.allclose(w["SD3: flow, t logit-normal(0, 1)"], mc.float(), rtol=0.1)
+    # DDPM: steps uniform over lesson 03's linear schedule, the eps-error unweighted
+    from course_utils.noise import make_schedule
+
+    abar = make_schedule("linear").alphas_cumprod.double()
+    lam = (abar / (1 - abar)).log()[torch.randint(0, 1000, (2_000_000,), generator=g)]
+    mc = _weights_by_sampling(lam, torch.ones_like(lam), centres, width=1.0)
+    assert torch.allclose(w["DDPM: ε-loss, linear schedule, t uniform"], mc.float(), rtol=0.1)
+    assert torch.all(w["ELBO (uniform in λ)"] == 1)
+
+
+def test_objective_weights_are_nan_where_ddpm_never_trains_and_refuse_bad_input():
+    w = flow.objective_weights(torch.tensor([-20.0, 0.0, 20.0]))
+    assert torch.isnan(w["DDPM: ε-loss, linear schedule, t uniform"][[0, 2]]).all()
+    assert all(float(v[1]) == pytest.approx(1.0) for v in w.values())
+    with pytest.raises((TypeError, ValueError)):
+        flow.objective_weights("0.5")
+
+
+def test_an_euler_step_of_the_flow_is_a_ddim_step_in_rescaled_coordinates():
+    """Lesson 07: x / sqrt((1-t)^2 + t^2) is a variance-preserving path with sqrt(abar) = (1-t)/scale."""
+    from course_utils.diffusion import ddim_step
+
+    g = torch.Generator().manual_seed(0)
+    x_t, v = torch.randn(4, 1, 8, 8, generator=g), torch.randn(4, 1, 8, 8, generator=g)
+    t, s = 0.8, 0.3
+    euler = x_t + (s - t) * v
+
+    def scale(u):
+        return ((1 - u) ** 2 + u ** 2) ** 0.5
+
+    abar = torch.tensor([(1 - s) ** 2 / scale(s) ** 2, (1 - t) ** 2 / scale(t) ** 2])
+    ddim, _ = ddim_step(x_t + (1 - t) * v, 1, 0, x_t / scale(t), abar)
+    assert torch.allclose(euler, ddim * scale(s), atol=1e-5)
+    wrong, _ = ddim_step(x_t + (1 - t) * v, 1, 0, x_t, abar)          # not rescaled: a different step
+    assert not torch.allclose(euler, wrong * scale(s), atol=1e-2)
