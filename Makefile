@@ -78,9 +78,9 @@ SITE_ENV := HF_HUB_OFFLINE=1 COURSE_FAST=$(if $(COURSE_FAST),$(COURSE_FAST),1) O
 slides: $(STAMP) npm
 	$(SITE_ENV) $(BIN)/python classroom/build.py slides
 
-## instructor: the decks with each exercise's solution in its speaker notes, in build/instructor/ (never published)
+## instructor: the decks with each exercise's solution in its speaker notes, in build/instructor/ (never published); ONLY="03 06" for some
 instructor: $(STAMP) npm
-	$(SITE_ENV) $(BIN)/python classroom/build.py instructor
+	$(SITE_ENV) $(BIN)/python classroom/build.py instructor $(if $(ONLY),--only $(ONLY))
 
 ## site: the whole course as a static website under _site/ (open _site/index.html), slides included
 site: $(STAMP) npm
