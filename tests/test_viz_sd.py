@@ -42,3 +42,27 @@ def test_cross_attention_draws_the_image_then_one_panel_per_word():
     assert "step 3 of 3" in fig._suptitle.get_text()
     with pytest.raises(TypeError, match="cross_attention_maps"):
         viz.plot_cross_attention({"image": 1})
+
+
+def test_guidance_diversity_draws_counts_with_their_maxima_and_wilson_intervals():
+    import pytest
+
+    from course_utils.stats import Rate
+
+    distinct = {1.0: {"colour": 6, "position": 7}, 7.5: {"colour": 4, "position": 4}}
+    rates = {"a circle drawn": {1.0: Rate(47, 48), 7.5: Rate(15, 48)}}
+    fig = viz.plot_guidance_diversity(distinct, {"colour": 6, "position": 9}, rates, 48)
+    left, right = fig.axes
+    assert [list(line.get_ydata()) for line in left.lines if line.get_marker() == "o"] == [[6, 4], [7, 4]]
+    assert sorted(line.get_ydata()[0] for line in left.lines if line.get_linestyle() == ":") == [6, 9]
+    assert [t.get_text() for t in left.get_legend().get_texts()] == ["colour (of 6)", "position (of 9)"]
+    assert "48 seeds" in left.get_title()
+    (_, caps, (bars,)) = right.containers[0]
+    low, high = bars.get_segments()[1][:, 1]                  # w = 7.5: the bar spans the Wilson interval
+    assert (round(low, 4), round(high, 4)) == tuple(round(x, 4) for x in Rate(15, 48).interval)
+    with pytest.raises(ValueError, match="same attributes"):
+        viz.plot_guidance_diversity({1.0: {"colour": 6}, 2.0: {"size": 2}}, {"colour": 6, "size": 2}, rates, 48)
+    with pytest.raises(ValueError, match="how many values exist"):
+        viz.plot_guidance_diversity(distinct, {"colour": 6}, rates, 48)
+    with pytest.raises(TypeError, match="stats.Rate"):
+        viz.plot_guidance_diversity(distinct, {"colour": 6, "position": 9}, {"circle": {1.0: 0.9}}, 48)

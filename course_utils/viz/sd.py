@@ -92,6 +92,52 @@ def plot_guidance_curve(curve: dict, n: int, rescaled: dict | None = None,
     return fig
 
 
+def plot_guidance_diversity(distinct: dict, possible: dict, rates: dict, n: int, prompt: str = "a circle"):
+    """Guidance's price in two panels against the guidance scale w; returns the Figure.
+
+    Left: how many different values of each attribute `read_scene` found in n pictures of one
+    prompt (distinct: {w: {attribute: count}}), with the number that exist dotted (possible:
+    {attribute: count}). Right: rates with their 95 % Wilson intervals (rates: {label: {w: stats.Rate}}).
+    Example: plot_guidance_diversity({1.0: {"colour": 6}, 7.5: {"colour": 4}}, {"colour": 6},
+                                     {"circle": {1.0: Rate(47, 48), 7.5: Rate(15, 48)}}, 48)
+    Used in notebooks/06_stable_diffusion.ipynb (section 7)."""
+    from ..stats import Rate
+
+    if not isinstance(distinct, dict) or not distinct:
+        raise ValueError("distinct must be {w: {attribute: number of different values found}}, one entry per w.")
+    ws = sorted(distinct)
+    attributes = list(distinct[ws[0]])
+    for w in ws:
+        if not isinstance(distinct[w], dict) or list(distinct[w]) != attributes:
+            raise ValueError(f"distinct[{w}] must count the same attributes as distinct[{ws[0]}]: {attributes}")
+    missing = [a for a in attributes if a not in possible]
+    if missing:
+        raise ValueError(f"possible must say how many values exist for {missing} (e.g. 6 colours).")
+    for label, row in rates.items():
+        if not isinstance(row, dict) or not all(isinstance(r, Rate) for r in row.values()):
+            raise TypeError(f"rates[{label!r}] must be {{w: stats.Rate(k, n)}}, got {row!r}")
+    n = v.whole("n", n, 1)
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.3))
+    for k, attr in enumerate(attributes):
+        left.plot(ws, [distinct[w][attr] for w in ws], "o-", color=f"C{k}", label=f"{attr} (of {possible[attr]})")
+        left.axhline(possible[attr], color=f"C{k}", ls=":", lw=1)
+    left.set(xlabel="guidance scale w", ylabel="different values found", ylim=(0, max(possible.values()) + 3.5),
+             title=f"variety in {n} seeds of \"{prompt}\"")
+    left.legend(fontsize=7, loc="upper center", ncol=2)
+    for k, (label, row) in enumerate(rates.items()):
+        xs = sorted(row)
+        p = [row[w].value for w in xs]
+        lo = [row[w].value - row[w].interval[0] for w in xs]
+        hi = [row[w].interval[1] - row[w].value for w in xs]
+        right.errorbar(xs, p, yerr=[lo, hi], fmt="s-", color=f"C{k + len(attributes)}", capsize=3, ms=4, label=label)
+    right.set(xlabel="guidance scale w", ylabel="share of the pictures", ylim=(0, 1.05),
+              title="with 95 % intervals (Wilson)")
+    right.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
 def plot_cross_attention(maps, step: int | None = None, words=None, ncols: int = 9, size: float = 1.6,
                          alpha: float = 0.65):
     """The generated image, then one panel per word of the prompt with its cross-attention map
