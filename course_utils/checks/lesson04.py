@@ -98,7 +98,7 @@ def check_closer_than_crimson(prompt) -> bool:
         return say(False, f"{yours:.{k}f}, below crimson's {crimson:.{k}f}. You changed one word, the right idea, but "
                           f"{prompt!r} happens to sit about as far from 'a red circle' as crimson does: try another {kind}")
     return say(False, f"{yours:.{k}f}, below crimson's {crimson:.{k}f}. Hint: keep the words of 'a red circle' and change "
-                      "just one of them (the heatmap and the map show which kind of word moves a prompt least)")
+                      "just one of them, its colour or its shape (the count after section 3's map shows how close such changes stay)")
 
 
 def _decimals_apart(a: float, b: float, most: int = 6) -> int:
