@@ -19,8 +19,9 @@ pre-heated, so the first visitor gets the page, models loaded, at once; each fur
 their own kernel, and a kernel whose tab is closed is shut down after `--cull-after` idle seconds.
 Voilà's lab template links Font Awesome from a CDN; the template used here is that same template
 with those links removed (written under build/voila/ at start), so nothing leaves the machine.
-(Voilà also loads the slideshow and font extensions installed for JupyterLab, which log errors in
-the page; allow-listing only the widgets' extension left the page without widgets, so it is not done.)"""
+Voilà would also load every extension installed for JupyterLab (the slideshow and the fonts, which
+log errors in a page that has no notebook panel); the page loads only the widgets' extensions
+(VOILA_EXTENSIONS: JupyterLab's widget manager and Voilà's own, which draws them)."""
 
 from __future__ import annotations
 
@@ -71,6 +72,9 @@ def _voila_lab_index() -> Path:
 
 LOOPBACK = "127.0.0.1"
 SITE = ROOT / "_site"
+# The lab extensions the page loads: ipywidgets' (the widget models and views) and Voilà's widget
+# manager for ipywidgets 8, which renders them (Voilà keeps that one only if allow-listed too).
+VOILA_EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manager8")
 
 
 def full_message(max_kernels: int, cull_after: int) -> str:
@@ -104,6 +108,7 @@ def voila_argv(args) -> list[str]:
             "--strip_sources=True", "--show_tracebacks=False",
             f"--MappingKernelManager.cull_idle_timeout={args.cull_after}",
             f"--MappingKernelManager.cull_interval={args.cull_interval}", "--MappingKernelManager.cull_connected=False",
+            *[f"--VoilaConfiguration.extension_allowlist={name}" for name in VOILA_EXTENSIONS],
             *([] if args.open else ["--no-browser"])]
 
 

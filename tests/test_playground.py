@@ -57,11 +57,22 @@ def test_make_class_says_what_it_exposes(playground):
     assert "At most 12 visitors" in playground.where(playground.parse_args([]))
 
 
-def test_voila_keeps_the_extension_that_draws_the_widgets(playground):
-    """An allow-list of only the widgets' lab extension left the Voila page with no widgets (the browser
-    test saw no prompt box in 60 s): Voila needs its own extensions too. None is filtered out now."""
-    argv = playground.voila_argv(playground.parse_args([]))
-    assert not [a for a in argv if "extension_allowlist" in a]
+def test_voila_loads_the_widget_extensions_and_no_other(playground):
+    """The page gets ipywidgets' lab extension and Voila's widget manager (without it: no widgets, as an
+    allow-list of the first alone showed), not the slideshow or font extensions (errors in the page)."""
+    import logging
+
+    from traitlets.config.loader import KVArgParseConfigLoader
+    from voila.configuration import VoilaConfiguration
+    from voila.utils import get_page_config
+
+    argv = [a for a in playground.voila_argv(playground.parse_args([])) if a.startswith("--VoilaConfiguration.")]
+    conf = VoilaConfiguration(config=KVArgParseConfigLoader(argv).load_config())
+    names = {x["name"] for x in get_page_config("/", {}, logging.getLogger(), conf)["federated_extensions"]}
+    everything = {x["name"] for x in get_page_config("/", {}, logging.getLogger(), VoilaConfiguration())
+                  ["federated_extensions"]}
+    assert "jupyterlab-slideshow" in everything                     # installed for JupyterLab ...
+    assert names == set(playground.VOILA_EXTENSIONS), names         # ... and not loaded by the playground
 
 
 def test_bad_kernel_caps_are_refused(playground, capsys):

@@ -84,3 +84,22 @@ def test_a_closed_tab_leaves_no_kernel_running(browser):
         assert "Kernel shutdown" in log.read_text(), "the kernel of a closed tab is still running"
     finally:
         stop(proc)
+
+
+def test_the_page_loads_only_what_it_needs_no_console_error(page, playground):
+    """Voilà loads JupyterLab's extensions into its page too; the slideshow and font extensions have no
+    place there and logged errors (issue 30). The page must log no error and still draw its widgets
+    (an allow-list without Voilà's own widget manager once left it with none)."""
+    url, _ = playground
+    console = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+    page.on("console", lambda m: print(f"console {m.type}: {m.text[:300]}") if m.type == "error" else None)
+    page.goto(url, wait_until="commit", timeout=180_000)                  # Voilà runs the notebook first
+    page.get_by_role("textbox").first.wait_for(timeout=180_000)           # the widgets are drawn ...
+    page.locator("img.widget-image").first.wait_for(timeout=180_000)       # ... the first picture too
+    page.get_by_role("tab", name="Noising (lesson 03)").click()            # a second tab renders its widgets
+    page.locator(".noUi-handle:visible").first.wait_for()
+    page.wait_for_timeout(2000)                                            # late errors (extensions load async)
+    shot(page, "playground-06-no-console-error")
+    assert console == [] and page.errors == [], console + page.errors
+    assert page.outside == [], page.outside
