@@ -16,7 +16,7 @@ empty prompt), averaged over heads; each layer's map (8x8 or 4x4 here) upsampled
 64x64 and averaged over layers; word-pieces summed into their word; the start and end tokens and
 the padding left out and the words' shares renormalised to sum to 1 at every pixel
 (`word_share` says how much attention the words got before that).
-Used in notebooks/06_stable_diffusion.ipynb (section 9) and lesson 08."""
+Used in notebooks/06_stable_diffusion.ipynb (section 10) and lesson 08."""
 
 from __future__ import annotations
 
