@@ -112,9 +112,19 @@ def shapes_world(n: int = 16, seed: int = 0, two_object_fraction: float = 0.3,
     v.whole("size", size, 8, 512)
     _check_stream(seed, start, two_object_fraction, wording, jitter, "start")
     scenes = [shapes_scene(seed, start + i, two_object_fraction, wording, jitter) for i in range(n)]
+    return ShapesBatch(render_scenes(scenes, size), [s.caption for s in scenes], scenes)
+
+
+def render_scenes(scenes, size: int = 64) -> torch.Tensor:
+    """Shapes World scenes drawn as images (N, 3, size, size) in [0, 1]: the one scene -> tensor.
+
+    Example: render_scenes([Scene("black", [ShapeObject("red", "circle", "small", "top left")])])[0]"""
+    scenes = list(scenes) if isinstance(scenes, (list, tuple)) else scenes
+    if not isinstance(scenes, list) or not scenes or not all(isinstance(s, sw.Scene) for s in scenes):
+        raise v.InputTypeError(f"scenes must be a non-empty list of shapes.Scene, got {scenes!r:.60}")
+    v.whole("size", size, 8, 512)
     arrs = np.stack([sw.render_scene(s, size) for s in scenes])  # (N, H, W, 3) uint8
-    images = torch.from_numpy(arrs).permute(0, 3, 1, 2).float() / 255.0
-    return ShapesBatch(images, [s.caption for s in scenes], scenes)
+    return torch.from_numpy(arrs).permute(0, 3, 1, 2).float() / 255.0
 
 
 def _check_stream(seed, index, two_object_fraction, wording, jitter, index_name="index") -> None:

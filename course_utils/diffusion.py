@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 
 from . import validate as v
+from .images import to_unit
 from .noise import Schedule, check_schedule
 
 
@@ -168,7 +169,7 @@ def sample_diffusion(unet, scheduler, n: int, steps: int, generator: torch.Gener
     for t in scheduler.timesteps:
         eps = unet(x, t).sample
         x = scheduler.step(eps, t, x, generator=generator).prev_sample
-    return ((x.clamp(-1, 1) + 1) / 2).cpu()
+    return to_unit(x).cpu()
 
 
 def sample_from_pipeline(pipe, n: int, generator, steps: int) -> torch.Tensor:

@@ -30,6 +30,7 @@ import torch
 
 from . import data, metrics, models
 from . import validate as v
+from .images import to_unit
 from .paths import checkpoint_dir
 from .shapes import WORDINGS
 
@@ -181,7 +182,7 @@ def evaluate_ddpm(n: int = 500) -> dict:
     def draw(steps):
         g = torch.Generator().manual_seed(1)
         if steps == 1000:
-            return ((ddpm_sample(pipe.unet, make_schedule("linear"), n, g)[0] + 1) / 2).clamp(0, 1)
+            return to_unit(ddpm_sample(pipe.unet, make_schedule("linear"), n, g)[0])
         return sample_diffusion(pipe.unet, DDIMScheduler.from_config(pipe.scheduler.config), n, steps, g)
 
     return digits_card(n) | {

@@ -28,6 +28,7 @@ import torch
 
 from . import metrics, shapes
 from . import validate as v
+from .data import render_scenes
 from .models.unet_shapes import denoising_loss, encode_prompts, noisy_batch, training_schedule
 
 NEW_COLOUR = "teal"
@@ -68,8 +69,7 @@ def teal_examples(n: int, seed: int = 0, colour: str = NEW_COLOUR, other_share: 
         scene = shapes.Scene(str(rng.choice(list(shapes.BACKGROUNDS))), [shapes.random_object(rng, **fixed)])
         scene.caption = shapes.make_caption(scene, rng, wording)
         scenes.append(scene)
-    images = torch.from_numpy(np.stack([shapes.render_scene(s) for s in scenes])).permute(0, 3, 1, 2).float() / 255
-    return images, scenes, [s.caption for s in scenes]
+    return render_scenes(scenes), scenes, [s.caption for s in scenes]
 
 
 def latents_for(vae, images: torch.Tensor, steps: int = 150, lr: float = 0.05, jitter: float = 0.0,
@@ -252,14 +252,10 @@ def save_word(vector: torch.Tensor, token: str, path) -> None:
 def load_word(pipe, path, token: str) -> None:
     """pipe.load_textual_inversion(path, token=token), without transformers' notice about how it
     initialises the new row (the row is overwritten with the learned vector right after)."""
-    import transformers.utils.logging as tlog
+    from .quiet import quiet
 
-    before = tlog.get_verbosity()
-    tlog.set_verbosity_error()
-    try:
+    with quiet("transformers"):
         pipe.load_textual_inversion(str(path), token=token)
-    finally:
-        tlog.set_verbosity(before)
 
 
 # ---------------------------------------------------------------- LoRA
@@ -428,9 +424,8 @@ def recoloured(scenes, colours=None) -> torch.Tensor:
     unknown = [c for c in colours if c not in shapes.COLOURS | shapes.EXTRA_COLOURS]
     if unknown or not colours:
         raise ValueError(f"colours must be some of {list(shapes.COLOURS | shapes.EXTRA_COLOURS)}, got {colours!r}")
-    out = [[shapes.render_scene(replace(s, objects=[replace(o, colour=c) for o in s.objects])) for c in colours]
-           for s in scenes]
-    return torch.from_numpy(np.array(out)).permute(0, 1, 4, 2, 3).float() / 255
+    out = render_scenes([replace(s, objects=[replace(o, colour=c) for o in s.objects]) for s in scenes for c in colours])
+    return out.reshape(len(scenes), len(colours), *out.shape[1:])
 
 
 def drawn_latents(pipe, prompts: list[str], seed: int = 0, guidance_scales=(2.0, 5.0), steps: int = 25) -> torch.Tensor:
@@ -547,13 +542,14 @@ def train_lora(pipe, latents: torch.Tensor, captions: list[str], steps: int = 30
 def load_lora(pipe, folder) -> None:
     """pipe.load_lora_weights(folder) (the U-Net's adapter), without diffusers' notice that the text
     encoder (our BERT) has none; and the VAE decoder's adapter too when the folder holds one."""
-    from .pipelines import _quiet, check_pipe
+    from .pipelines import check_pipe
+    from .quiet import quiet
 
     check_pipe(pipe)
     if not (Path(folder) / "pytorch_lora_weights.safetensors").is_file():
         raise FileNotFoundError(f"no LoRA weights (pytorch_lora_weights.safetensors) in {str(folder)!r}: the course's "
                                 "adapter is in assets/checkpoints/lora-teal (python scripts/train_lora_teal.py rebuilds it)")
-    with _quiet("diffusers.loaders.lora_base"):
+    with quiet("diffusers.loaders.lora_base"):
         pipe.load_lora_weights(str(folder))
     if (Path(folder) / "vae_decoder_lora.safetensors").exists():
         load_vae_lora(pipe.vae, folder)

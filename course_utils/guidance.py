@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 
 from . import validate as v
+from .quiet import quiet
 
 KINDS = ("cfg", "interval", "apg", "auto")
 
@@ -81,8 +82,6 @@ def with_guidance(pipe, kind: str, guidance_scale: float, start: float = 0.0, st
     steps), "apg" (eta: share kept of the part along cond; norm_threshold: its size cap, 0 = none;
     momentum), "auto" (autoguidance with the U-Net `weak`). Example:
         with_guidance(pipe, "interval", 5.0, start=0.2, stop=0.8)(prompt, guidance_scale=5.0)"""
-    from diffusers.utils import logging as diffusers_logging
-
     kind = v.one_of("kind", kind, KINDS)
     w = v.number("guidance_scale", guidance_scale, 1.0001, 100.0, "guidance needs a scale above 1")
     v.number("start", start, 0.0, 1.0)
@@ -91,12 +90,8 @@ def with_guidance(pipe, kind: str, guidance_scale: float, start: float = 0.0, st
         raise ValueError(f"the guidance interval must have start < stop, got start={start}, stop={stop}")
     if kind == "auto" and weak is None:
         raise ValueError("autoguidance needs weak=: a weaker U-Net of the same model (e.g. an early snapshot)")
-    before = diffusers_logging.get_verbosity()
-    diffusers_logging.set_verbosity_error()   # every guider warns "experimental"; pinned diffusers, tested here
-    try:
+    with quiet("diffusers"):   # every guider warns "experimental"; pinned diffusers, tested here
         guider = _guider(kind, w, start, stop, eta, norm_threshold, momentum)
-    finally:
-        diffusers_logging.set_verbosity(before)
     wrapped = GuidedUNet(pipe.unet, guider, w, pipe.scheduler, weak=weak if kind == "auto" else None)
     parts = {name: getattr(pipe, name) for name in ("vae", "text_encoder", "tokenizer", "scheduler")}
     new = type(pipe)(**parts, unet=wrapped, safety_checker=None, feature_extractor=None, requires_safety_checker=False)

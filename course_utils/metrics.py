@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +15,7 @@ from scipy import ndimage
 
 from . import shapes as sw
 from . import validate as v
+from .quiet import quiet
 
 _BGS = np.array(list(sw.BACKGROUNDS.values()), dtype=np.float32)  # (3, 3)
 
@@ -191,8 +191,7 @@ def frechet_distance(mu1, cov1, mu2, cov2) -> float:
     """||mu1 - mu2||^2 + Tr(C1 + C2 - 2 (C1 C2)^(1/2)), the distance FID uses."""
     from scipy import linalg
 
-    with warnings.catch_warnings():  # dead ReLU units make the covariances singular; harmless
-        warnings.simplefilter("ignore")
+    with quiet(warnings=Warning):  # dead ReLU units make the covariances singular; harmless
         covmean = linalg.sqrtm(cov1 @ cov2)
     covmean = covmean.real if np.iscomplexobj(covmean) else covmean
     return float(((mu1 - mu2) ** 2).sum() + np.trace(cov1 + cov2 - 2 * covmean))

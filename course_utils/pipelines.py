@@ -7,15 +7,14 @@ a GPU only. The same cells and helpers then work on either."""
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
-import warnings
 
 import torch
 
 from . import validate as v
+from .images import to_unit
 from .pipeline_inputs import check_call, check_generation_inputs  # noqa: F401  (public: pipelines.check_generation_inputs)
+from .quiet import quiet
 from .text import MAX_TOKENS
 
 _CACHE: dict = {}
@@ -25,30 +24,10 @@ _QUIET_LOGGERS = ("diffusers.pipelines.stable_diffusion.pipeline_stable_diffusio
                   "transformers.tokenization_utils_base")
 
 
-@contextlib.contextmanager
-def _quiet(*names):
-    """Raise the level of the named loggers to ERROR for the duration."""
-    loggers = [logging.getLogger(n) for n in names]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
-
-
 def _diffusers_sd():
     """diffusers' StableDiffusionPipeline, imported without transformers' torchvision notices."""
-    import transformers.utils.logging as tlog
-
-    before = tlog.get_verbosity()
-    tlog.set_verbosity_error()
-    try:
+    with quiet("transformers"):
         from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
-    finally:
-        tlog.set_verbosity(before)
     return StableDiffusionPipeline, StableDiffusionImg2ImgPipeline
 
 
@@ -64,7 +43,7 @@ class StableDiffusionPipeline(_SD):
     guidance, as in diffusers. It saves as, and loads back as, a plain StableDiffusionPipeline."""
 
     def __call__(self, *args, **kwargs):
-        with _quiet(*_QUIET_LOGGERS):
+        with quiet(*_QUIET_LOGGERS):
             check_call(self, _SD.__call__, args, kwargs)
             return super().__call__(*args, **kwargs)
 
@@ -74,7 +53,7 @@ class StableDiffusionImg2ImgPipeline(_SDImg2Img):
     `strength` that runs at least one denoising step (int(num_inference_steps * strength) >= 1)."""
 
     def __call__(self, *args, **kwargs):
-        with _quiet(*_QUIET_LOGGERS):
+        with quiet(*_QUIET_LOGGERS):
             check_call(self, _SDImg2Img.__call__, args, kwargs)
             return super().__call__(*args, **kwargs)
 
@@ -94,11 +73,21 @@ def course_components(device="cpu") -> dict:
     from .models.unet_shapes import SCHEDULER_CONFIG
     from .text import load_text_encoder
 
-    tokenizer, text_encoder = load_text_encoder(None, device)
+    tokenizer, text_encoder = _own_copies(*load_text_encoder(None, device))   # text's cached pair stays as lesson 04 has it
     tokenizer.model_max_length = MAX_TOKENS           # the pipeline pads every prompt to this length
     text_encoder.config.use_attention_mask = True     # and lets BERT ignore the padding, as in training
     return dict(tokenizer=tokenizer, text_encoder=text_encoder, vae=load_pretrained("vae-shapes", device),
                 unet=load_pretrained("unet-shapes", device), scheduler=DDIMScheduler(**SCHEDULER_CONFIG))
+
+
+def _own_copies(tokenizer, text_encoder):
+    """A copy of the tokenizer, and the encoder with a config of its own (its weights shared): settings made
+    on them leave the cached pair that text.load_text_encoder hands to other lessons as it was."""
+    import copy
+
+    encoder = copy.copy(text_encoder)                 # the same modules and weights, no second copy in memory
+    encoder.config = copy.deepcopy(text_encoder.config)
+    return copy.deepcopy(tokenizer), encoder
 
 
 def load_text_to_image(model_id: str | None = None, device: str | torch.device | None = None):
@@ -117,8 +106,7 @@ def load_text_to_image(model_id: str | None = None, device: str | torch.device |
         return _CACHE[key]
     diffusers_logging.disable_progress_bar()
     if model_id is None:
-        with warnings.catch_warnings():  # "expected CLIPTextModel, got BertModel": intended, see lesson 06
-            warnings.simplefilter("ignore")
+        with quiet(warnings=Warning):  # "expected CLIPTextModel, got BertModel": intended, see lesson 06
             pipe = StableDiffusionPipeline(**course_components(device), safety_checker=None,
                                            feature_extractor=None, requires_safety_checker=False)
     else:
@@ -133,8 +121,7 @@ def _from_pretrained(model_id: str, dtype):
     from .network import is_offline
 
     try:
-        with warnings.catch_warnings(), _quiet("diffusers.pipelines.pipeline_utils"):  # BERT, not CLIP
-            warnings.simplefilter("ignore")
+        with quiet("diffusers.pipelines.pipeline_utils", warnings=Warning):  # BERT, not CLIP
             return StableDiffusionPipeline.from_pretrained(model_id, dtype=dtype, safety_checker=None,
                                                            requires_safety_checker=False, use_safetensors=True)
     except Exception as e:  # noqa: BLE001 - every failure gets the same kind of actionable message
@@ -163,6 +150,19 @@ def make_scheduler(name: str, config):
     if name not in classes:
         raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {name!r}")
     return classes[name].from_config(config)
+
+
+def with_scheduler(pipe, name: str):
+    """A pipeline sharing `pipe`'s parts (no extra memory) with a new scheduler by its lesson name, made from
+    `pipe`'s scheduler config; `pipe` itself, and the cached one every lesson shares, are left as they were.
+
+    Example: with_scheduler(pipe, "Euler")("a red circle", num_inference_steps=10).images[0]"""
+    check_pipe(pipe)
+    scheduler = make_scheduler(name, pipe.scheduler.config)
+    with quiet("diffusers.pipelines.pipeline_utils", warnings=Warning):   # BERT, not CLIP, as when it was loaded
+        other = type(pipe).from_pipe(pipe, scheduler=scheduler)
+    other.set_progress_bar_config(disable=True)
+    return other
 
 
 def img2img(pipe):
@@ -212,28 +212,10 @@ def measure_adherence(pipe, n: int = 200, seed: int = 2024, two_object_fraction:
 
 def recorded_adherence(guidance_scale: float = 2.0, two_object_fraction: float = 0.0, guidance_rescale: float = 0.0,
                        num_inference_steps: int = 25, name: str = "unet-shapes") -> dict:
-    """What measure_adherence gave for the shipped checkpoint when its model card was written (held-out
-    prompts of seed 2024), read from its metrics.json: the same dict plus 'n', the number of prompts.
+    """recorded.adherence (the card's numbers for these settings), under the name lesson 06 used first."""
+    from . import recorded
 
-    Instant: nothing is generated. Presenter mode shows these instead of measuring (lesson 06).
-    Example: recorded_adherence(guidance_scale=5.0)['all'] -> 0.60 (n = 300)"""
-    import json
-
-    from .paths import checkpoint_dir
-
-    if two_object_fraction not in (0.0, 1.0):
-        raise ValueError(f"the card records one-object (0.0) and two-object (1.0) prompts only, got "
-                         f"two_object_fraction={two_object_fraction!r}; measure_adherence measures any mix")
-    rows = json.loads((checkpoint_dir(name) / "metrics.json").read_text())["rows"]
-    want = {"set": "two objects" if two_object_fraction else "single", "wording": "heldout",
-            "guidance": guidance_scale, "rescale": guidance_rescale, "steps": num_inference_steps}
-    for row in rows:
-        if all(row.get(k, 0.0) == value for k, value in want.items()):
-            keys = ("colour", "shape", "size", "position", "background", "all", "both_objects", "n")
-            return {k: row[k] for k in keys if k in row}
-    have = sorted({(r["set"], r["guidance"], r.get("rescale", 0.0), r["steps"]) for r in rows if r["wording"] == "heldout"})
-    raise ValueError(f"{name}'s metrics.json records no row for {want}; it has (set, guidance, rescale, steps) in "
-                     f"{have}. Measure it instead: measure_adherence(pipe, n, ...)")
+    return recorded.adherence(guidance_scale, two_object_fraction, guidance_rescale, num_inference_steps, name)
 
 
 def adherence(pipe, n: int, live: bool = True, **kwargs) -> dict:
@@ -255,7 +237,7 @@ def latents_to_images(pipe, latents: torch.Tensor) -> torch.Tensor:
                          f"{pipe.vae.config.latent_channels}, h, w), got shape {tuple(latents.shape)}")
     with torch.no_grad():
         x = pipe.vae.decode(latents.to(pipe.vae.dtype) / pipe.vae.config.scaling_factor).sample
-    return ((x.float() + 1) / 2).clamp(0, 1).cpu()
+    return to_unit(x.float()).cpu()
 
 
 def denoising_strip(pipe, prompt: str, n_show: int = 6, seed: int = 0, **kwargs):

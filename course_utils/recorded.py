@@ -4,7 +4,10 @@ With COURSE_FAST=1 a lesson shows these instead of measuring again (minutes on a
 same cell measures live when asked. scripts/evaluate_checkpoints.py wrote them, and the model
 cards quote them.
 
-    show_digit_reports("ddpm-digits")   # prints real digits, noise and each sampler, n = 500"""
+    show_digit_reports("ddpm-digits")   # prints real digits, noise and each sampler, n = 500
+    adherence(guidance_scale=5.0)       # unet-shapes' held-out adherence at w = 5, n = 300
+
+Every reader here reads a card's file through `metrics_json` and a digit row through `digit_report`."""
 
 from __future__ import annotations
 
@@ -18,7 +21,18 @@ DIGIT_MODELS = ("rbm-digits", "gan-digits", "ddpm-digits")
 _REFERENCES = {"rbm-digits": ("real digits, binary", "random bits")}
 
 
-def _report(entry: dict, n: int) -> DigitReport:
+def metrics_json(name: str, path=None) -> dict:
+    """Checkpoint `name`'s metrics.json (or the file at `path`) as a dict, or an error that says how to write it."""
+    from pathlib import Path
+
+    path = Path(path) if path is not None else checkpoint_dir(name) / "metrics.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run python scripts/evaluate_checkpoints.py {name}")
+    return json.loads(path.read_text())
+
+
+def digit_report(entry: dict, n: int) -> DigitReport:
+    """One recorded row of the digit judge (confidence, classes, class_entropy, frechet, ...) as a DigitReport."""
     return DigitReport(n=n, confidence=entry["confidence"], classes_covered=entry["classes"],
                        class_counts=entry.get("class_counts", []), class_entropy=entry["class_entropy"],
                        frechet=entry["frechet"])
@@ -32,18 +46,15 @@ def digit_reports(name: str) -> dict[str, DigitReport]:
     Example: digit_reports("ddpm-digits")["DDIM 10 steps"].frechet"""
     if name not in DIGIT_MODELS:
         raise ValueError(f"name must be one of the digit models {', '.join(DIGIT_MODELS)}, got {name!r:.60}")
-    path = checkpoint_dir(name) / "metrics.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run python scripts/evaluate_checkpoints.py {name}")
-    m = json.loads(path.read_text())
+    m = metrics_json(name)
     real, noise = _REFERENCES.get(name, ("real digits", "uniform noise"))
-    out = {real: _report(m["real"], m["n"]), noise: _report(m["noise"], m["n"])}
+    out = {real: digit_report(m["real"], m["n"]), noise: digit_report(m["noise"], m["n"])}
     for s in m.get("samplers", []):                                   # ddpm-digits
-        out[f"{s['sampler']} {s['steps']} steps"] = _report(s, m["n"])
+        out[f"{s['sampler']} {s['steps']} steps"] = digit_report(s, m["n"])
     for s in m.get("gibbs", []):                                      # rbm-digits
-        out[f"Gibbs {s['steps']} steps"] = _report(s, m["n"])
+        out[f"Gibbs {s['steps']} steps"] = digit_report(s, m["n"])
     if "generator" in m:                                              # gan-digits
-        out["generator"] = _report(m["generator"], m["n"])
+        out["generator"] = digit_report(m["generator"], m["n"])
     return out
 
 
@@ -60,3 +71,25 @@ def show_digit_reports(name: str, only: tuple[str, ...] = ()) -> dict[str, Digit
     for key, r in reports.items():
         print(f"  {key:19}: {r}")
     return reports
+
+
+def adherence(guidance_scale: float = 2.0, two_object_fraction: float = 0.0, guidance_rescale: float = 0.0,
+              num_inference_steps: int = 25, name: str = "unet-shapes") -> dict:
+    """What pipelines.measure_adherence gave for the shipped checkpoint when its model card was written
+    (held-out prompts of seed 2024), read from its metrics.json: the same dict plus 'n', the number of prompts.
+
+    Instant: nothing is generated. Presenter mode shows these instead of measuring (lesson 06).
+    Example: adherence(guidance_scale=5.0)['all'] -> 0.60 (n = 300)"""
+    if two_object_fraction not in (0.0, 1.0):
+        raise ValueError(f"the card records one-object (0.0) and two-object (1.0) prompts only, got "
+                         f"two_object_fraction={two_object_fraction!r}; measure_adherence measures any mix")
+    rows = metrics_json(name)["rows"]
+    want = {"set": "two objects" if two_object_fraction else "single", "wording": "heldout",
+            "guidance": guidance_scale, "rescale": guidance_rescale, "steps": num_inference_steps}
+    for row in rows:
+        if all(row.get(k, 0.0) == value for k, value in want.items()):
+            keys = ("colour", "shape", "size", "position", "background", "all", "both_objects", "n")
+            return {k: row[k] for k in keys if k in row}
+    have = sorted({(r["set"], r["guidance"], r.get("rescale", 0.0), r["steps"]) for r in rows if r["wording"] == "heldout"})
+    raise ValueError(f"{name}'s metrics.json records no row for {want}; it has (set, guidance, rescale, steps) in "
+                     f"{have}. Measure it instead: measure_adherence(pipe, n, ...)")

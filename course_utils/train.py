@@ -11,7 +11,6 @@ import os
 import shutil
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -21,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from . import validate
+from .quiet import quiet
 
 
 def _alive(pid: int) -> bool:
@@ -269,8 +269,7 @@ def resume(path, model, optimizer, scheduler=None, ema: EMA | None = None) -> tu
         return 0, {}
     meta = load_training_state(path, model, optimizer, ema)
     if scheduler is not None:
-        with warnings.catch_warnings():  # "scheduler.step() before optimizer.step()": intended here
-            warnings.simplefilter("ignore", UserWarning)
+        with quiet(warnings=UserWarning):  # "scheduler.step() before optimizer.step()": intended here
             for _ in range(meta["step"]):
                 scheduler.step()
     print(f"resumed at step {meta['step']} from {path}")

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from .quiet import quiet
 
 FILES = ("text_encoder.onnx", "unet.onnx", "vae_decoder.onnx")
 OPSET = 17
@@ -145,8 +146,7 @@ def export_onnx(folder, pipe=None, storage: dict | None = None) -> dict:
     sizes = {}
     for name, (module, args, inputs, axes) in _parts(pipe).items():
         tmp = folder / (name + ".tmp")
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")                  # the tracer's notes on shape checks it freezes
+        with torch.no_grad(), quiet(warnings=Warning):     # the tracer's notes on shape checks it freezes
             torch.onnx.export(module.eval(), args, str(tmp), input_names=inputs, output_names=["out"],
                               dynamic_axes={k: v for k, v in axes.items() if k in inputs + ["out"]},
                               opset_version=OPSET, dynamo=False)

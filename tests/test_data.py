@@ -171,3 +171,17 @@ def test_training_pairs_cover_every_pair_of_colours_shapes_and_positions():
     assert len(firsts) == 24 and min(firsts.values()) > 0.5 * max(firsts.values())   # every colour with every shape
     assert len(seen["colour"]) == 36 and len(seen["shape"]) == 16                    # every ordered pair
     assert len(seen["position"]) == 9 * 8                                            # every pair of distinct places
+
+
+def test_render_scenes_draws_each_scene_as_a_unit_range_tensor():
+    scenes = [sw.Scene("black", [sw.ShapeObject("red", "square", "large", "center")]),
+              sw.Scene("white", [sw.ShapeObject("teal", "circle", "small", "top right")])]
+    x = data.render_scenes(scenes)
+    assert x.shape == (2, 3, 64, 64) and x.dtype == torch.float32
+    rgb = lambda name: torch.tensor(name, dtype=torch.float32) / 255                   # noqa: E731
+    assert torch.allclose(x[0, :, 32, 32], rgb(sw.COLOURS["red"])) and torch.allclose(x[0, :, 2, 2], rgb(sw.BACKGROUNDS["black"]))
+    assert torch.allclose(x[1, :, 16, 48], rgb(sw.EXTRA_COLOURS["teal"]))                     # row 16 (top), column 48 (right)
+    assert torch.allclose(x[1, :, 48, 16], rgb(sw.BACKGROUNDS["white"]))
+    assert data.render_scenes(scenes, size=32).shape == (2, 3, 32, 32)
+    with pytest.raises(TypeError, match="scenes must be a non-empty list of shapes.Scene"):
+        data.render_scenes(scenes[0])

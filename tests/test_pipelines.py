@@ -209,3 +209,30 @@ def test_adherence_measures_live_or_reads_the_card(tiny_course_checkpoints):
     assert pipelines.adherence(pipe, 2, False, guidance_scale=2.0) == pipelines.recorded_adherence(2.0)
     with pytest.raises(ValueError, match="records no row"):                # a setting the card never measured
         pipelines.adherence(pipe, 2, False, guidance_scale=2.0, num_inference_steps=2)
+
+
+def test_with_scheduler_leaves_the_shared_pipeline_as_it_was(tiny_course_checkpoints):
+    pipe = pipelines.load_text_to_image(device="cpu")
+    before, config = pipe.scheduler, dict(pipe.scheduler.config)
+    euler = pipelines.with_scheduler(pipe, "Euler")
+    assert type(euler.scheduler).__name__ == "EulerDiscreteScheduler" and euler.unet is pipe.unet   # parts shared
+    assert pipe.scheduler is before and dict(pipe.scheduler.config) == config                        # not swapped
+    mine = euler("a red circle", num_inference_steps=3, generator=_gen(0), output_type="pt").images[0]
+    by_hand = pipelines.StableDiffusionPipeline(**pipe.components | {"scheduler": pipelines.make_scheduler(
+        "Euler", config)}, requires_safety_checker=False)
+    theirs = by_hand("a red circle", num_inference_steps=3, generator=_gen(0), output_type="pt").images[0]
+    assert torch.equal(mine, theirs)
+    ddim = pipe("a red circle", num_inference_steps=3, generator=_gen(0), output_type="pt").images[0]
+    assert not torch.allclose(ddim, theirs, atol=1e-3)          # the scheduler made a difference: the check can fail
+    with pytest.raises(ValueError, match="scheduler must be one of"):
+        pipelines.with_scheduler(pipe, "PNDM")
+
+
+def test_the_course_pipeline_leaves_texts_cached_tokenizer_and_encoder_alone(tiny_course_checkpoints):
+    from course_utils import text
+
+    pipe = pipelines.load_text_to_image(device="cpu")
+    tokenizer, encoder = text.load_text_encoder(None, "cpu")       # what lesson 04 gets
+    assert pipe.tokenizer.model_max_length == 32 and pipe.text_encoder.config.use_attention_mask
+    assert tokenizer.model_max_length != 32 and not getattr(encoder.config, "use_attention_mask", False)
+    assert pipe.text_encoder.embeddings.word_embeddings.weight is encoder.embeddings.word_embeddings.weight  # one copy

@@ -44,3 +44,23 @@ def test_bad_names_are_named(tmp_path, monkeypatch):
     monkeypatch.setattr("course_utils.paths.CHECKPOINTS", tmp_path)
     with pytest.raises(FileNotFoundError, match="python scripts/evaluate_checkpoints.py gan-digits"):
         recorded.digit_reports("gan-digits")
+
+
+def test_adherence_is_the_cards_row_and_pipelines_name_reads_the_same():
+    import json
+
+    from course_utils import pipelines
+    from course_utils.paths import checkpoint_dir
+
+    rows = json.loads((checkpoint_dir("unet-shapes") / "metrics.json").read_text())["rows"]
+    row = next(r for r in rows if r["set"] == "single" and r["wording"] == "heldout" and r["guidance"] == 5.0
+               and r.get("rescale", 0.0) == 0.0 and r["steps"] == 25)
+    got = recorded.adherence(guidance_scale=5.0)
+    assert got["all"] == row["all"] and got["n"] == row["n"] and got == pipelines.recorded_adherence(5.0)
+    assert recorded.adherence(guidance_scale=2.0) != got                  # another setting, another row
+
+
+def test_metrics_json_of_a_missing_file_says_how_to_write_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="evaluate_checkpoints.py flow-digits"):
+        recorded.metrics_json("flow-digits", tmp_path / "metrics.json")
+    assert recorded.metrics_json("ddpm-digits")["n"] == recorded.digit_reports("ddpm-digits")["real digits"].n

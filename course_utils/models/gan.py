@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..images import to_unit
+
 Z_DIM = 32
 
 
@@ -127,7 +129,7 @@ def generate(G, z: torch.Tensor) -> torch.Tensor:
     G.eval()
     x = G(z)
     G.train(was_training)
-    return ((x + 1) / 2).clamp(0, 1).reshape(-1, 1, 8, 8)
+    return to_unit(x).reshape(-1, 1, 8, 8)
 
 
 def load(folder, device="cpu"):

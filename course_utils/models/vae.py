@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..images import to_unit
+
 VAE_CONFIG = dict(
     in_channels=3, out_channels=3, latent_channels=4, sample_size=64, layers_per_block=1,
     block_out_channels=(16, 32, 64, 64), norm_num_groups=8,
@@ -98,7 +100,7 @@ def decode(vae, z: torch.Tensor) -> torch.Tensor:
     channels = check_vae(vae).config.latent_channels
     if tensor("z", z).ndim != 4 or z.shape[1] != channels or 0 in z.shape:
         raise ValueError(f"z must be latents (N, {channels}, h, w), got shape {tuple(z.shape)}")
-    return ((vae.decode(z.to(vae.device)).sample + 1) / 2).clamp(0, 1).cpu()
+    return to_unit(vae.decode(z.to(vae.device)).sample).cpu()
 
 
 def reconstruct(vae, x: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 import torch
 
-from ..images import to_png
+from ..images import to_png, to_unit
 from .basic import picture, show, side_by_side
 
 
@@ -114,7 +114,7 @@ class DDIMExplorer(W.VBox):
         key = (int(steps), float(eta))
         if key not in self.cache:
             x = ddim_sample(self.unet, self.abar, self.n, key[0], key[1], torch.Generator().manual_seed(self.seed))
-            images = (x.clamp(-1, 1) + 1) / 2
+            images = to_unit(x)
             self.cache[key] = (images, judge_digits(images))
         return self.cache[key]
 

@@ -61,7 +61,6 @@ class PromptPlayground(W.VBox):
     def __init__(self, pipe, prompt: str = "a big yellow star in the top right", scale: int = 4,
                  strip_scale: int = 2):
         self.pipe, self.scale, self.strip_scale = pipe, scale, strip_scale
-        self._configs = {"DDIM": pipe.scheduler.config}
         lay = W.Layout(width="420px")
         self.prompt = W.Text(prompt, description="prompt", layout=lay)
         self.negative = W.Text("", description="negative", layout=lay,
@@ -86,16 +85,13 @@ class PromptPlayground(W.VBox):
 
     def run(self, prompt, negative="", guidance=2.0, steps=25, seed=0, scheduler="DDIM") -> dict:
         """One generation -> {'image' (3, H, W), 'strip' (k, 3, H, W), 'steps_shown', 'seconds'}."""
-        from ..pipelines import denoising_strip, latents_to_images
+        from ..pipelines import denoising_strip, latents_to_images, with_scheduler
 
-        self.pipe.scheduler = make_scheduler(scheduler, self._configs["DDIM"])
-        try:
-            t0 = time.perf_counter()
-            img, latents, shown = denoising_strip(self.pipe, prompt, n_show=5, seed=seed, guidance_scale=guidance,
-                                                  num_inference_steps=steps, negative_prompt=negative or None)
-            seconds = time.perf_counter() - t0
-        finally:                                   # even after a bad input, the pipeline gets its DDIM back
-            self.pipe.scheduler = make_scheduler("DDIM", self._configs["DDIM"])
+        pipe = with_scheduler(self.pipe, scheduler)   # a pipeline of its own: the shared one keeps its scheduler
+        t0 = time.perf_counter()
+        img, latents, shown = denoising_strip(pipe, prompt, n_show=5, seed=seed, guidance_scale=guidance,
+                                              num_inference_steps=steps, negative_prompt=negative or None)
+        seconds = time.perf_counter() - t0
         return {"image": img, "strip": latents_to_images(self.pipe, latents), "steps_shown": shown,
                 "seconds": seconds}
 

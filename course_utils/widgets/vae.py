@@ -71,10 +71,10 @@ class SceneAutoencoder(W.VBox):
     def run(self, colour, shape, size, position, background) -> dict:
         """Render the scene and send it through the VAE -> {'image', 'latent', 'reconstruction', 'psnr'}."""
         from .. import shapes as sw
+        from ..data import render_scenes
         from ..models.vae import decode, encode, psnr
 
-        arr = sw.render_scene(sw.Scene(background, [sw.ShapeObject(colour, shape, size, position)]))
-        x = torch.from_numpy(arr).permute(2, 0, 1)[None].float() / 255                  # (1, 3, 64, 64)
+        x = render_scenes([sw.Scene(background, [sw.ShapeObject(colour, shape, size, position)])])   # (1, 3, 64, 64)
         z = encode(self.vae, x)
         recon = decode(self.vae, z)
         return {"image": x[0], "latent": z[0], "reconstruction": recon[0], "psnr": float(psnr(recon, x)[0])}
