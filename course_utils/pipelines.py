@@ -71,13 +71,22 @@ def course_components(device="cpu") -> dict:
 
     from .models import load_pretrained
     from .models.unet_shapes import SCHEDULER_CONFIG
-    from .text import load_text_encoder
 
-    tokenizer, text_encoder = _own_copies(*load_text_encoder(None, device))   # text's cached pair stays as lesson 04 has it
-    tokenizer.model_max_length = MAX_TOKENS           # the pipeline pads every prompt to this length
-    text_encoder.config.use_attention_mask = True     # and lets BERT ignore the padding, as in training
+    tokenizer, text_encoder = course_text_encoder(device)
     return dict(tokenizer=tokenizer, text_encoder=text_encoder, vae=load_pretrained("vae-shapes", device),
                 unet=load_pretrained("unet-shapes", device), scheduler=DDIMScheduler(**SCHEDULER_CONFIG))
+
+
+def course_text_encoder(device="cpu"):
+    """(tokenizer, text encoder) as the U-Net sees them: every prompt padded to MAX_TOKENS, BERT told to ignore
+    the padding. Copies: the cached pair text.load_text_encoder hands to lesson 04 stays as it was (the training
+    scripts use this too, so that a run in the same process changes nothing either)."""
+    from .text import load_text_encoder
+
+    tokenizer, text_encoder = _own_copies(*load_text_encoder(None, device))
+    tokenizer.model_max_length = MAX_TOKENS           # the pipeline pads every prompt to this length
+    text_encoder.config.use_attention_mask = True     # and lets BERT ignore the padding, as in training
+    return tokenizer, text_encoder
 
 
 def _own_copies(tokenizer, text_encoder):

@@ -43,12 +43,10 @@ def prepared(args) -> tuple[dict, torch.Tensor]:
     """Scaled latents and caption embeddings of --scenes training scenes (cached under --cache), and the "" context."""
     from course_utils.models.vae import encode
     from course_utils.models.vae import load as load_vae
-    from course_utils.text import MAX_TOKENS, load_text_encoder
+    from course_utils.pipelines import course_text_encoder
 
     vae = load_vae(args.vae)
-    tokenizer, text_encoder = load_text_encoder(None, "cpu")
-    tokenizer.model_max_length = MAX_TOKENS
-    text_encoder.config.use_attention_mask = True
+    tokenizer, text_encoder = course_text_encoder("cpu")        # copies: text's cached pair stays as it was
     null = encode_prompts(tokenizer, text_encoder, [""])
     vae_key = hashlib.sha1((args.vae / "diffusion_pytorch_model.safetensors").read_bytes()).hexdigest()[:10]
     path = args.cache / f"lcm-{args.scenes}-{args.two_object_fraction}-{args.seed}-vae{vae_key}.safetensors"

@@ -121,15 +121,13 @@ def prepared_data(args, intensify: float = 0.0):
     """A dict of the training tensors (scaled latents, masks, contexts, token objects) and the "" context.
     `intensify`: the captions' share of "right" intensifiers (a second text cache; the scenes are the same)."""
     from course_utils.models.vae import load as load_vae
-    from course_utils.text import MAX_TOKENS, load_text_encoder
+    from course_utils.pipelines import course_text_encoder
 
     key = json.dumps([args.scenes, args.captions_per_scene, args.two_object_fraction, args.wording, args.seed, args.pairs])
     folder = args.cache
     vae = load_vae(args.vae)
     vae_key = hashlib.sha1((args.vae / "diffusion_pytorch_model.safetensors").read_bytes()).hexdigest()[:10]
-    tokenizer, text_encoder = load_text_encoder(None, "cpu")
-    tokenizer.model_max_length = MAX_TOKENS
-    text_encoder.config.use_attention_mask = True
+    tokenizer, text_encoder = course_text_encoder("cpu")        # copies: text's cached pair stays as it was
     null = encode_prompts(tokenizer, text_encoder, [""])                  # (1, L, d): the "no caption" context
     scenes = training_scenes(args)
     k = args.captions_per_scene

@@ -5,13 +5,13 @@ import torch
 from course_utils import data, grounding
 from course_utils import shapes as sw
 from course_utils.models.unet_shapes import make_unet
-from course_utils.text import MAX_TOKENS, load_text_encoder
+from course_utils.pipelines import course_text_encoder
+from course_utils.text import MAX_TOKENS
 
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    tok, _ = load_text_encoder(None, "cpu")
-    tok.model_max_length = MAX_TOKENS
+    tok, _ = course_text_encoder("cpu")          # a copy: text's cached tokenizer stays as lesson 04 has it
     return tok
 
 
