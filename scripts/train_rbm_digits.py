@@ -6,8 +6,8 @@
 Our torch RBM (course_utils/models/rbm.py), 64 visible x 256 hidden units, trained by CD-1 on
 scikit-learn's digits binarised at 0.5: plain SGD on `RBM.cd_loss` (free energy of the data
 minus that of the chain), whose gradient is exactly the CD update of lesson 01. The default
-107,400 steps of batch 10 are the shipped run's 600 epochs over the 1,797 digits (179 batches
-each); the shipped run drew its batches epoch by epoch, this driver draws them at random."""
+107,400 steps of batch 10 are as many digits as 600 epochs over the 1,797 digits (179 batches
+each), drawn at random; the shipped checkpoint is this script's run with its defaults."""
 
 from __future__ import annotations
 
