@@ -168,7 +168,7 @@ def with_scheduler(pipe, name: str):
     Example: with_scheduler(pipe, "Euler")("a red circle", num_inference_steps=10).images[0]"""
     check_pipe(pipe)
     scheduler = make_scheduler(name, pipe.scheduler.config)
-    with quiet("diffusers.pipelines.pipeline_utils", warnings=Warning):   # BERT, not CLIP, as when it was loaded
+    with quiet("diffusers", warnings=Warning):   # BERT, not CLIP, as when it was loaded; from_pipe's float32 notices
         other = type(pipe).from_pipe(pipe, scheduler=scheduler)
     other.set_progress_bar_config(disable=True)
     return other
