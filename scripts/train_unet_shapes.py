@@ -264,6 +264,7 @@ def main(argv=None):
     start = _resumed_step(args)
     late = args.intensify > 0
     d, null = prepared_data(args, args.intensify if late and start >= args.intensify_from else 0.0)
+    d["late"] = late and start >= args.intensify_from      # already the intensified captions: draw loads nothing more
 
     def late_text():
         t, _ = prepared_data(args, args.intensify)
