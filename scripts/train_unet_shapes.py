@@ -215,14 +215,16 @@ def _resumed_step(args) -> int:
 
 def parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=40000)
+    p.add_argument("--steps", type=int, default=32000)
     p.add_argument("--batch-size", type=int, default=64, help="per process; scenes come in pairs, so it must be even")
     p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--lr-floor", type=float, default=1.0,
+    p.add_argument("--lr-floor", type=float, default=0.0,
                    help="cosine decay to this share of --lr at --steps; 1 keeps it constant, so a run can be extended")
     p.add_argument("--warmup", type=int, default=500)
-    p.add_argument("--decay-from", type=int, default=0,
-                   help="hold --lr until this step, then cosine down to --lr-floor at --steps (0: from the start)")
+    p.add_argument("--decay-from", type=int, default=22500,
+                   help="hold --lr until this step, then cosine down to --lr-floor at --steps (0, or a run no "
+                        "longer than it: from the start; v3 held 5e-4 while its dev curve rose, then cooled down "
+                        "over its last 9,500 steps)")
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--scenes", type=int, default=64000, help="training scenes (rendered and encoded once)")
     p.add_argument("--captions-per-scene", type=int, default=2)
@@ -256,6 +258,8 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    if args.decay_from >= args.steps:      # a run no longer than the constant phase (a smoke run) cools down throughout
+        args.decay_from = 0
     if args.pairs and args.batch_size % 2:
         raise SystemExit(f"--batch-size must be even with --pairs (both scenes of a pair share a batch), got {args.batch_size}")
     if args.threads:
