@@ -3,6 +3,7 @@
     python classroom/lab/overflow.py 03 06                 # lessons 03 and 06 at 1366x768 and 1920x1080
     python classroom/lab/overflow.py --sizes 1366x768 notebooks/03_diffusion.ipynb
     python classroom/lab/overflow.py all                   # every lesson
+    python classroom/lab/overflow.py 00 --cells 00:19-26   # only the slides of cells 19 to 26 (a re-check)
 
 It starts JupyterLab as `make present` does (classroom/lab/launch.py: the presenter theme included) on a
 temporary copy of each lesson, opens it in Chromium, starts the slideshow (jupyterlab-slideshow) and
@@ -39,7 +40,7 @@ ROOT = HERE.parents[1]
 EXECUTED = ROOT / "build" / "executed"
 SIZES = ((1366, 768), (1920, 1080))
 TOKEN = "course-overflow"
-WAIT_MS = 180_000            # generous: a shared 2-core machine under load answers slowly
+WAIT_MS = 180_000            # generous: a shared 2-core machine under load answers slowly (--wait: longer)
 
 # One slide as the slideshow shows it: the cells on screen (all fragments of the slide, shown or not yet).
 MEASURE = """() => {
@@ -181,8 +182,9 @@ def presenter_lab(folder: Path, log: Path, settings: Path | None = None, present
                     urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={TOKEN}", timeout=2)
                     break
                 except (urllib.error.URLError, OSError):
-                    if time.perf_counter() - t0 > 180:
-                        raise TimeoutError(f"JupyterLab did not answer within 180 s: see {log}") from None
+                    if time.perf_counter() - t0 > WAIT_MS / 1000:
+                        raise TimeoutError(f"JupyterLab did not answer within {WAIT_MS / 1000:.0f} s: see {log}; "
+                                           "on a busy machine give it longer (overflow.py --wait 900)") from None
                     time.sleep(0.5)
             yield f"http://127.0.0.1:{port}"
         finally:
@@ -216,11 +218,13 @@ def stop_slideshow(page) -> None:
     page.wait_for_function("() => document.body.dataset.jpDeckMode !== 'presenting'", timeout=WAIT_MS)
 
 
-def walk_slides(page, screen: tuple[int, int], shots: Path | None = None, settle_ms: int = 400) -> list[Slide]:
+def walk_slides(page, screen: tuple[int, int], shots: Path | None = None, settle_ms: int = 400,
+                cells: tuple[int, int] | None = None) -> list[Slide]:
     """Page through the slideshow of the open notebook from its first cell at `screen`; returns its slides.
-    With `shots`, a screenshot of each overflowing slide is saved there."""
+    With `cells` = (first, last), only the slides from the one holding cell `first` until the one holding
+    cell `last` (numbered from 1 there). With `shots`, a screenshot of each overflowing slide is saved there."""
     page.set_viewport_size({"width": screen[0], "height": screen[1]})
-    start_slideshow(page, 0)
+    start_slideshow(page, cells[0] if cells else 0)
     slides, seen = [], set()
     last = None
     for _ in range(2000):
@@ -238,7 +242,7 @@ def walk_slides(page, screen: tuple[int, int], shots: Path | None = None, settle
                 page.screenshot(path=str(shots / f"{screen[0]}x{screen[1]}-slide{slide.number:02d}.png"),
                                 timeout=WAIT_MS)
         active = page.evaluate("() => jupyterapp.shell.currentWidget.content.activeCellIndex")
-        if active == last:
+        if active == last or (cells and slides and slides[-1].cells[-1] >= cells[1]):
             break
         last = active
         page.evaluate(SPACE)
@@ -246,9 +250,11 @@ def walk_slides(page, screen: tuple[int, int], shots: Path | None = None, settle
     return slides
 
 
-def measure(lessons: list[Path], sizes=SIZES, shots: Path | None = None, browser=None):
+def measure(lessons: list[Path], sizes=SIZES, shots: Path | None = None, browser=None,
+            cells: dict[str, tuple[int, int]] | None = None):
     """Yields a Report per lesson and screen size: its live slides, the overflowing ones listed
-    (JupyterLab and, unless `browser` is given, Chromium started here)."""
+    (JupyterLab and, unless `browser` is given, Chromium started here). `cells` maps a lesson's number
+    ("00") to the (first, last) cells whose slides alone are paged (see walk_slides)."""
     with tempfile.TemporaryDirectory(prefix="course-overflow-") as tmp:
         folder = Path(tmp) / "notebooks"
         folder.mkdir()
@@ -262,8 +268,10 @@ def measure(lessons: list[Path], sizes=SIZES, shots: Path | None = None, browser
                 page.set_default_timeout(WAIT_MS)
                 open_notebook(page, base, path.name)
                 for screen in sizes:
-                    slides = walk_slides(page, tuple(screen), shots and shots / path.stem)
-                    yield Report(path.stem, tuple(screen), slides, missing[path.name])
+                    part = (cells or {}).get(path.name[:2])
+                    slides = walk_slides(page, tuple(screen), shots and shots / path.stem, cells=part)
+                    yield Report(path.stem + (f" cells {part[0]}-{part[1]}" if part else ""), tuple(screen),
+                                 slides, missing[path.name])
                 page.evaluate("() => jupyterapp.commands.execute('kernelmenu:shutdown', {activate: false})"
                               ".catch(() => null)")
                 page.close()
@@ -288,19 +296,47 @@ def _browser(browser=None):
             b.close()
 
 
+def cell_ranges(specs: list[str]) -> dict[str, tuple[int, int]]:
+    """{"00": (19, 26)} from ["00:19-26"]; a clear error for anything else."""
+    ranges = {}
+    for spec in specs:
+        try:
+            lesson, span = spec.split(":")
+            first, last = (int(n) for n in span.split("-"))
+            assert lesson.isdigit() and len(lesson) == 2 and 0 <= first <= last
+        except (ValueError, AssertionError):
+            raise SystemExit(f"overflow: --cells {spec!r}: give LESSON:FIRST-LAST with cell indices, "
+                             "e.g. --cells 00:19-26") from None
+        ranges[lesson] = (first, last)
+    return ranges
+
+
+def set_wait(seconds: float) -> None:
+    """How long to wait for JupyterLab to start and for each step in the page (a starved machine needs minutes)."""
+    global WAIT_MS
+    WAIT_MS = round(seconds * 1000)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("lessons", nargs="+", help="lesson numbers (03), notebook paths, or `all`")
     parser.add_argument("--sizes", default="1366x768,1920x1080", help="screens, e.g. 1366x768,1920x1080")
     parser.add_argument("--shots", type=Path, help="save a screenshot of each overflowing slide under this folder")
+    parser.add_argument("--cells", action="append", default=[], metavar="LESSON:FIRST-LAST",
+                        help="page only the slides of these notebook cells of that lesson, e.g. 00:19-26 (repeatable)")
+    parser.add_argument("--wait", type=float, default=WAIT_MS / 1000,
+                        help="seconds to wait for JupyterLab to start and for each page step (default %(default)s)")
     args = parser.parse_args(argv)
+    if args.wait <= 0:
+        parser.error(f"--wait {args.wait}: give a number of seconds above 0, e.g. --wait 900")
+    set_wait(args.wait)
     try:
         sizes = [tuple(int(n) for n in s.lower().split("x")) for s in args.sizes.split(",")]
         assert all(len(s) == 2 and min(s) > 0 for s in sizes)
     except (ValueError, AssertionError):
         parser.error(f"--sizes {args.sizes!r}: give WIDTHxHEIGHT pairs separated by commas, e.g. 1366x768")
     total = 0
-    for report in measure(lesson_paths(args.lessons), sizes, args.shots):
+    for report in measure(lesson_paths(args.lessons), sizes, args.shots, cells=cell_ranges(args.cells)):
         print(report, flush=True)
         total += len(report.overflowing)
     print(f"total: {total} overflowing slides")
