@@ -2,7 +2,8 @@
 
 - `wilson(k, n)`: the Wilson score interval of k successes in n trials (Wilson 1927). Unlike
   p ± 1.96·sqrt(p(1-p)/n) it stays inside [0, 1] and is not zero-width at 0/n or n/n.
-- `Rate`: k of n with its interval, printed the way the cards and lessons write it: "80 % (75–84 %)".
+- `Rate`: k of n with its interval, printed the way the cards and lessons write it: "80 % (75–84 %)";
+  `Rate.verdict(target)` says whether a target share is met, not ruled out, or missed.
 - `mcnemar(a, b)`: the exact McNemar test for two methods judged on the SAME items (per-item
   right/wrong): only the items where they disagree carry information.
 - `rates(items)`: per-attribute Rates from `metrics.judge`'s per-image verdicts.
@@ -26,7 +27,8 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     p, z2 = k / n, z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z / (1 + z2 / n) * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # at k = 0 and k = n the closed form gives 0 and 1 exactly; rounding alone would miss them
+    return (0.0 if k == 0 else max(0.0, centre - half)), (1.0 if k == n else min(1.0, centre + half))
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,16 @@ class Rate:
     def meets(self, target: float) -> bool:
         """True when even the interval's low end is at least `target` (met beyond doubt)."""
         return self.interval[0] >= target
+
+    def verdict(self, target: float) -> str:
+        """The course's word for a target share: 'met' when the interval's low end reaches it,
+        'not ruled out' when the interval holds it, 'missed' when the whole interval lies below it.
+
+        Example: Rate(85, 100).verdict(0.8) -> 'not ruled out' (the interval is 77-91 %)"""
+        target = v.number("target", target, 0, 1, hint="a share: 0.8 for a target of 80 %")
+        if self.meets(target):
+            return "met"
+        return "not ruled out" if self.allows(target) else "missed"
 
     def as_dict(self) -> dict:
         lo, hi = self.interval

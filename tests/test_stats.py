@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from course_utils import data, metrics, stats
+from course_utils import data, shapes_reader, stats
 
 
 @pytest.mark.parametrize("k,n,low,high", [
@@ -13,6 +13,11 @@ from course_utils import data, metrics, stats
 def test_wilson_matches_the_closed_form_worked_by_hand(k, n, low, high):
     lo, hi = stats.wilson(k, n)
     assert lo == pytest.approx(low, abs=1e-4) and hi == pytest.approx(high, abs=1e-4)
+
+
+@pytest.mark.parametrize("n", [1, 3, 10, 64, 100, 500])
+def test_wilson_ends_are_exactly_0_and_1_at_none_and_all(n):
+    assert stats.wilson(0, n)[0] == 0.0 and stats.wilson(n, n)[1] == 1.0     # 10/10 gave 0.9999999999999999
 
 
 def test_wilson_holds_the_rate_and_narrows_with_n():
@@ -27,6 +32,28 @@ def test_a_rate_prints_with_its_interval_and_says_met_only_when_the_interval_all
     assert str(r) == "85 % (77–91 %)"
     assert r.as_dict() == {"k": 85, "n": 100, "rate": 0.85, "low": 0.7672, "high": 0.9069}
     assert r.allows(0.90) and not r.meets(0.80) and r.meets(0.75) and not r.allows(0.95)
+
+
+@pytest.mark.parametrize("k,n,target,word", [
+    (85, 100, 0.80, "not ruled out"),   # 77-91 %: holds 80 %, its low end does not reach it
+    (85, 100, 0.75, "met"),             # low end 76.7 % >= 75 %
+    (85, 100, 0.95, "missed"),          # high end 90.7 % < 95 %
+    (240, 300, 0.70, "met"), (240, 300, 0.80, "not ruled out"), (240, 300, 0.85, "missed"),
+    (0, 10, 0.0, "met"), (10, 10, 1.0, "not ruled out")])
+def test_a_target_is_met_only_when_the_whole_interval_reaches_it(k, n, target, word):
+    assert stats.Rate(k, n).verdict(target) == word
+
+
+def test_the_verdict_edges_belong_to_the_kinder_word():
+    r = stats.Rate(85, 100)
+    lo, hi = r.interval
+    assert (r.verdict(lo), r.verdict(hi), r.verdict(math.nextafter(hi, 1))) == ("met", "not ruled out", "missed")
+
+
+@pytest.mark.parametrize("target", [80, -0.1, float("nan"), "0.8"])
+def test_a_target_that_is_not_a_share_gets_a_clear_error(target):
+    with pytest.raises((ValueError, TypeError), match="target"):
+        stats.Rate(85, 100).verdict(target)
 
 
 @pytest.mark.parametrize("k,n", [(5, 3), (-1, 4), (1, 0), (1.5, 4)])
@@ -57,11 +84,11 @@ def test_judge_gives_one_verdict_per_image_and_adherence_is_their_share():
     images = torch.stack([torch.from_numpy(shapes.render_scene(s)).permute(2, 0, 1).float() / 255 for s in scenes])
     wrong = images.flip(-1)                         # mirrored: positions left/right become wrong
     for imgs in (images, wrong):
-        items = metrics.judge(imgs, scenes)
+        items = shapes_reader.judge(imgs, scenes)
         assert len(items) == 12
         assert all(("both_objects" in it) == (len(s.objects) == 2) for it, s in zip(items, scenes))
-        shares = metrics.adherence(imgs, scenes)
+        shares = shapes_reader.adherence(imgs, scenes)
         r = stats.rates(items)
         assert set(shares) == set(r)
         assert all(shares[k] == pytest.approx(r[k].value) for k in shares)
-    assert stats.rates(metrics.judge(images, scenes))["all"].value > stats.rates(metrics.judge(wrong, scenes))["all"].value
+    assert stats.rates(shapes_reader.judge(images, scenes))["all"].value > stats.rates(shapes_reader.judge(wrong, scenes))["all"].value
