@@ -14,7 +14,7 @@ One training step, on a batch of clean latents x0 and their captions' embeddings
    c_skip(0) = 1 and c_out(0) = 0, so at t = 0 the map is the identity (what LCMScheduler assumes).
 
 The pieces are written out here because lesson 07 teaches them; the LoRA is PEFT's
-(finetune.add_lora), the sampler diffusers' LCMScheduler, the saving diffusers' LoRA format.
+(finetune.unet_adapters.add_lora), the sampler diffusers' LCMScheduler, the saving diffusers' LoRA format.
 
 Example: loss = consistency_loss(student, teacher, target, x0, context, null, schedule, gen)"""
 

@@ -9,7 +9,7 @@ one-script-per-checkpoint rule (tests/test_registry.py) keeps it out of the trai
     python scripts/distill_lcm_shapes.py --steps 3 --scenes 64 --out runs/lcm-smoke   # a smoke run
 
 The teacher is the U-Net and VAE given (the shipped ones by default), frozen; the student is the
-same U-Net with a PEFT LoRA on its attention projections and resnet convolutions (finetune.add_lora);
+same U-Net with a PEFT LoRA on its attention projections and resnet convolutions (finetune.unet_adapters.add_lora);
 the target network is an EMA of the student (lcm.update_target). The loss is
 course_utils/lcm.py's consistency_loss: the teacher's guided DDIM step over 20 timesteps (the
 50-step grid LCMScheduler samples from), pseudo-Huber between the student's and the target's
@@ -32,7 +32,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from course_utils import data, shapes
-from course_utils.finetune import CONV_TARGETS, LORA_TARGETS, add_lora, save_lora
+from course_utils.finetune.unet_adapters import CONV_TARGETS, LORA_TARGETS, add_lora, save_lora
 from course_utils.lcm import consistency_loss, update_target
 from course_utils.models.unet_shapes import encode_prompts, training_schedule
 from course_utils.paths import CHECKPOINTS, ROOT

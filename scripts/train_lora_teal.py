@@ -41,7 +41,28 @@ from pathlib import Path
 
 import torch
 
-from course_utils import finetune as ft
+from course_utils.finetune.teal import (
+    NEW_COLOUR,
+    drawn_latents,
+    fresh_pipeline,
+    recoloured,
+    teal_examples,
+)
+from course_utils.finetune.unet_adapters import (
+    CONV_TARGETS,
+    LORA_TARGETS,
+    add_lora,
+    lora_parameters,
+    save_lora,
+    train_lora,
+)
+from course_utils.finetune.vae_adapters import (
+    add_decoder_lora,
+    from_encoder,
+    load_vae_lora,
+    save_decoder_lora,
+    train_decoder_lora,
+)
 from course_utils.models.vae import encode
 from course_utils.train import parse_training_args, training_parser
 
@@ -96,55 +117,52 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    pipe = ft.fresh_pipeline()
-    images, scenes, captions = ft.teal_examples(args.examples, seed=args.seed, other_share=args.other_share)
-    old = [c for c, s in zip(captions, scenes) if s.objects[0].colour != ft.NEW_COLOUR]
-    keep = ft.drawn_latents(pipe, old, seed=args.seed) if args.preserve else None    # before any adapter
-    is_teal = [s.objects[0].colour == ft.NEW_COLOUR for s in scenes]
+    pipe = fresh_pipeline()
+    images, scenes, captions = teal_examples(args.examples, seed=args.seed, other_share=args.other_share)
+    old = [c for c, s in zip(captions, scenes) if s.objects[0].colour != NEW_COLOUR]
+    keep = drawn_latents(pipe, old, seed=args.seed) if args.preserve else None    # scaled, before any adapter
+    is_teal = [s.objects[0].colour == NEW_COLOUR for s in scenes]
     if args.vae_from:
-        ft.load_vae_lora(pipe.vae, args.vae_from)
+        load_vae_lora(pipe.vae, args.vae_from)
         dec_log = json.loads((args.vae_from / "training_log.json").read_text())["decoder"]
     else:
-        ft.add_decoder_lora(pipe.vae, rank=args.rank, encoder=args.vae_encoder)
-        dec_log = ft.train_decoder_lora(pipe.vae, images, steps=args.decoder_steps, lr=args.decoder_lr, batch_size=16,
-                                        seed=args.seed, warmup=20, floor=0.1, preserve_latents=keep, new=is_teal,
-                                        noise=args.noise, preserve_weight=args.preserve_weight, margin=args.margin,
-                                        object_weight=args.object_weight,
-                                        apart=ft.recoloured(scenes) if args.margin > 0 else None)
+        add_decoder_lora(pipe.vae, rank=args.rank, encoder=args.vae_encoder)
+        dec_log = train_decoder_lora(pipe.vae, images, steps=args.decoder_steps, lr=args.decoder_lr, batch_size=16,
+                                     seed=args.seed, warmup=20, floor=0.1, preserve_latents=keep, new=is_teal,
+                                     noise=args.noise, preserve_weight=args.preserve_weight, margin=args.margin,
+                                     object_weight=args.object_weight,
+                                     apart=recoloured(scenes) if args.margin > 0 else None)
     pipe.vae.eval()
-    scale = pipe.vae.config.scaling_factor
-    latents = encode(pipe.vae, images) * scale    # the (adapted) encoder's latents
+    latents = from_encoder(pipe.vae, encode(pipe.vae, images))    # the (adapted) encoder's latents, scaled
     preserve = [not t for t in is_teal] if args.preserve else None
     if args.preserve and args.distil_drawn:     # drawn_latents gives each caption once per guidance scale
-        latents = torch.cat([latents, keep * scale])
+        latents = torch.cat([latents, keep])
         captions = list(captions) + old * (len(keep) // len(old))
         preserve += [True] * len(keep)
     torch.manual_seed(args.seed)                 # the adapter's random start, whether the VAE's were trained or loaded
-    ft.add_lora(pipe.unet, rank=args.rank,
-                targets=ft.LORA_TARGETS + (ft.CONV_TARGETS if args.convs else ()))
+    add_lora(pipe.unet, rank=args.rank, targets=LORA_TARGETS + (CONV_TARGETS if args.convs else ()))
 
     def write(unet, folder):
-        ft.save_lora(unet, folder)
-        ft.save_decoder_lora(pipe.vae, folder)
+        save_lora(unet, folder)
+        save_decoder_lora(pipe.vae, folder)
 
     settings = {"rank": args.rank, "convs": args.convs, "preserve": args.preserve, "vae_encoder": args.vae_encoder,
                 "noise": args.noise, "preserve_weight": args.preserve_weight, "margin": args.margin,
                 "object_weight": args.object_weight, "unet_preserve_weight": args.unet_preserve_weight,
                 "keep_unconditional": args.keep_unconditional, "distil_drawn": args.preserve and args.distil_drawn,
                 "vae_from": str(args.vae_from) if args.vae_from else None, "examples": args.examples,
-                "teal_examples": sum(s.objects[0].colour == ft.NEW_COLOUR for s in scenes),
-                "batch_size": args.batch_size, "adapter_parameters": ft.lora_parameters(pipe.unet),
+                "teal_examples": sum(s.objects[0].colour == NEW_COLOUR for s in scenes),
+                "batch_size": args.batch_size, "adapter_parameters": lora_parameters(pipe.unet),
                 "decoder": {"steps": args.decoder_steps, "lr": args.decoder_lr, "batch_size": 16,
                             "adapter_parameters": sum(p.numel() for p in pipe.vae.parameters() if p.requires_grad),
                             "preserved_latents": 0 if keep is None else len(keep),
                             "seconds": dec_log["seconds"], "loss_every_100": dec_log["loss_every_100"]}}
     if args.vae_from:
         settings["decoder"] = dec_log
-    ft.train_lora(pipe, latents, captions, steps=args.steps, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
-                  out=args.out, write_weights=write, state=args.state, resume_run=args.resume, warmup=50,
-                  floor=0.1, settings=settings, save_every=100,
-                  preserve=preserve,
-                  preserve_weight=args.unet_preserve_weight, keep_unconditional=args.keep_unconditional)
+    train_lora(pipe, latents, captions, steps=args.steps, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
+               out=args.out, write_weights=write, state=args.state, resume_run=args.resume, warmup=50,
+               floor=0.1, settings=settings, save_every=100, preserve=preserve,
+               preserve_weight=args.unet_preserve_weight, keep_unconditional=args.keep_unconditional)
 
 
 if __name__ == "__main__":

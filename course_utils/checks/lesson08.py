@@ -28,7 +28,7 @@ def check_lora_forward(fn) -> bool:
 
 def _attention_projections(unet):
     """(name, in_features, out_features) of every Linear that lesson 08's adapter targets."""
-    from ..finetune import LORA_TARGETS
+    from ..finetune.unet_adapters import LORA_TARGETS
 
     out = []
     for name, module in unet.named_modules():

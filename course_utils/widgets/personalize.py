@@ -33,7 +33,8 @@ class LoraExplorer(W.VBox):
         import torch
 
         from .. import metrics
-        from ..finetune import NEW_COLOUR, lora_scale
+        from ..finetune.teal import NEW_COLOUR
+        from ..finetune.unet_adapters import lora_scale
 
         key = (prompt, float(scale), int(seed))
         if key not in self._cache:
