@@ -171,7 +171,7 @@ def cross_attention_maps(pipe, prompt: str, seed: int = 0, num_inference_steps: 
 
     Example: m = cross_attention_maps(pipe, "a small red circle in the top left", guidance_scale=2.0)
              viz.plot_cross_attention(m)"""
-    from .pipelines import check_pipe
+    from .pipeline_inputs import check_pipe
 
     check_pipe(pipe)
     v.text("prompt", prompt)
@@ -209,7 +209,7 @@ def colour_word_shares(maps: CrossAttentionMaps, scene, min_pixels: int = 30) ->
 
     Example: colour_word_shares(cross_attention_maps(pipe, scene.caption), scene)
     -> [{'colour': 'red', 'own': 0.07, 'other': 0.05, 'drawn': 'red'}, ...]. Used in lesson 06."""
-    from .metrics import read_scene
+    from .shapes_reader import read_scene
 
     if len(getattr(scene, "objects", ())) != 2:
         raise ValueError("scene must be a Shapes World scene with two objects, e.g. data.shapes_scene(2024, 0, 1.0)")

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import torch
 
-from . import shapes
+from . import data, shapes
 from . import validate as v
-from .pipelines import check_pipe
+from .pipeline_inputs import check_pipe
+from .shapes_reader import read_scene
 
 
 def invert_step(model_output: torch.Tensor, t: int, t_next: int, sample: torch.Tensor, alphas_cumprod: torch.Tensor,
@@ -180,8 +181,8 @@ def prompt_to_prompt(pipe, noise: torch.Tensor, source_prompt: str, edit_prompt:
 
 
 def picture(scene) -> torch.Tensor:
-    """A Shapes World scene drawn as a tensor (3, 64, 64) in [0, 1]."""
-    return torch.from_numpy(shapes.render_scene(scene)).permute(2, 0, 1).float() / 255
+    """A Shapes World scene drawn as a tensor (3, 64, 64) in [0, 1] (data.render_scenes, one scene)."""
+    return data.render_scenes([scene])[0]
 
 
 def region_mask(position: str, size: int = 64, side: float = 0.5) -> torch.Tensor:
@@ -242,8 +243,6 @@ def measure_edits(pipe, n: int = 24, seed: int = 2024, num_inference_steps: int 
     colour), 'layout_kept' (shape, size and position as before), and 'recon_error' (mean |pixel| error)."""
     import numpy as np
 
-    from . import data, metrics
-
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(v.whole("n", n, 1, 1000)):
@@ -254,7 +253,7 @@ def measure_edits(pipe, n: int = 24, seed: int = 2024, num_inference_steps: int 
         back = regenerate(pipe, inv.noise, scene.caption, num_inference_steps)
         edited = regenerate(pipe, inv.noise, scene.caption.replace(scene.objects[0].colour, new), num_inference_steps)
         want = _attrs([scene.objects[0]])
-        got_back, got_edit = _attrs(metrics.read_scene(back)[1]), _attrs(metrics.read_scene(edited)[1])
+        got_back, got_edit = _attrs(read_scene(back)[1]), _attrs(read_scene(edited)[1])
         rows.append({"recon_same": got_back == want, "colour_changed": got_edit[:1] == (new,),
                      "layout_kept": got_edit[1:] == want[1:], "recon_error": float((back - image).abs().mean())})
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} | {"n": n}
@@ -263,11 +262,9 @@ def measure_edits(pipe, n: int = 24, seed: int = 2024, num_inference_steps: int 
 def object_overlap(a: torch.Tensor, b: torch.Tensor) -> float:
     """Intersection over union of the two pictures' objects, each picture's object being its pixels farther
     than 0.2 (of 1) from its background's colour: 1 when the object covers exactly the same pixels."""
-    from . import metrics
-
     masks = []
     for image in (a, b):
-        bg = torch.tensor(shapes.BACKGROUNDS[metrics.read_scene(image)[0]]).view(3, 1, 1) / 255
+        bg = torch.tensor(shapes.BACKGROUNDS[read_scene(image)[0]]).view(3, 1, 1) / 255
         masks.append((image - bg).abs().amax(0) > 0.2)
     union = (masks[0] | masks[1]).sum()
     return float((masks[0] & masks[1]).sum() / union) if union else 1.0
@@ -284,7 +281,6 @@ def measure_prompt_to_prompt(pipe, n: int = 24, seed: int = 2024, num_inference_
     [(picture, source run, naive, p2p, new colour)]."""
     import numpy as np
 
-    from . import data, metrics
     from .stats import Rate, mcnemar
 
     rng = np.random.default_rng(seed)
@@ -298,7 +294,7 @@ def measure_prompt_to_prompt(pipe, n: int = 24, seed: int = 2024, num_inference_
         naive = regenerate(pipe, inv.noise, edit, num_inference_steps)
         want = _attrs([scene.objects[0]])
         for name, out in (("naive", naive), ("p2p", p2p)):
-            got = _attrs(metrics.read_scene(out)[1])
+            got = _attrs(read_scene(out)[1])
             rows[name].append({"colour_changed": got[:1] == (new,), "layout_kept": got[1:] == want[1:],
                                "overlap": object_overlap(source, out)})
         examples.append((image, source, naive, p2p, new))
@@ -316,8 +312,6 @@ def measure_inpainting(pipe, n: int = 24, seed: int = 2024, **kwargs) -> dict:
     change outside the mask: 0 when the original pixels are pasted back)."""
     import numpy as np
 
-    from . import data, metrics
-
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(v.whole("n", n, 1, 1000)):
@@ -329,7 +323,7 @@ def measure_inpainting(pipe, n: int = 24, seed: int = 2024, **kwargs) -> dict:
         prompt = f"a small {colour} {shape} {far_words(far)}, {scene.background} background"
         mask = region_mask(far, side=0.4)
         out = inpaint(pipe, image, mask, prompt, seed=i, **kwargs)
-        found = metrics.read_scene(out)[1]
+        found = read_scene(out)[1]
         rows.append({"placed": any(o.position == far for o in found),
                      "added": any((o.colour, o.shape, o.position) == (colour, shape, far) for o in found),
                      "kept": any((o.colour, o.shape, o.size, o.position) == (old.colour, old.shape, old.size, old.position)

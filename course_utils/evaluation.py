@@ -28,8 +28,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import data, metrics, models
+from . import data, models, shapes_reader
 from . import validate as v
+from .digit_judge import digit_judge, heldout_digits, judge_digits
 from .images import to_unit
 from .paths import checkpoint_dir
 from .shapes import WORDINGS
@@ -65,15 +66,16 @@ def prompt_set(name: str, n: int, two_object_fraction: float = 0.0, wording: str
 
 
 def measure(pipe, scenes, extra_colours: tuple = (), seed: int = 0, **kwargs) -> dict:
-    """Generate one picture per scene's prompt (pipelines.generate: seeded, batch i seed + i) and
+    """Generate one picture per scene's prompt (adherence.generate: seeded, batch i seed + i) and
     judge it from the pixels. Returns {'n', 'rates': {key: Rate.as_dict()}, 'verdicts': [...]}:
     the verdicts, one dict per prompt, let `compare` pair two settings on the same prompts."""
-    from . import metrics, pipelines, stats
+    from . import stats
+    from .adherence import generate
 
     if not scenes:
         raise ValueError("measure needs at least one scene: prompt_set('report', 300) gives a list.")
-    images = pipelines.generate(pipe, [s.caption for s in scenes], seed=seed, **kwargs)
-    verdicts = metrics.judge(images, scenes, extra_colours)
+    images = generate(pipe, [s.caption for s in scenes], seed=seed, **kwargs)
+    verdicts = shapes_reader.judge(images, scenes, extra_colours)
     return {"n": len(scenes), "rates": {k: r.as_dict() for k, r in stats.rates(verdicts).items()},
             "verdicts": [{k: bool(x) for k, x in it.items()} for it in verdicts]}
 
@@ -127,7 +129,7 @@ def stopwatch(draw, *args, **kwargs) -> tuple[torch.Tensor, float]:
 
 def judged(images, seconds: float | None = None, **about) -> dict:
     """One row of a digit card: what the digit judge says about `images` (and how long they took)."""
-    r = metrics.judge_digits(images)
+    r = judge_digits(images)
     row = {**about, "confidence": r.confidence, "classes": r.classes_covered, "class_counts": r.class_counts,
            "class_entropy": r.class_entropy + 0.0, "frechet": r.frechet, "seconds": seconds}  # + 0.0: no -0.0
     print(r, about, "" if seconds is None else f"{seconds:.1f} s", flush=True)
@@ -136,8 +138,8 @@ def judged(images, seconds: float | None = None, **about) -> dict:
 
 def digits_card(n: int, real: torch.Tensor | None = None) -> dict:
     """What every digit card starts from: the judge's own numbers and its row for real held-out digits."""
-    digits, clf = data.digits(), metrics.digit_judge()
-    held, labels = metrics.heldout_digits()
+    digits, clf = data.digits(), digit_judge()
+    held, labels = heldout_digits()
     judge = {"digits": len(digits), "heldout": len(held), "trained_on": len(digits) - len(held),
              "heldout_accuracy": float(clf.score(held.reshape(len(held), 64).numpy(), labels.numpy())),
              "max_entropy": math.log2(10)}
@@ -152,7 +154,7 @@ def evaluate_rbm(n: int = 500) -> dict:
     """The digit judge on RBM samples after 1000 and 100 Gibbs steps, pseudo-likelihood -> metrics.json."""
     rbm = models.load_pretrained("rbm-digits")
     v = data.digits(binary=True).images
-    real = (metrics.heldout_digits()[0][:n] > 0.5).float()
+    real = (heldout_digits()[0][:n] > 0.5).float()
     return digits_card(n, real) | {
         "noise": judged((uniform_noise(n) < v.mean()).float()),
         "pseudo_log_likelihood": rbm.pseudo_log_likelihood(v.reshape(-1, 64)).mean().item(),
@@ -166,7 +168,7 @@ def evaluate_gan(n: int = 500) -> dict:
     card = digits_card(n) | {"noise": judged(uniform_noise(n))}
     x, seconds = stopwatch(models.sample, "gan-digits", n, seed=1)
     with torch.no_grad():
-        d = [torch.sigmoid(D(images.reshape(-1, 64) * 2 - 1)).mean().item() for images in (metrics.heldout_digits()[0][:n], x)]
+        d = [torch.sigmoid(D(images.reshape(-1, 64) * 2 - 1)).mean().item() for images in (heldout_digits()[0][:n], x)]
     return card | {"generator": judged(x, seconds), "d_real": d[0], "d_fake": d[1]}
 
 
@@ -223,14 +225,15 @@ def evaluate_unet(n: int = 300, seed: int = 2024, compare_with=None) -> dict:
     compare_with (a folder holding another unet-shapes), that U-Net is measured on the same
     prompts at guidance 2 in the same run, for the card's "what it bought" table."""
     from course_utils import pipelines
+    from course_utils.adherence import measure_adherence
     from course_utils.models.unet_shapes import load
 
     pipe = pipelines.load_text_to_image(device="cpu")
 
     def measure(what, g, rescale=0.0, k=n, two=0.0, wording="heldout", steps=25):
         t0 = time.perf_counter()
-        r = pipelines.measure_adherence(pipe, k, seed=seed, two_object_fraction=two, wording=wording,
-                                        guidance_scale=g, guidance_rescale=rescale, num_inference_steps=steps)
+        r = measure_adherence(pipe, k, seed=seed, two_object_fraction=two, wording=wording,
+                              guidance_scale=g, guidance_rescale=rescale, num_inference_steps=steps)
         r = {"set": what, "wording": wording, "guidance": g, "rescale": rescale, "steps": steps, "n": k} | r | {
              "ms_per_image": round((time.perf_counter() - t0) / k * 1000, 1)}
         print(r, flush=True)
@@ -278,7 +281,7 @@ def evaluate_lora(n: int = 100, n_old: int = 500, seed: int = 2024, guidance: fl
     from collections import Counter
 
     from course_utils import finetune as ft
-    from course_utils import pipelines
+    from course_utils.adherence import generate
     from course_utils.models.vae import psnr, reconstruct
 
     pipe = models.load_pretrained("lora-teal")
@@ -289,19 +292,19 @@ def evaluate_lora(n: int = 100, n_old: int = 500, seed: int = 2024, guidance: fl
 
     def run(scale):
         kw = dict(guidance_scale=guidance, num_inference_steps=25, seed=seed) | ft.lora_scale(pipe, scale)
-        teal = pipelines.generate(pipe, prompts, **kw)
+        teal = generate(pipe, prompts, **kw)
         back = reconstruct(pipe.vae, pictures)
-        return {"scale": scale, "teal": metrics.adherence(teal, scenes, ("teal",)),
+        return {"scale": scale, "teal": shapes_reader.adherence(teal, scenes, ("teal",)),
                 "teal_colours": dict(Counter(ft.read_colours(teal))),
-                "old": metrics.adherence(pipelines.generate(pipe, [s.caption for s in old], **kw), old, ("teal",)),
+                "old": shapes_reader.adherence(generate(pipe, [s.caption for s in old], **kw), old, ("teal",)),
                 "vae_teal_read_teal": float(np.mean([c == "teal" for c in ft.read_colours(back[is_teal])])),
                 "vae_old_psnr": float(psnr(back[~is_teal], pictures[~is_teal]).mean())}
 
     def alone(unet_scale, vae):     # one of the two: which costs the old colours what
         kw = dict(guidance_scale=guidance, num_inference_steps=25, seed=seed) | ft.lora_scale(pipe, unet_scale)
         ft.decoder_adapter(pipe.vae, vae)
-        return {"teal_colour": metrics.adherence(pipelines.generate(pipe, prompts, **kw), scenes, ("teal",))["colour"],
-                "old": metrics.adherence(pipelines.generate(pipe, [s.caption for s in old], **kw), old, ("teal",))}
+        return {"teal_colour": shapes_reader.adherence(generate(pipe, prompts, **kw), scenes, ("teal",))["colour"],
+                "old": shapes_reader.adherence(generate(pipe, [s.caption for s in old], **kw), old, ("teal",))}
 
     rows = {"adapters": run(1.0), "base": run(0.0)}          # by name: the adapters on (scale 1) and off (scale 0)
     split = {"unet": alone(1.0, vae=False), "vae": alone(0.0, vae=True)}
@@ -465,14 +468,14 @@ def _match(truth: list[dict], read: list[dict]) -> list[dict | None]:
 
 
 def reader_audit(audit: dict) -> dict:
-    """Where the pixel reader (metrics.read_scene) and a person looking at the same generated
+    """Where the pixel reader (shapes_reader.read_scene) and a person looking at the same generated
     pictures disagree. `audit` is a reader_audit.json: per picture its prompt, what the reader
     read, what the person saw ("truth") and which of those the person could not decide
     ("uncertain", e.g. "0.colour"). Returns, each as a Rate: attributes read wrong (of those the
     person could decide; an object the reader missed counts its four), pictures with any wrong
     reading, and pictures whose adherence verdict (right or wrong for its prompt) the reader gets
     wrong, among those the person could decide entirely; with the list of disagreements."""
-    from . import metrics, stats
+    from . import stats
 
     keys = ("colour", "shape", "size", "position")
     attr_k = attr_n = pic_wrong = verdict_wrong = verdict_n = missed = right_called_wrong = 0
@@ -502,9 +505,9 @@ def reader_audit(audit: dict) -> dict:
         if unsure:
             continue
         scene = scenes[item["prompt"]]
-        verdict_n += 1      # right for its prompt: every verdict metrics.judge gives it (the background too)
-        seen = all(metrics.verdicts(scene, truth["background"], truth["objects"]).values())
-        judged = all(metrics.verdicts(scene, read["background"], read["objects"]).values())
+        verdict_n += 1      # right for its prompt: every verdict shapes_reader.judge gives it (the background too)
+        seen = all(shapes_reader.verdicts(scene, truth["background"], truth["objects"]).values())
+        judged = all(shapes_reader.verdicts(scene, read["background"], read["objects"]).values())
         verdict_wrong += seen != judged
         right_called_wrong += seen and not judged
     return {"pictures": len(audit["pictures"]), "attributes_wrong": stats.Rate(attr_k, attr_n).as_dict(),

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from . import validate
+from .images import to_unit
 
 TIME_SCALE = 1000.0   # the U-Net's timestep embedding expects 0..1000, as for diffusion
 
@@ -158,7 +159,7 @@ def sample_from_unet(unet, n: int, generator, steps: int) -> torch.Tensor:
     cfg = unet.config
     noise = torch.randn((n, cfg.in_channels, cfg.sample_size, cfg.sample_size), generator=generator)
     x = euler_sample(unet_velocity(unet), noise.to(unet.device), steps)
-    return ((x.clamp(-1, 1) + 1) / 2).cpu()
+    return to_unit(x).cpu()
 
 
 class CardTable(NamedTuple):
@@ -172,32 +173,21 @@ CARD_NAMES = {"flow-digits": "flow-digits", "ddpm-digits": "ddpm-digits (DDIM)"}
 
 
 def card_results(path=None) -> CardTable:
-    """Lesson 07's table read from flow-digits' metrics.json (scripts/train_flow_digits.py: 500 samples
-    per row) instead of measured: the same {name: {steps: DigitReport}} as judging samples live gives.
+    """Lesson 07's table read from flow-digits' metrics.json (evaluation.evaluate_flow: 500 samples per row)
+    instead of measured: the same {name: {steps: DigitReport}} as judging samples live gives.
     Used in notebooks/07_beyond.ipynb when COURSE_FAST=1 (presenter mode)."""
-    import json
-    from pathlib import Path
+    from .recorded import digit_report, metrics_json
 
-    from .metrics import DigitReport
-    from .paths import checkpoint_dir
-
-    path = Path(path) if path is not None else checkpoint_dir("flow-digits") / "metrics.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"no metrics.json at {path}: rebuild flow-digits with python scripts/train_flow_digits.py")
-    card = json.loads(path.read_text())
-
-    def report(row) -> DigitReport:
-        return DigitReport(n=card["n"], confidence=row["confidence"], classes_covered=row["classes"],
-                           class_counts=row["class_counts"], class_entropy=row["class_entropy"], frechet=row["frechet"])
-
+    card = metrics_json("flow-digits", path)
     try:
         results = {name: {} for name in CARD_NAMES.values()}
         for row in card["samplers"]:
-            results[CARD_NAMES[row["model"]]][row["steps"]] = report(row)
-        real = report(card["real"])
+            results[CARD_NAMES[row["model"]]][row["steps"]] = digit_report(row, card["n"])
+        real = digit_report(card["real"], card["n"])
     except (KeyError, TypeError) as e:
-        raise ValueError(f"{path} is not a flow-digits metrics.json (missing {e}): rebuild it with "
-                         "python scripts/train_flow_digits.py") from None
+        where = "the shipped file" if path is None else path
+        raise ValueError(f"{where} is not a flow-digits metrics.json (missing {e}): write it again with "
+                         "python scripts/evaluate_checkpoints.py flow-digits") from None
     return CardTable(results, real, card["n"])
 
 

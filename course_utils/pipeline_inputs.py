@@ -7,7 +7,10 @@ ignored typo (`guidence_scale=5`) or a picture made from zero denoising steps.
 Guidance, as in diffusers (`StableDiffusionPipeline.do_classifier_free_guidance`): a scale
 w > 1 runs the U-Net with and without the prompt and steps w times past the difference; any
 w <= 1 (0 included) means no guidance, the prediction with the prompt alone. The loop by hand,
-`pipelines.denoise_by_hand`, follows the same rule."""
+`inspection.denoise_by_hand`, follows the same rule.
+
+`check_pipe` and `own_arguments` check what the helpers that take a pipeline are given
+(adherence.py, inspection.py, editing.py, attention.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +26,20 @@ from . import validate as v
 MAX_GUIDANCE = 100.0
 OUTPUT_TYPES = ("pil", "np", "pt", "latent")
 _LEGACY = {"callback", "callback_steps"}   # what diffusers' **kwargs still reads
+
+
+def check_pipe(pipe) -> None:
+    """A TypeError unless `pipe` is a text-to-image pipeline (tokenizer, text encoder, U-Net, VAE)."""
+    if not all(hasattr(pipe, part) for part in ("tokenizer", "text_encoder", "unet", "vae", "scheduler")):
+        raise v.InputTypeError(f"pipe must be a text-to-image pipeline, e.g. pipe = pipelines.load_text_to_image(), "
+                               f"got {type(pipe).__name__}")
+
+
+def own_arguments(function: str, kwargs: dict, *names) -> None:
+    """A TypeError if kwargs holds an argument that `function` sets itself."""
+    for name in names:
+        if name in kwargs:
+            raise v.InputTypeError(f"{function} sets {name} itself; leave {name} out (use seed= for the randomness)")
 
 
 def _check_prompt(name: str, p) -> list[str] | None:
@@ -64,7 +81,7 @@ def check_numbers(num_inference_steps=25, guidance_scale=1.0, num_images_per_pro
     per = v.whole("num_images_per_prompt", num_images_per_prompt, 1, v.MAX_IMAGES)
     if per * n_prompts > v.MAX_IMAGES:
         raise ValueError(f"num_images_per_prompt x prompts must be at most {v.MAX_IMAGES} images, got "
-                         f"{per} x {n_prompts}; generate in smaller batches (pipelines.generate does)")
+                         f"{per} x {n_prompts}; generate in smaller batches (adherence.generate does)")
     v.number("eta", eta, 0.0, 1.0, "0 is DDIM's deterministic sampler, 1 adds DDPM's noise")
     v.number("guidance_rescale", guidance_rescale, 0.0, 1.0)
 

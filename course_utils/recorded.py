@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from .metrics import DigitReport
+from .digit_judge import DigitReport
 from .paths import checkpoint_dir
 
 DIGIT_MODELS = ("rbm-digits", "gan-digits", "ddpm-digits")
@@ -75,7 +75,7 @@ def show_digit_reports(name: str, only: tuple[str, ...] = ()) -> dict[str, Digit
 
 def adherence(guidance_scale: float = 2.0, two_object_fraction: float = 0.0, guidance_rescale: float = 0.0,
               num_inference_steps: int = 25, name: str = "unet-shapes") -> dict:
-    """What pipelines.measure_adherence gave for the shipped checkpoint when its model card was written
+    """What adherence.measure_adherence gave for the shipped checkpoint when its model card was written
     (held-out prompts of seed 2024), read from its metrics.json: the same dict plus 'n', the number of prompts.
 
     Instant: nothing is generated. Presenter mode shows these instead of measuring (lesson 06).

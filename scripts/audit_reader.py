@@ -1,4 +1,4 @@
-"""Check the pixel reader (course_utils.metrics.read_scene) by eye, on pictures a text-to-image
+"""Check the pixel reader (course_utils.shapes_reader.read_scene) by eye, on pictures a text-to-image
 model drew, and write the result next to the model: <checkpoint>/reader_audit.json.
 
     python scripts/audit_reader.py draw  --out runs/audit            # pictures, grids to label, the reader's readings
@@ -26,9 +26,11 @@ from pathlib import Path
 
 import torch
 
-from course_utils import evaluation, metrics, pipelines
+from course_utils import evaluation
+from course_utils.adherence import generate
 from course_utils.paths import checkpoint_dir
 from course_utils.shapes import COLOURS, POSITIONS, SHAPES, SIZES
+from course_utils.shapes_reader import read_scene
 from course_utils.train import atomic_file
 
 KEYS = ("colour", "shape", "size", "position")
@@ -40,11 +42,11 @@ def draw(args):
     args.out.mkdir(parents=True, exist_ok=True)
     scenes = evaluation.prompt_set("report", args.single, 0.0) + evaluation.prompt_set("report", args.two, 1.0)
     pipe = evaluation.text_to_image_pipeline()
-    images = pipelines.generate(pipe, [s.caption for s in scenes], seed=args.seed, guidance_scale=args.guidance,
-                                num_inference_steps=args.steps)
+    images = generate(pipe, [s.caption for s in scenes], seed=args.seed, guidance_scale=args.guidance,
+                      num_inference_steps=args.steps)
     rows = []
     for i, (image, scene) in enumerate(zip(images, scenes)):
-        bg, found = metrics.read_scene(image)
+        bg, found = read_scene(image)
         rows.append({"i": i, "prompt": scene.caption,
                      "reader": {"background": bg, "objects": [{k: getattr(o, k) for k in KEYS} for o in found]}})
     (args.out / "reader.json").write_text(json.dumps(rows, indent=1))
@@ -84,7 +86,7 @@ def merge(args):
         pictures.append({"i": int(i), "prompt": r["prompt"], "reader": r["reader"],
                          "truth": {"background": bg, "objects": objects},
                          "uncertain": [u for u in unsure.split(",") if u], "note": note})
-    audit = {"what": "the pixel reader (course_utils.metrics.read_scene) against a person's reading of the same generated pictures",
+    audit = {"what": "the pixel reader (course_utils.shapes_reader.read_scene) against a person's reading of the same generated pictures",
              "model": args.model, "set": "report", "single": args.single, "two_object": args.two,
              "guidance_scale": args.guidance, "num_inference_steps": args.steps, "seed": args.seed,
              "how": "scripts/audit_reader.py: each picture viewed at 256x256 with the position boundaries and a "

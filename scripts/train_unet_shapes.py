@@ -186,6 +186,7 @@ def dev_measure(unet, vae_folder: Path, n: int, guidances=(2.0, 5.0)) -> list[di
     """Adherence of `unet` on the dev set (seed DEV_SEED, held-out wording): n single-object and
     n two-object prompts at each guidance, 25 DDIM steps."""
     from course_utils import pipelines
+    from course_utils.adherence import measure_adherence
     from course_utils.models.vae import load as load_vae
 
     components = pipelines.course_components() | {"unet": unet.eval(), "vae": load_vae(vae_folder)}
@@ -195,8 +196,8 @@ def dev_measure(unet, vae_folder: Path, n: int, guidances=(2.0, 5.0)) -> list[di
     rows = []
     for two in (0.0, 1.0):
         for g in guidances:
-            r = pipelines.measure_adherence(pipe, n, seed=DEV_SEED, two_object_fraction=two, wording="heldout",
-                                            guidance_scale=g, num_inference_steps=25)
+            r = measure_adherence(pipe, n, seed=DEV_SEED, two_object_fraction=two, wording="heldout",
+                                  guidance_scale=g, num_inference_steps=25)
             rows.append({"two_objects": two == 1.0, "guidance": g, "n": n} | {a: round(x, 4) for a, x in r.items()})
     return rows
 

@@ -23,7 +23,20 @@ import torch
 warnings.simplefilter("ignore")
 resource.setrlimit(resource.RLIMIT_AS, (16 * 2**30, 16 * 2**30))   # a call that allocates without bound fails here
 
-from course_utils import data, flow, images, metrics, models, noise, pipelines, text, viz  # noqa: E402
+from course_utils import (  # noqa: E402
+    adherence,
+    data,
+    digit_judge,
+    flow,
+    images,
+    inspection,
+    models,
+    noise,
+    pipelines,
+    shapes_reader,
+    text,
+    viz,
+)
 from course_utils.diffusion import ddpm_step  # noqa: E402
 from course_utils.models import vae as vae_module  # noqa: E402
 
@@ -65,9 +78,9 @@ def targets():
         "images.from_numpy": (images.from_numpy, dict(arr=np.zeros((4, 4, 3)), value_range=(0, 1))),
         "images.make_grid": (images.make_grid, dict(images=x(2, 3, 4, 4), nrow=2, padding=1, pad_value=1.0)),
         "images.to_png": (images.to_png, dict(x=x(3, 4, 4), scale=1)),
-        "metrics.read_scene": (metrics.read_scene, dict(image=x(3, 64, 64), min_pixels=6)),
-        "metrics.judge_digits": (metrics.judge_digits, dict(images=x(4, 1, 8, 8))),
-        "metrics.adherence": (metrics.adherence, dict(images=x(1, 3, 64, 64), scenes=[scene])),
+        "shapes_reader.read_scene": (shapes_reader.read_scene, dict(image=x(3, 64, 64), min_pixels=6)),
+        "digit_judge.judge_digits": (digit_judge.judge_digits, dict(images=x(4, 1, 8, 8))),
+        "shapes_reader.adherence": (shapes_reader.adherence, dict(images=x(1, 3, 64, 64), scenes=[scene])),
         "models.sample": (models.sample, dict(name="gan-digits", n=2, seed=0)),
         "models.load_pretrained": (models.load_pretrained, dict(name="gan-digits", device="cpu")),
         "vae.encode": (vae_module.encode, dict(vae=vae, x=x(1, 3, 64, 64))),
@@ -76,17 +89,17 @@ def targets():
                                  negative_prompt="b", num_images_per_prompt=1, eta=0.0, output_type="pt")),
         "img2img(...)": (i2i, dict(prompt="a", image=x(1, 3, 64, 64), strength=0.5, num_inference_steps=4,
                                    guidance_scale=2.0, output_type="pt")),
-        "pipelines.generate": (pipelines.generate, dict(pipe=pipe, prompts=["a"], seed=0, batch_size=4,
+        "adherence.generate": (adherence.generate, dict(pipe=pipe, prompts=["a"], seed=0, batch_size=4,
                                                         num_inference_steps=2)),
-        "pipelines.denoise_by_hand": (pipelines.denoise_by_hand, dict(pipe=pipe, prompt="a", negative_prompt="",
+        "inspection.denoise_by_hand": (inspection.denoise_by_hand, dict(pipe=pipe, prompt="a", negative_prompt="",
                                                                       guidance_scale=2.0, num_inference_steps=2,
                                                                       seed=0)),
-        "pipelines.denoising_strip": (pipelines.denoising_strip, dict(pipe=pipe, prompt="a", n_show=2, seed=0,
+        "inspection.denoising_strip": (inspection.denoising_strip, dict(pipe=pipe, prompt="a", n_show=2, seed=0,
                                                                       num_inference_steps=2)),
-        "pipelines.measure_adherence": (pipelines.measure_adherence, dict(pipe=pipe, n=2, seed=0,
+        "adherence.measure_adherence": (adherence.measure_adherence, dict(pipe=pipe, n=2, seed=0,
                                                                           two_object_fraction=0.0,
                                                                           wording="heldout", num_inference_steps=2)),
-        "pipelines.latents_to_images": (pipelines.latents_to_images, dict(pipe=pipe, latents=x(1, 4, 8, 8))),
+        "inspection.latents_to_images": (inspection.latents_to_images, dict(pipe=pipe, latents=x(1, 4, 8, 8))),
         "viz.show_images": (viz.show_images, dict(images=x(2, 1, 8, 8), nrow=2, size=1.6)),
         "viz.plot_loss": (viz.plot_loss, dict(losses=[1.0, 2.0, 3.0], smooth=2)),
         "viz.plot_noising_steps": (viz.plot_noising_steps, dict(x0=x(3, 8, 8), timesteps=(0, 500), seed=0)),

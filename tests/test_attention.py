@@ -3,7 +3,7 @@ processor, on a tiny untrained pipeline (the maths does not need a trained model
 import pytest
 import torch
 
-from course_utils import attention, pipelines
+from course_utils import adherence, attention, pipelines, shapes_reader
 
 PROMPT = "a small red hexagon in the top left"          # "hexagon" is three word-pieces: he ##xa ##gon
 
@@ -34,9 +34,9 @@ def test_same_image_and_original_processors_afterwards(pipe):
     before = dict(pipe.unet.attn_processors)
     m = attention.cross_attention_maps(pipe, PROMPT, seed=3, num_inference_steps=3, guidance_scale=2.0)
     assert all(pipe.unet.attn_processors[name] is p for name, p in before.items())
-    plain = pipelines.generate(pipe, [PROMPT], seed=3, num_inference_steps=3, guidance_scale=2.0)[0]
+    plain = adherence.generate(pipe, [PROMPT], seed=3, num_inference_steps=3, guidance_scale=2.0)[0]
     assert (m.image - plain).abs().max() < 1e-5
-    other = pipelines.generate(pipe, [PROMPT], seed=4, num_inference_steps=3, guidance_scale=2.0)[0]
+    other = adherence.generate(pipe, [PROMPT], seed=4, num_inference_steps=3, guidance_scale=2.0)[0]
     assert (m.image - other).abs().max() > 1e-3                    # negative control: the comparison can fail
 
 
@@ -108,12 +108,10 @@ def test_colour_word_shares_reads_own_and_other_square():
 @pytest.mark.slow
 def test_shipped_model_looks_at_the_circle_with_the_word_circle():
     # lesson 06's reading of the maps, on the shipped checkpoints (the same call, the same numbers on a CPU)
-    from course_utils import metrics
-
     pipe = pipelines.load_text_to_image(device="cpu")
     m = attention.cross_attention_maps(pipe, "a small red circle in the top left on a black background",
                                        guidance_scale=2.0)
-    _, found = metrics.read_scene(m.image, min_pixels=35)
+    _, found = shapes_reader.read_scene(m.image, min_pixels=35)
     assert found and found[0].colour == "red" and found[0].shape == "circle"
     top, left, bottom, right = found[0].bbox
     on = torch.zeros(64, 64, dtype=torch.bool)

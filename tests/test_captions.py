@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import captions, data, metrics
+from course_utils import captions, data, shapes_reader
 from course_utils import shapes as sw
 
 
@@ -76,19 +76,19 @@ def test_adherence_does_not_grade_what_the_prompt_left_out():
     scene = sw.Scene("white", [sw.ShapeObject("red", "circle", "large", "top left")])
     image = torch.from_numpy(sw.render_scene(scene)).permute(2, 0, 1)[None].float() / 255
     asked = sw.Scene("black", [sw.ShapeObject("red", "circle", "small", "top left")])
-    assert metrics.adherence(image, [asked])["all"] == 0.0
+    assert shapes_reader.adherence(image, [asked])["all"] == 0.0
     asked.unsaid = ("background", "size")
-    result = metrics.adherence(image, [asked])
+    result = shapes_reader.adherence(image, [asked])
     assert result["all"] == 1.0 and result["background"] == 1.0
 
 
 def test_two_object_adherence_reads_rendered_scenes_back():
     scenes = [data.shapes_scene(7, i, 1.0, "varied") for i in range(40)]
     images = data.shapes_world(40, seed=7, two_object_fraction=1.0, wording="varied").images
-    assert metrics.adherence(images, scenes)["both_objects"] >= 0.95
+    assert shapes_reader.adherence(images, scenes)["both_objects"] >= 0.95
     swapped = [sw.Scene(s.background, [sw.ShapeObject(o.colour, o.shape, o.size, p.position)
                                        for o, p in zip(s.objects, s.objects[::-1])]) for s in scenes]
-    assert metrics.adherence(images, swapped)["both_objects"] <= 0.1   # colours bound to the wrong places
+    assert shapes_reader.adherence(images, swapped)["both_objects"] <= 0.1   # colours bound to the wrong places
 
 
 def test_intensify_puts_right_before_places_but_never_before_the_centre():

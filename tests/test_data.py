@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import data, metrics
+from course_utils import data, shapes_reader
 from course_utils import shapes as sw
 
 
@@ -66,14 +66,14 @@ def test_heldout_wording_never_appears_in_training_captions():
 @pytest.mark.slow
 def test_every_attribute_combination_is_drawn_where_its_words_say():
     """For every colour x shape x size x position x background, the pixels say what the
-    attributes say: colour, shape, size and position read back by metrics.read_scene."""
+    attributes say: colour, shape, size and position read back by shapes_reader.read_scene."""
     rng = np.random.default_rng(0)
     combos = list(itertools.product(sw.COLOURS, sw.SHAPES, sw.SIZES, sw.POSITIONS, sw.BACKGROUNDS))
     assert len(combos) == 6 * 4 * 2 * 9 * 3
     wrong = []
     for colour, shape, size, position, bg in combos:
         obj = sw.random_object(rng, jitter=True, colour=colour, shape=shape, size=size, position=position)
-        found_bg, found = metrics.read_scene(sw.render_scene(sw.Scene(bg, [obj])))
+        found_bg, found = shapes_reader.read_scene(sw.render_scene(sw.Scene(bg, [obj])))
         got = (found_bg, *((o.colour, o.shape, o.size, o.position) for o in found))
         if got != (bg, (colour, shape, size, position)):
             wrong.append(((bg, colour, shape, size, position), got))
@@ -93,7 +93,7 @@ def test_drawn_colours_and_sizes_match_exactly():
 def test_two_object_scenes_are_read_back():
     batch = data.shapes_world(60, seed=3, two_object_fraction=1.0)
     for img, scene in zip(batch.images, batch.scenes):
-        bg, found = metrics.read_scene(img)
+        bg, found = shapes_reader.read_scene(img)
         assert bg == scene.background
         want = sorted((o.colour, o.shape, o.size, o.position) for o in scene.objects)
         assert sorted((o.colour, o.shape, o.size, o.position) for o in found) == want

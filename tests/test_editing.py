@@ -2,7 +2,7 @@ import pytest
 import torch
 from diffusers import DDIMInverseScheduler, DDIMScheduler
 
-from course_utils import data, editing, metrics, pipelines
+from course_utils import data, editing, pipelines, shapes_reader
 from course_utils.models.unet_shapes import SCHEDULER_CONFIG
 
 
@@ -67,7 +67,7 @@ def test_inpainting_keeps_the_outside_and_changes_the_inside():
     assert out.shape == (3, 64, 64)
     assert torch.equal(out[:, outside], image[:, outside]) and torch.equal(out[:, inside], drawn[:, inside])
     # 3. read back: the old object is still there and a new one stands where the mask is
-    found = metrics.read_scene(out)[1]
+    found = shapes_reader.read_scene(out)[1]
     assert (old.colour, old.shape, old.position) in [(o.colour, o.shape, o.position) for o in found]
     assert any(o.position == far and o.colour == "blue" for o in found)
     with pytest.raises(ValueError, match="mask"):
@@ -78,12 +78,12 @@ def test_reader_knows_teal_only_when_asked():
     from course_utils import shapes as sw
     scene = sw.Scene("white", [sw.ShapeObject("teal", "star", "large", "center")])
     img = sw.render_scene(scene)
-    assert metrics.read_scene(img, extra_colours=("teal",))[1][0].colour == "teal"
-    assert metrics.read_scene(img)[1][0].colour != "teal"
+    assert shapes_reader.read_scene(img, extra_colours=("teal",))[1][0].colour == "teal"
+    assert shapes_reader.read_scene(img)[1][0].colour != "teal"
     with pytest.raises(ValueError, match="extra colour"):
-        metrics.read_scene(img, extra_colours=("mauve",))
+        shapes_reader.read_scene(img, extra_colours=("mauve",))
     with pytest.raises(TypeError, match="tuple"):
-        metrics.read_scene(img, extra_colours="teal")
+        shapes_reader.read_scene(img, extra_colours="teal")
 
 
 def _attention_layer():

@@ -135,13 +135,13 @@ def test_the_audit_counts_what_a_reader_gets_wrong_and_nothing_when_it_agrees():
 
 @pytest.mark.slow
 def test_the_audited_pictures_are_what_the_shipped_model_draws_and_the_reader_reads_them_as_recorded():
-    from course_utils import metrics, pipelines
+    from course_utils import adherence, shapes_reader
 
     audit = _audit()
     pipe = evaluation.text_to_image_pipeline()
-    images = pipelines.generate(pipe, [p["prompt"] for p in audit["pictures"]], seed=audit["seed"],
+    images = adherence.generate(pipe, [p["prompt"] for p in audit["pictures"]], seed=audit["seed"],
                                 guidance_scale=audit["guidance_scale"], num_inference_steps=audit["num_inference_steps"])
     for p, image in zip(audit["pictures"], images):
-        bg, found = metrics.read_scene(image)
+        bg, found = shapes_reader.read_scene(image)
         assert bg == p["reader"]["background"], p["i"]
         assert [{a: getattr(o, a) for a in ("colour", "shape", "size", "position")} for o in found] == p["reader"]["objects"], p["i"]

@@ -126,9 +126,9 @@ def test_card_results_are_the_model_cards_rows_under_lesson_07s_names(tmp_path):
 
     broken = tmp_path / "metrics.json"
     broken.write_text(json.dumps({"n": 500, "real": card["real"]}))
-    with pytest.raises(ValueError, match="rebuild it"):
+    with pytest.raises(ValueError, match="evaluate_checkpoints.py flow-digits"):
         flow.card_results(broken)
-    with pytest.raises(FileNotFoundError, match="train_flow_digits"):
+    with pytest.raises(FileNotFoundError, match="evaluate_checkpoints.py flow-digits"):
         flow.card_results(tmp_path / "missing.json")
 
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from course_utils import metrics, models, viz, widgets
+from course_utils import digit_judge, models, viz, widgets
 from course_utils.models.gan import (
     discriminator_loss,
     generate,
@@ -33,17 +33,17 @@ def test_a_short_training_run_moves_samples_towards_digits():
     torch.manual_seed(0)
     G, D = make_generator(), make_discriminator()
     z = torch.randn(200, 32, generator=torch.Generator().manual_seed(1))
-    before = metrics.judge_digits(generate(G, z)).frechet
+    before = digit_judge.judge_digits(generate(G, z)).frechet
     run = train_gan(G, D, x, 1200, generator=torch.Generator().manual_seed(0), snapshot_every=400, progress=False)
     assert len(run.d_losses) == 1200 and [s for s, _ in run.snapshots] == [1, 400, 800, 1200]
-    assert metrics.judge_digits(generate(G, z)).frechet < before / 2
+    assert digit_judge.judge_digits(generate(G, z)).frechet < before / 2
 
 
 def test_shipped_gan_samples():
     a = models.sample("gan-digits", 300, seed=0)
     assert a.shape == (300, 1, 8, 8) and 0 <= a.min() and a.max() <= 1
     assert torch.equal(a, models.sample("gan-digits", 300, seed=0))
-    report = metrics.judge_digits(a)
+    report = digit_judge.judge_digits(a)
     assert report.classes_covered == 10 and report.frechet < 10
 
 
@@ -55,8 +55,8 @@ def test_gan_figures_and_widgets():
     assert list(d.get_xdata()) == list(range(9, 100))                                # from the 10th step on
     assert list(d.get_ydata()) == pytest.approx([k - 4.5 for k in range(9, 100)])    # mean of the last 10 steps
     assert list(g.get_ydata()) == pytest.approx([0.7] * 91)
-    r = metrics.judge_digits(torch.rand(50, 1, 8, 8))
-    r2 = metrics.judge_digits(torch.rand(30, 1, 8, 8, generator=torch.Generator().manual_seed(1)))
+    r = digit_judge.judge_digits(torch.rand(50, 1, 8, 8))
+    r2 = digit_judge.judge_digits(torch.rand(30, 1, 8, 8, generator=torch.Generator().manual_seed(1)))
     axes = viz.plot_class_histogram({"a": r, "b": r2}).axes
     assert [[bar.get_height() for bar in ax.patches] for ax in axes] == [list(r.class_counts), list(r2.class_counts)]
     assert [sum(bar.get_height() for bar in ax.patches) for ax in axes] == [50, 30]   # each bar chart counts its own set
@@ -121,7 +121,7 @@ def test_saturating_and_sgd_options_and_the_saturation_figure():
 
 
 def test_entropy_of_a_single_class_prints_as_zero():
-    r = metrics.judge_digits(torch.zeros(20, 1, 8, 8))                     # all blank: one class
+    r = digit_judge.judge_digits(torch.zeros(20, 1, 8, 8))                     # all blank: one class
     assert r.class_entropy == 0 and "-0.00" not in str(r)
     fig = viz.plot_class_histogram({"one class": r})
     assert "-0.00" not in fig.axes[0].get_title()

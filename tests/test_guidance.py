@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from course_utils import guidance, pipelines
+from course_utils import adherence, guidance, pipelines
 from course_utils.models.unet_shapes import load
 from course_utils.paths import CHECKPOINTS
 
@@ -14,7 +14,7 @@ def pipe():
 
 
 def _draw(p, w=5.0, steps=8, seed=0):
-    return pipelines.generate(p, PROMPTS, seed=seed, guidance_scale=w, num_inference_steps=steps)
+    return adherence.generate(p, PROMPTS, seed=seed, guidance_scale=w, num_inference_steps=steps)
 
 
 def test_plain_cfg_through_the_wrapper_is_the_pipelines_own(pipe):

@@ -8,7 +8,7 @@ import torch
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from course_utils import viz
-from course_utils.metrics import DigitReport
+from course_utils.digit_judge import DigitReport
 from course_utils.viz.history import TIMELINE, _x_positions
 
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from course_utils import metrics, models
+from course_utils import adherence, digit_judge, models
 from course_utils.paths import checkpoint_dir
 
 
@@ -25,8 +25,8 @@ def test_diffusion_digits_samples_are_seeded_digits_of_every_class(name, steps):
     b = models.sample(name, 8, seed=3, steps=steps)
     assert torch.equal(b, models.sample(name, 8, seed=3, steps=steps))
     assert not torch.equal(b, models.sample(name, 8, seed=4, steps=steps))
-    report = metrics.judge_digits(a)
-    noise = metrics.judge_digits(torch.rand(200, 1, 8, 8, generator=torch.Generator().manual_seed(0)))
+    report = digit_judge.judge_digits(a)
+    noise = digit_judge.judge_digits(torch.rand(200, 1, 8, 8, generator=torch.Generator().manual_seed(0)))
     assert report.classes_covered == 10
     assert report.frechet < noise.frechet / 4 and report.confidence > noise.confidence + 0.15
 
@@ -46,8 +46,8 @@ def test_rbm_digits_samples_look_like_digits():
     x = models.sample("rbm-digits", 200, seed=0, steps=200)
     assert x.shape == (200, 1, 8, 8) and 0 <= x.min() and x.max() <= 1
     assert torch.equal(x[:5], models.sample("rbm-digits", 200, seed=0, steps=200)[:5])
-    report = metrics.judge_digits(x)
-    noise = metrics.judge_digits((torch.rand(200, 1, 8, 8, generator=torch.Generator().manual_seed(0)) < 0.3).float())
+    report = digit_judge.judge_digits(x)
+    noise = digit_judge.judge_digits((torch.rand(200, 1, 8, 8, generator=torch.Generator().manual_seed(0)) < 0.3).float())
     assert report.classes_covered >= 9 and report.frechet < noise.frechet / 2
 
 
@@ -56,7 +56,7 @@ def test_course_text_to_image_follows_prompts():
     from course_utils import pipelines
 
     pipe = pipelines.load_text_to_image(device="cpu")
-    r = pipelines.measure_adherence(pipe, 32, guidance_scale=2.0)    # card, 400 prompts: 0.83 / 0.83 / 0.98 / 1.0
+    r = adherence.measure_adherence(pipe, 32, guidance_scale=2.0)    # card, 400 prompts: 0.83 / 0.83 / 0.98 / 1.0
     assert r["colour"] > 0.6 and r["position"] > 0.6 and r["size"] > 0.8 and r["background"] > 0.9
     image = pipe("a big blue square in the center", num_inference_steps=25, guidance_scale=5.0,
                  generator=torch.Generator().manual_seed(0), output_type="pt").images

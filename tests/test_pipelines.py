@@ -27,20 +27,6 @@ def _gen(seed=0):
     return torch.Generator().manual_seed(seed)
 
 
-def test_loop_by_hand_gives_the_pipelines_image(tiny_course_checkpoints):
-    pipe = pipelines.load_text_to_image(device="cpu")
-    for negative in ["", "a blue star"]:
-        mine = pipelines.denoise_by_hand(pipe, "a big yellow star", negative_prompt=negative, guidance_scale=4.0,
-                                         num_inference_steps=4, seed=3)
-        theirs = pipe("a big yellow star", negative_prompt=negative or None, guidance_scale=4.0, num_inference_steps=4,
-                      generator=_gen(3), output_type="pt").images[0]
-        assert torch.allclose(mine["image"], theirs, atol=1e-5)
-        assert mine["latents"].shape == mine["x0"].shape == (4, 4, 8, 8) and len(mine["timesteps"]) == 4
-    # and a different seed gives a different image: the comparison can fail
-    other = pipelines.denoise_by_hand(pipe, "a big yellow star", guidance_scale=4.0, num_inference_steps=4, seed=4)
-    assert not torch.allclose(other["image"], theirs, atol=1e-3)
-
-
 @pytest.mark.parametrize("kwargs, message", [
     (dict(prompt=3), "prompt must be a string"),
     (dict(prompt=["a red circle", 5]), "prompt must be a list of strings"),
@@ -93,44 +79,6 @@ def test_img2img_shares_the_parts_and_strength_sets_the_steps(tiny_course_checkp
     assert out.images.shape == (1, 3, 64, 64) and len(calls) == 6
 
 
-@pytest.mark.parametrize("name", ["DDIM", "DPM-Solver++", "Euler"])
-def test_denoising_strip_works_with_each_scheduler(tiny_course_checkpoints, name):
-    from course_utils.pipelines import make_scheduler
-
-    pipe = pipelines.load_text_to_image(device="cpu")
-    pipe.scheduler = make_scheduler(name, pipe.scheduler.config)
-    img, latents, steps = pipelines.denoising_strip(pipe, "a red circle", n_show=3, num_inference_steps=5)
-    assert img.shape == (3, 64, 64) and latents.shape == (3, 4, 8, 8) and steps == [1, 3, 5]
-    assert latents.abs().max() < 50     # Euler's sigma-scaled latents were brought back to unit scale
-
-
-def test_measure_adherence_and_component_table(tiny_course_checkpoints):
-    pipe = pipelines.load_text_to_image(device="cpu")
-    r = pipelines.measure_adherence(pipe, 3, num_inference_steps=2)
-    assert set(r) >= {"colour", "shape", "size", "position", "background", "all"}
-    assert all(0 <= v <= 1 for v in r.values())
-    rows = pipelines.component_table(pipe)
-    assert [r["part"] for r in rows] == ["tokenizer", "text_encoder", "unet", "scheduler", "vae (decode)"]
-    assert rows[2]["parameters"] == sum(p.numel() for p in pipe.unet.parameters())
-    assert "(1, 32, 384)" in rows[1]["output"] and "(1, 3, 64, 64)" in rows[4]["output"]
-
-
-@pytest.mark.parametrize("w", [0.0, 0.5, 1.0])
-def test_guidance_up_to_one_means_no_guidance_in_the_pipeline_and_by_hand(tiny_course_checkpoints, w):
-    """diffusers' do_classifier_free_guidance: w <= 1 runs the prompt's prediction alone."""
-    pipe = pipelines.load_text_to_image(device="cpu")
-    mine = pipelines.denoise_by_hand(pipe, "a big yellow star", guidance_scale=w, num_inference_steps=3, seed=1)
-    theirs = pipe("a big yellow star", guidance_scale=w, num_inference_steps=3, generator=_gen(1),
-                  output_type="pt").images[0]
-    assert torch.allclose(mine["image"], theirs, atol=1e-5)
-    no_guidance = pipe("a big yellow star", guidance_scale=1.0, num_inference_steps=3, generator=_gen(1),
-                       output_type="pt").images[0]
-    assert torch.equal(theirs, no_guidance)
-    guided = pipe("a big yellow star", guidance_scale=3.0, num_inference_steps=3, generator=_gen(1),
-                  output_type="pt").images[0]
-    assert not torch.allclose(guided, theirs, atol=1e-4)   # the comparison can fail
-
-
 def test_img2img_refuses_a_strength_that_runs_no_step(tiny_course_checkpoints):
     i2i = pipelines.img2img(pipelines.load_text_to_image(device="cpu"))
     image = torch.rand(1, 3, 64, 64)
@@ -147,68 +95,6 @@ def test_a_folder_without_safetensors_is_refused(tiny_course_checkpoints, tmp_pa
     pipe.save_pretrained(tmp_path / "pickled", safe_serialization=False)
     with pytest.raises(OSError, match="safetensors"):
         pipelines.load_text_to_image(str(tmp_path / "pickled"), device="cpu")
-
-
-@pytest.mark.parametrize("spacing", ["leading", "trailing"])
-def test_loop_by_hand_sets_the_timesteps_before_scaling_the_noise_as_the_pipeline_does(tiny_course_checkpoints,
-                                                                                        spacing):
-    """Euler's init_noise_sigma depends on the timesteps set; 'leading' is Stable Diffusion 1.5's spacing."""
-    pipe = pipelines.load_text_to_image(device="cpu")
-    config = dict(pipe.scheduler.config) | {"timestep_spacing": spacing}
-    euler = lambda: pipelines.make_scheduler("Euler", config)  # noqa: E731 - a fresh scheduler for each loop
-    with_euler = pipelines.StableDiffusionPipeline(**pipe.components | {"scheduler": euler()},
-                                                   requires_safety_checker=False)
-    with_euler.set_progress_bar_config(disable=True)
-    mine = pipelines.denoise_by_hand(pipe, "a big yellow star", guidance_scale=3.0, num_inference_steps=4, seed=2,
-                                     scheduler=euler())
-    theirs = with_euler("a big yellow star", guidance_scale=3.0, num_inference_steps=4, generator=_gen(2),
-                        output_type="pt").images[0]
-    assert torch.allclose(mine["image"], theirs, atol=1e-5)
-    # negative control: the noise scaled by init_noise_sigma read before set_timesteps (the old order)
-    before, after = euler(), euler()
-    after.set_timesteps(4)
-    noise = torch.randn(1, 4, 8, 8, generator=_gen(2))
-    old = with_euler("a big yellow star", guidance_scale=3.0, num_inference_steps=4, output_type="pt",
-                     latents=noise * before.init_noise_sigma / after.init_noise_sigma).images[0]
-    if spacing == "leading":   # the start sigma differs, and so does the image
-        assert not torch.allclose(old, theirs, atol=1e-3)
-    else:                      # 'trailing' starts at t = 999 either way: the order did not matter
-        assert torch.allclose(old, theirs, atol=1e-5)
-
-
-def test_recorded_adherence_reads_the_cards_rows():
-    import json
-
-    from course_utils.paths import checkpoint_dir
-
-    rows = json.loads((checkpoint_dir("unet-shapes") / "metrics.json").read_text())["rows"]
-    single = [r for r in rows if r["set"] == "single" and r["wording"] == "heldout"]
-    for row in single:                                                   # every recorded one-object row, by its settings
-        got = pipelines.recorded_adherence(row["guidance"], guidance_rescale=row["rescale"],
-                                           num_inference_steps=row["steps"])
-        assert got == {k: row[k] for k in ("colour", "shape", "size", "position", "background", "all", "n")}
-    two = next(r for r in rows if r["set"] == "two objects" and r["guidance"] == 2.0)
-    assert pipelines.recorded_adherence(2.0, two_object_fraction=1.0) == {"both_objects": two["both_objects"], "n": two["n"]}
-    plain, rescaled = pipelines.recorded_adherence(7.5), pipelines.recorded_adherence(7.5, guidance_rescale=0.7)
-    assert plain["all"] != rescaled["all"]                               # the settings pick the row
-    with pytest.raises(ValueError, match=r"records no row .* measure_adherence"):
-        pipelines.recorded_adherence(4.0)
-    with pytest.raises(ValueError, match="one-object"):
-        pipelines.recorded_adherence(2.0, two_object_fraction=0.5)
-
-
-def test_adherence_measures_live_or_reads_the_card(tiny_course_checkpoints):
-    import shutil
-
-    from course_utils import paths
-
-    shutil.copy(paths.ROOT / "assets" / "checkpoints" / "unet-shapes" / "metrics.json", tiny_course_checkpoints / "unet-shapes")
-    pipe = pipelines.load_text_to_image(device="cpu")
-    live = pipelines.adherence(pipe, 2, True, guidance_scale=2.0, num_inference_steps=2)
-    assert live["n"] == 2 and set(live) >= {"colour", "all"}
-    assert pipelines.adherence(pipe, 2, False, guidance_scale=2.0) == pipelines.recorded_adherence(2.0)
-    with pytest.raises(ValueError, match="records no row"):                # a setting the card never measured
-        pipelines.adherence(pipe, 2, False, guidance_scale=2.0, num_inference_steps=2)
 
 
 def test_with_scheduler_leaves_the_shared_pipeline_as_it_was(tiny_course_checkpoints):
@@ -236,3 +122,21 @@ def test_the_course_pipeline_leaves_texts_cached_tokenizer_and_encoder_alone(tin
     assert pipe.tokenizer.model_max_length == 32 and pipe.text_encoder.config.use_attention_mask
     assert tokenizer.model_max_length != 32 and not getattr(encoder.config, "use_attention_mask", False)
     assert pipe.text_encoder.embeddings.word_embeddings.weight is encoder.embeddings.word_embeddings.weight  # one copy
+
+
+def test_the_names_that_moved_out_still_read_from_here():
+    """Lessons written before the split call pipelines.generate, pipelines.denoise_by_hand, ...: the same functions."""
+    from course_utils import adherence, inspection, recorded
+
+    homes = {"generate": adherence, "measure_adherence": adherence, "adherence": adherence,
+             "latents_to_images": inspection, "denoising_strip": inspection, "component_table": inspection,
+             "denoise_by_hand": inspection}
+    for name, home in homes.items():
+        assert getattr(pipelines, name) is getattr(home, name), name
+        assert name in dir(pipelines)
+    assert pipelines.recorded_adherence is recorded.adherence
+    from course_utils.pipelines import denoise_by_hand, generate  # from-imports in old lessons too
+
+    assert (generate, denoise_by_hand) == (adherence.generate, inspection.denoise_by_hand)
+    with pytest.raises(AttributeError, match="no attribute 'genrate'"):  # a typo is still an AttributeError
+        _ = pipelines.genrate

@@ -46,17 +46,16 @@ def test_bad_names_are_named(tmp_path, monkeypatch):
         recorded.digit_reports("gan-digits")
 
 
-def test_adherence_is_the_cards_row_and_pipelines_name_reads_the_same():
+def test_adherence_is_the_cards_row():
     import json
 
-    from course_utils import pipelines
     from course_utils.paths import checkpoint_dir
 
     rows = json.loads((checkpoint_dir("unet-shapes") / "metrics.json").read_text())["rows"]
     row = next(r for r in rows if r["set"] == "single" and r["wording"] == "heldout" and r["guidance"] == 5.0
                and r.get("rescale", 0.0) == 0.0 and r["steps"] == 25)
     got = recorded.adherence(guidance_scale=5.0)
-    assert got["all"] == row["all"] and got["n"] == row["n"] and got == pipelines.recorded_adherence(5.0)
+    assert got["all"] == row["all"] and got["n"] == row["n"]
     assert recorded.adherence(guidance_scale=2.0) != got                  # another setting, another row
 
 
@@ -64,3 +63,24 @@ def test_metrics_json_of_a_missing_file_says_how_to_write_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="evaluate_checkpoints.py flow-digits"):
         recorded.metrics_json("flow-digits", tmp_path / "metrics.json")
     assert recorded.metrics_json("ddpm-digits")["n"] == recorded.digit_reports("ddpm-digits")["real digits"].n
+
+
+def test_recorded_adherence_reads_the_cards_rows():
+    import json
+
+    from course_utils.paths import checkpoint_dir
+
+    rows = json.loads((checkpoint_dir("unet-shapes") / "metrics.json").read_text())["rows"]
+    single = [r for r in rows if r["set"] == "single" and r["wording"] == "heldout"]
+    for row in single:                                                   # every recorded one-object row, by its settings
+        got = recorded.adherence(row["guidance"], guidance_rescale=row["rescale"],
+                                 num_inference_steps=row["steps"])
+        assert got == {k: row[k] for k in ("colour", "shape", "size", "position", "background", "all", "n")}
+    two = next(r for r in rows if r["set"] == "two objects" and r["guidance"] == 2.0)
+    assert recorded.adherence(2.0, two_object_fraction=1.0) == {"both_objects": two["both_objects"], "n": two["n"]}
+    plain, rescaled = recorded.adherence(7.5), recorded.adherence(7.5, guidance_rescale=0.7)
+    assert plain["all"] != rescaled["all"]                               # the settings pick the row
+    with pytest.raises(ValueError, match=r"records no row .* measure_adherence"):
+        recorded.adherence(4.0)
+    with pytest.raises(ValueError, match="one-object"):
+        recorded.adherence(2.0, two_object_fraction=0.5)

@@ -38,7 +38,7 @@ def check_timeline_order(answer) -> bool:
 def check_fool_the_judge(images) -> bool:
     """Lesson 00: images (N, 1, 8, 8) in [0, 1], N >= 20, that the digit judge calls confident
     (0.85 or more) although no one would call them a good generator's output (3 digits or fewer)."""
-    from ..metrics import judge_digits
+    from ..digit_judge import judge_digits
 
     x = as_tensor(images, "your images")
     if x.ndim != 4 or x.shape[1] != 1 or x.shape[-1] not in (8, 16) or x.shape[-2] != x.shape[-1]:

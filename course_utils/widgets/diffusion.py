@@ -109,7 +109,7 @@ class DDIMExplorer(W.VBox):
     def result(self, steps: int, eta: float):
         """(images (n, 1, H, W) in [0, 1], the judge's DigitReport) for one setting, cached."""
         from ..diffusion import ddim_sample
-        from ..metrics import judge_digits
+        from ..digit_judge import judge_digits
 
         key = (int(steps), float(eta))
         if key not in self.cache:

@@ -85,7 +85,8 @@ class PromptPlayground(W.VBox):
 
     def run(self, prompt, negative="", guidance=2.0, steps=25, seed=0, scheduler="DDIM") -> dict:
         """One generation -> {'image' (3, H, W), 'strip' (k, 3, H, W), 'steps_shown', 'seconds'}."""
-        from ..pipelines import denoising_strip, latents_to_images, with_scheduler
+        from ..inspection import denoising_strip, latents_to_images
+        from ..pipelines import with_scheduler
 
         pipe = with_scheduler(self.pipe, scheduler)   # a pipeline of its own: the shared one keeps its scheduler
         t0 = time.perf_counter()
@@ -142,7 +143,7 @@ class GuidanceExplorer(W.VBox):
 
     def __init__(self, pipe, prompt: str, scales=(1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0), n_seeds: int = 4,
                  num_inference_steps: int = 25, scale: int = 3):
-        from ..pipelines import generate
+        from ..adherence import generate
 
         self.prompt, self.scales, self.scale = prompt, list(scales), scale
         self.images = {s: generate(pipe, [prompt] * n_seeds, seed=0, guidance_scale=s,

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from course_utils import checks
-from course_utils.metrics import DigitReport
+from course_utils.digit_judge import DigitReport
 from course_utils.models.unet_shapes import make_unet
 
 CHECKERS = {name: getattr(checks, name) for name in checks.__all__ if name.startswith("check_")}

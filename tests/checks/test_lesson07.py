@@ -3,8 +3,8 @@
 import torch
 
 from course_utils import checks, data
+from course_utils.digit_judge import DigitReport
 from course_utils.images import to_signed
-from course_utils.metrics import DigitReport
 
 
 def test_flow_target_and_flow_wins_checkers(capsys):
