@@ -515,3 +515,37 @@ def reader_audit(audit: dict) -> dict:
             "verdicts_wrong": stats.Rate(verdict_wrong, verdict_n).as_dict(), "right_counted_wrong": right_called_wrong,
             "objects_missed": missed,
             "confusions": dict(sorted(confusions.items(), key=lambda kv: -kv[1])), "disagreements": wrong}
+
+
+def choose_guidance(pipe, guidances=(1.0, 2.0, 3.0, 5.0, 7.5), n_select: int = 150, n_report: int = 300,
+                    rescaled=(), guidance_rescale: float = 0.7, **kwargs) -> dict:
+    """Choose the guidance scale w as the cards do, live: 'all four right' on n_select one-object
+    prompts of the selection set at every w; the best guided w (w > 1; ties: the smaller) is chosen
+    there, and only then is every w measured on n_report prompts of the report set (and the w in
+    `rescaled` with guidance_rescale). Same keys as recorded.guidance_choice, rates as stats.Rate,
+    plus 'rows': the report set's measure rows by w (and ('rescaled', w)) for paired tests (compare).
+
+    Example: c = choose_guidance(pipe, (1.0, 2.0, 5.0), 24, 24); c['chosen'], c['report'][c['chosen']]['all']"""
+    from .stats import Rate
+
+    ws = [v.number("guidance", w, 0.0, 100.0) for w in guidances]
+    guided = [w for w in ws if w > 1]
+    if not guided:
+        raise ValueError(f"guidances must hold at least one w > 1 to choose from, got {list(guidances)}")
+    for w in rescaled:
+        if w not in ws:
+            raise ValueError(f"rescaled must name guidances that are measured plain as well ({ws}), got {w!r}")
+
+    def rates(row):
+        return {k: Rate(r["k"], r["n"]) for k, r in row["rates"].items()}
+
+    select, report = prompt_set("selection", n_select), prompt_set("report", n_report)
+    selection = {w: rates(measure(pipe, select, guidance_scale=w, **kwargs))["all"] for w in ws}
+    chosen = max(guided, key=lambda w: (selection[w].value, -w))
+    rows = {w: measure(pipe, report, guidance_scale=w, **kwargs) for w in ws}
+    rows |= {("rescaled", w): measure(pipe, report, guidance_scale=w, guidance_rescale=guidance_rescale, **kwargs)
+             for w in rescaled}
+    return {"source": "measured now", "chosen": chosen, "chosen_on": "selection", "selection": selection,
+            "report": {w: rates(rows[w]) for w in ws},
+            "rescaled": {w: rates(rows["rescaled", w])["all"] for w in rescaled},
+            "n_select": n_select, "n_report": n_report, "rows": rows}

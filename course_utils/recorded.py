@@ -93,3 +93,88 @@ def adherence(guidance_scale: float = 2.0, two_object_fraction: float = 0.0, gui
     have = sorted({(r["set"], r["guidance"], r.get("rescale", 0.0), r["steps"]) for r in rows if r["wording"] == "heldout"})
     raise ValueError(f"{name}'s metrics.json records no row for {want}; it has (set, guidance, rescale, steps) in "
                      f"{have}. Measure it instead: measure_adherence(pipe, n, ...)")
+
+
+def _rate(row: dict, key: str):
+    """Row `row`'s rate for `key` as a stats.Rate: from its k and n (newer cards), or from the share and n
+    an older card recorded (k = share * n, which must come out whole)."""
+    from .stats import Rate
+
+    if "rates" in row:
+        return Rate(row["rates"][key]["k"], row["rates"][key]["n"]) if key in row["rates"] else None
+    if key not in row:
+        return None
+    k = round(row[key] * row["n"])
+    if abs(k - row[key] * row["n"]) > 1e-6 * row["n"]:
+        raise ValueError(f"a recorded share {row[key]!r} of n = {row['n']} is no whole count: the card's row is damaged")
+    return Rate(k, row["n"])
+
+
+KEYS = ("colour", "shape", "size", "position", "background", "all", "both_objects")
+
+
+def card_rates(name: str = "unet-shapes", path=None) -> list[dict]:
+    """Every rate a text-to-image card recorded, as stats.Rate with its 95 % interval: one dict per
+    row, {'version': 'this' or 'previous', 'set', 'wording', 'guidance', 'rescale', 'lever', 'steps', 'n',
+    'rates': {key: Rate}}. Reads both the older card format (shares and n) and the newer one (k and n).
+
+    Example: next(r for r in card_rates() if r['set'] == 'two objects')['rates']['both_objects']"""
+    m = metrics_json(name, path)
+    prev = m.get("previous") or {}
+    out = []
+    for version, rows in (("this", m.get("rows", [])), ("previous", prev.get("rows", []))):
+        for row in rows:
+            rates = {k: r for k in KEYS if (r := _rate(row, k)) is not None}
+            wording = row.get("wording", "freeform" if row["set"] == "free-form" else "heldout")
+            out.append({"version": version, "set": row["set"], "wording": wording, "guidance": row["guidance"],
+                        "rescale": row.get("rescale", 0.0), "lever": row.get("lever", "cfg"),
+                        "steps": row.get("steps", 25), "n": row["n"], "rates": rates})
+    if not out:
+        raise ValueError(f"{name}'s metrics.json records no rows of rates: is it a text-to-image card?")
+    return out
+
+
+def card_rate(set: str = "single", guidance: float = 2.0, key: str | None = None, version: str = "this",
+              steps: int = 25, rescale: float = 0.0, name: str = "unet-shapes", path=None):
+    """One recorded rate (a stats.Rate) of plain guidance: `key` defaults to 'both_objects' for the
+    'two objects' set and 'all' otherwise. Raises, listing what the card has, when it recorded no such row."""
+    key = key or ("both_objects" if set == "two objects" else "all")
+    rows = card_rates(name, path)
+    for r in rows:
+        if (r["version"], r["set"], r["guidance"], r["steps"], r["rescale"], r["lever"]) == \
+                (version, set, guidance, steps, rescale, "cfg") and r["wording"] != "varied" and key in r["rates"]:
+            return r["rates"][key]
+    have = sorted({(r["version"], r["set"], r["guidance"], r["steps"], r["rescale"]) for r in rows
+                   if r["lever"] == "cfg" and r["wording"] != "varied"})
+    raise ValueError(f"{name}'s metrics.json records no {key!r} for {(version, set, guidance, steps, rescale)}; "
+                     f"it has (version, set, guidance, steps, rescale) in {have}")
+
+
+def guidance_choice(name: str = "unet-shapes", path=None) -> dict:
+    """The guidance scale w as the card chose it, with every rate a stats.Rate (presenter mode's
+    instant stand-in for evaluation.choose_guidance, same keys):
+    {'source', 'chosen', 'chosen_on', 'selection': {w: Rate}, 'report': {w: {key: Rate}},
+     'rescaled': {w: Rate}, 'n_select', 'n_report'}.
+    A newer card chose w on its selection set ('chosen_on': 'selection'); an older one, which has
+    no selection set, chose it on the same prompts it reports ('chosen_on': 'report')."""
+    m = metrics_json(name, path)
+    plain = [r for r in card_rates(name, path) if r["version"] == "this" and r["set"] == "single"
+             and r["wording"] == "heldout" and r["steps"] == 25 and r["lever"] == "cfg"]
+    report = {r["guidance"]: r["rates"] for r in plain if r["rescale"] == 0.0}
+    rescaled = {r["guidance"]: r["rates"]["all"] for r in plain if r["rescale"] > 0.0}
+    if not report:
+        raise ValueError(f"{name}'s metrics.json records no one-object rows at 25 steps")
+    selection = {}
+    if "selection" in m:
+        from .stats import Rate
+
+        for row in m["selection"]["rows"]:
+            if row["lever"] == "cfg":
+                selection[row["guidance"]] = Rate(row["single"]["all"]["k"], row["single"]["all"]["n"])
+        chosen, on = m["chosen"]["cfg_guidance"], "selection"
+    else:
+        chosen, on = m.get("best_guidance", max((w for w in report if w > 1), key=lambda w: report[w]["all"].value)), "report"
+    return {"source": f"recorded in assets/checkpoints/{name}/metrics.json", "chosen": chosen, "chosen_on": on,
+            "selection": selection, "report": report, "rescaled": rescaled,
+            "n_select": next(iter(selection.values())).n if selection else 0,
+            "n_report": report[chosen]["all"].n}

@@ -145,3 +145,26 @@ def test_the_audited_pictures_are_what_the_shipped_model_draws_and_the_reader_re
         bg, found = shapes_reader.read_scene(image)
         assert bg == p["reader"]["background"], p["i"]
         assert [{a: getattr(o, a) for a in ("colour", "shape", "size", "position")} for o in found] == p["reader"]["objects"], p["i"]
+
+
+def test_choose_guidance_chooses_on_the_selection_set_and_only_reports_on_the_report_set(monkeypatch):
+    select = [s.caption for s in evaluation.prompt_set("selection", 4)]
+    best = {"selection": 5.0, "report": 2.0}             # the report set would pick another w: it must not be asked
+    seen = []
+
+    def fake_measure(pipe, scenes, guidance_scale=2.0, guidance_rescale=0.0, **kwargs):
+        which = "selection" if [s.caption for s in scenes] == select else "report"
+        seen.append((which, guidance_scale, guidance_rescale))
+        k = 4 if guidance_scale == best[which] else 2 - (guidance_rescale > 0)
+        return {"n": 4, "rates": {"all": {"k": k, "n": 4}}, "verdicts": [{"all": i < k} for i in range(4)]}
+
+    monkeypatch.setattr(evaluation, "measure", fake_measure)
+    c = evaluation.choose_guidance(None, (1.0, 2.0, 5.0), 4, 4, rescaled=(5.0,))
+    assert c["chosen"] == 5.0 and c["chosen_on"] == "selection" and c["source"] == "measured now"
+    assert c["selection"][5.0].k == 4 and c["report"][5.0]["all"].k == 2 and c["report"][2.0]["all"].k == 4
+    assert c["rescaled"][5.0].k == 1 and evaluation.compare(c["rows"][2.0], c["rows"][5.0])["a_only"] == 2
+    assert [x for x, _, _ in seen].index("report") == 3        # every selection row before any report row
+    with pytest.raises(ValueError, match="at least one w > 1"):
+        evaluation.choose_guidance(None, (1.0,), 4, 4)
+    with pytest.raises(ValueError, match="measured plain as well"):
+        evaluation.choose_guidance(None, (1.0, 2.0), 4, 4, rescaled=(7.5,))

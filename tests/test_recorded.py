@@ -84,3 +84,54 @@ def test_recorded_adherence_reads_the_cards_rows():
         recorded.adherence(4.0)
     with pytest.raises(ValueError, match="one-object"):
         recorded.adherence(2.0, two_object_fraction=0.5)
+
+
+def test_card_rates_are_the_cards_shares_as_whole_counts_with_intervals():
+    rows = json.loads((checkpoint_dir("unet-shapes") / "metrics.json").read_text())["rows"]
+    got = recorded.card_rates()
+    assert len([r for r in got if r["version"] == "this"]) == len(rows)
+    for row, r in zip(rows, got):
+        key = "both_objects" if row["set"] == "two objects" else "all"
+        rate = r["rates"][key]
+        assert rate.n == row["n"] and abs(rate.value - row[key]) < 1e-9
+        assert rate.interval[0] < rate.value < rate.interval[1]
+    two = next(r for r in rows if r["set"] == "two objects" and r["guidance"] == 2.0)
+    assert recorded.card_rate("two objects").value == pytest.approx(two["both_objects"])
+    with pytest.raises(ValueError, match="records no 'all' for .*it has"):
+        recorded.card_rate("single", 4.0)
+
+
+def test_an_older_card_says_it_chose_w_on_the_prompts_it_reports():
+    c = recorded.guidance_choice()
+    assert c["chosen_on"] == "report" and c["selection"] == {} and c["n_select"] == 0
+    one = {r["guidance"]: r for r in json.loads((checkpoint_dir("unet-shapes") / "metrics.json").read_text())["rows"]
+           if r["set"] == "single" and r["wording"] == "heldout" and r["rescale"] == 0.0 and r["steps"] == 25}
+    assert set(c["report"]) == set(one)
+    for w, row in one.items():
+        assert c["report"][w]["all"].value == pytest.approx(row["all"])
+
+
+def test_a_newer_card_chose_w_on_its_selection_set(tmp_path):
+    def rates(k, n):
+        return {"all": {"k": k, "n": n, "rate": k / n, "low": 0, "high": 1}}
+    m = {"selection": {"rows": [{"lever": "cfg", "guidance": w, "single": rates(k, 150), "two": {}}
+                                for w, k in ((2.0, 120), (3.0, 130))]
+                       + [{"lever": "apg", "guidance": 2.0, "single": rates(149, 150), "two": {}}]},
+         "chosen": {"lever": "apg", "settings": {}, "cfg_guidance": 3.0},
+         "rows": [{"set": "single", "lever": "cfg", "guidance": w, "steps": 25, "n": 300, "rates": rates(k, 300)}
+                  for w, k in ((2.0, 250), (3.0, 240))]
+         + [{"set": "single", "lever": "apg", "guidance": 2.0, "steps": 25, "n": 300, "rates": rates(299, 300)},
+            {"set": "two objects", "lever": "cfg", "guidance": 2.0, "steps": 25, "n": 200,
+             "rates": {"both_objects": {"k": 60, "n": 200}}}]}
+    (tmp_path / "metrics.json").write_text(json.dumps(m))
+    c = recorded.guidance_choice(path=tmp_path / "metrics.json")
+    assert c["chosen"] == 3.0 and c["chosen_on"] == "selection" and c["n_select"] == 150 and c["n_report"] == 300
+    assert c["selection"][3.0].k == 130 and c["report"][3.0]["all"].k == 240 and c["report"][2.0]["all"].k == 250
+    assert recorded.card_rate("two objects", path=tmp_path / "metrics.json").k == 60
+
+
+def test_a_share_that_is_no_whole_count_is_named_damaged(tmp_path):
+    row = {"set": "single", "wording": "heldout", "guidance": 2.0, "rescale": 0.0, "steps": 25, "n": 300, "all": 0.7301}
+    (tmp_path / "metrics.json").write_text(json.dumps({"rows": [row]}))
+    with pytest.raises(ValueError, match="no whole count"):
+        recorded.card_rates(path=tmp_path / "metrics.json")
