@@ -109,3 +109,32 @@ def grounding_loss(maps: list, objects: torch.Tensor, masks: torch.Tensor, token
         pixel = F.binary_cross_entropy(attn.clamp(1e-6, 1 - 1e-6), mask.clamp(0, 1))
         total = total + token_weight * token + pixel_weight * pixel
     return total / len(maps)
+
+
+@torch.no_grad()
+def measure_grounding(pipe, scenes, timesteps=(250, 500, 750), seed: int = 0, swap: bool = False) -> dict:
+    """The grounding loss's two terms for `pipe`'s U-Net on Shapes World two-object `scenes`, as
+    training sees them: each scene drawn by the renderer, encoded by pipe.vae, noised to each of
+    `timesteps`, one U-Net call with its caption. Returns {'token', 'pixel'}: means over timesteps.
+    swap=True hands each word the OTHER object's mask: the negative control (larger, where words
+    look at their own objects). Example: measure_grounding(pipe, [data.shapes_scene(2024, 24, 1.0)])"""
+    from . import data, shapes
+    from .models.vae import encode
+
+    if not scenes or any(len(getattr(s, "objects", ())) != 2 for s in scenes):
+        raise ValueError("scenes must be Shapes World scenes with two objects each, e.g. data.shapes_scene(2024, 0, 1.0)")
+    captions = [s.caption for s in scenes]
+    latents = encode(pipe.vae, data.render_scenes(scenes)) * pipe.vae.config.scaling_factor       # (B, 4, 8, 8)
+    masks = torch.stack([torch.from_numpy(shapes.render_masks(s, latents.shape[-1])) for s in scenes])  # (B, 2, 8, 8)
+    masks = masks[:, [1, 0]] if swap else masks
+    objects = token_objects(pipe.tokenizer, captions, scenes)                                    # (B, L)
+    context = pipe.encode_prompt(captions, pipe.device, 1, False)[0]                             # (B, L, d)
+    g, terms = torch.Generator().manual_seed(seed), {"token": 0.0, "pixel": 0.0}
+    for t in timesteps:
+        x_t = pipe.scheduler.add_noise(latents, torch.randn(latents.shape, generator=g), torch.tensor([t] * len(scenes)))
+        with capturing_cross_attention(pipe.unet) as maps:
+            pipe.unet(x_t.to(pipe.device), t, encoder_hidden_states=context)
+        maps = [a.float().cpu() for a in maps]
+        terms["token"] += float(grounding_loss(maps, objects, masks, 1.0, 0.0)) / len(timesteps)
+        terms["pixel"] += float(grounding_loss(maps, objects, masks, 0.0, 1.0)) / len(timesteps)
+    return terms

@@ -182,3 +182,38 @@ def plot_cross_attention(maps, step: int | None = None, words=None, ncols: int =
     fig.tight_layout(rect=(0, 0, 1 - 0.9 * inch, 1))                           # room for the colour bar
     fig.colorbar(im, cax=fig.add_axes([1 - 0.8 * inch, 0.12, 0.12 * inch, 0.7]))
     return fig
+
+
+def plot_cross_attention_rows(runs: dict, words, step: int | None = None, size: float = 1.5, alpha: float = 0.65):
+    """Several runs of one prompt, one row each (`runs`: {label: attention.CrossAttentionMaps}):
+    the generated image, then the maps of `words` (words or their indices), all rows on ONE colour
+    scale, so that a word spread thin in one row and concentrated in another shows as such; returns
+    the Figure. Example: plot_cross_attention_rows({"v2": m2, "v3": m3}, ["yellow", "orange"])
+    Used in notebooks/06_stable_diffusion.ipynb (two U-Nets, the same prompt and seed)."""
+    if not isinstance(runs, dict) or not runs or not all(hasattr(m, "for_word") for m in runs.values()):
+        raise v.InputTypeError("runs must be a dict {label: attention.cross_attention_maps(pipe, prompt)}, "
+                               f"got {type(runs).__name__}")
+    if len({m.prompt for m in runs.values()}) != 1:
+        raise ValueError(f"the runs must share one prompt to be compared, got {sorted({m.prompt for m in runs.values()})}")
+    heat = {label: torch.stack([m.for_word(w, step) for w in words]) for label, m in runs.items()}  # (k, 64, 64) each
+    top = max(float(h.max()) for h in heat.values())
+    fig, axes = plt.subplots(len(runs), len(words) + 1, figsize=(size * (len(words) + 1) + 1.0, (size + 0.3) * len(runs) + 0.5),
+                             squeeze=False)
+    for row, (label, m) in zip(axes, runs.items()):
+        image = to_numpy(m.image)                                                  # (H, W, 3)
+        row[0].imshow(image)
+        row[0].set_title(label, fontsize=9)
+        for ax, w, h in zip(row[1:], words, heat[label]):
+            ax.imshow(image.mean(-1), cmap="gray", vmin=0, vmax=2)                 # the picture, dimmed
+            im = ax.imshow(h.numpy(), cmap="magma", vmin=0, vmax=top, alpha=alpha,
+                           extent=(-0.5, image.shape[1] - 0.5, image.shape[0] - 0.5, -0.5))
+            ax.set_title(f'"{m.words[m.index(w)]}" {float(h.mean()):.0%}', fontsize=9)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    when = "mean over all steps" if step is None else f"step {step}"
+    fig.suptitle(f"where each word looks ({when}), one colour scale for all rows", fontsize=9)
+    inch = 1 / fig.get_figwidth()
+    fig.tight_layout(rect=(0, 0, 1 - 0.9 * inch, 1))
+    fig.colorbar(im, cax=fig.add_axes([1 - 0.8 * inch, 0.12, 0.12 * inch, 0.7]))
+    return fig
