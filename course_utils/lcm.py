@@ -16,6 +16,9 @@ One training step, on a batch of clean latents x0 and their captions' embeddings
 The pieces are written out here because lesson 07 teaches them; the LoRA is PEFT's
 (finetune.unet_adapters.add_lora), the sampler diffusers' LCMScheduler, the saving diffusers' LoRA format.
 
+`distill` runs the loss with train.fit on a pipeline's U-Net (the lesson's live demo); `load` gives the
+shipped adapter in the course pipeline with LCMScheduler.
+
 Example: loss = consistency_loss(student, teacher, target, x0, context, null, schedule, gen)"""
 
 from __future__ import annotations
@@ -113,3 +116,41 @@ def update_target(target, student, decay: float) -> None:
     for name, p in student.named_parameters():
         if p.requires_grad:
             own[name].lerp_(p.detach().to(own[name]), 1 - decay)
+
+def distill(pipe, latents: torch.Tensor, captions: list[str], steps: int = 800, lr: float = 5e-4,
+            batch_size: int = 32, guidance_scale: float = 2.0, rank: int = 16, target_ema: float = 0.95,
+            ddim_steps: int = 50, seed: int = 0, **fit_kwargs):
+    """Distil pipe.unet (the teacher, left untouched) into a LoRA on a copy of it, with train.fit on
+    scaled clean latents (N, 4, h, w) and their captions: consistency_loss each step, the target
+    network an EMA of the student (update_target) taken before the step. Returns fit's FitResult
+    (.model: the student U-Net with its adapter). fit_kwargs go to train.fit (callback, every, warmup...).
+    scripts/train_lcm_shapes.py does the same on 8,000 cached scenes; the lesson runs it live.
+
+    Example: run = live_demo(distill, pipe, latents, captions, steps=400, batch_size=8, seconds=20)"""
+    import copy
+
+    from .finetune.teal import check_training_args
+    from .finetune.unet_adapters import CONV_TARGETS, LORA_TARGETS, add_lora
+    from .models.unet_shapes import encode_prompts, training_schedule
+    from .pipelines import check_pipe
+    from .train import fit
+
+    check_pipe(pipe)
+    check_training_args(latents, captions, steps, lr, batch_size)
+    contexts = encode_prompts(pipe.tokenizer, pipe.text_encoder, list(captions))    # (N, L, d)
+    null = encode_prompts(pipe.tokenizer, pipe.text_encoder, [""])                  # (1, L, d)
+    teacher, schedule = pipe.unet, training_schedule()
+    student = add_lora(copy.deepcopy(teacher), rank=rank, targets=LORA_TARGETS + CONV_TARGETS)
+    target = copy.deepcopy(student).requires_grad_(False)
+
+    def draw(gen, step):
+        idx = torch.randint(0, len(latents), (batch_size,), generator=gen)
+        return latents[idx], contexts[idx]
+
+    def loss(model, batch, gen):
+        update_target(target, model, target_ema)         # the EMA of the student up to the last step
+        return consistency_loss(model, teacher, target, *batch, null, schedule, gen,
+                                guidance_scale=guidance_scale, ddim_steps=ddim_steps)
+
+    return fit(student, loss, draw, steps, lr=lr, name="lcm distillation", seed=seed, **fit_kwargs)
+

@@ -30,7 +30,12 @@ from .lesson06 import (
     check_negative_prompt_at_w1,
     check_unet_calls,
 )
-from .lesson07 import check_flow_target, check_flow_wins, check_one_step_image
+from .lesson07 import (
+    check_consistency_target,
+    check_flow_target,
+    check_flow_wins,
+    check_one_step_image,
+)
 from .lesson08 import check_invert_step, check_lora_forward, check_lora_parameters
 
 __all__ = [
@@ -39,6 +44,7 @@ __all__ = [
     "check_cd1_update",
     "check_clip_loss",
     "check_closer_than_crimson",
+    "check_consistency_target",
     "check_compression_ratio",
     "check_discriminator_loss",
     "check_edge_guess",

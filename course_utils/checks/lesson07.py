@@ -67,3 +67,52 @@ def check_one_step_image(answer, data) -> bool:
         return say(False, "all zeros is where the noise is centred; one step goes from the noise toward the data")
     return say(False, "not it. Hint: at t = 1, x_1 is the noise itself and says nothing about which x0 it will "
                       "become; what is the best single guess of eps - x0 then, and where does x_1 - v land?")
+
+
+def _target_inputs():
+    """A batch of 4 points x_prev at t_prev = 0, 19, 259 and 979 on the course's schedule, with a
+    target network's output there (random numbers standing in for its v-prediction)."""
+    from ..models.unet_shapes import training_schedule
+
+    g = torch.Generator().manual_seed(0)
+    t_prev = torch.tensor([0, 19, 259, 979])
+    abar_prev = training_schedule().alphas_cumprod[t_prev].reshape(4, 1, 1, 1)
+    return torch.randn(4, 4, 8, 8, generator=g), torch.randn(4, 4, 8, 8, generator=g), t_prev, abar_prev
+
+
+@checker
+def check_consistency_target(fn) -> bool:
+    """Lesson 07: fn(x_prev, target_output, t_prev, abar_prev) -> the consistency target
+    c_skip(t_prev) x_prev + c_out(t_prev) x0_hat, x0_hat from the target's v-prediction (lcm.consistency_target)."""
+    from .. import lcm
+
+    x_prev, out, t_prev, abar = _target_inputs()
+    try:
+        got = call_student(fn, x_prev.clone(), out.clone(), t_prev.clone(), abar.clone())
+    except (SystemExit, GeneratorExit) as e:                 # not Exceptions, but a checker still answers
+        raise AnswerError(f"your function raised {type(e).__name__}") from None
+    got = as_tensor(got, "your target")
+    want = lcm.consistency_target(x_prev, out, t_prev, abar)
+    if got.shape != want.shape:
+        raise AnswerError(f"your target has shape {tuple(got.shape)}, expected {tuple(want.shape)} like x_prev: "
+                          "reshape c_skip and c_out to (B, 1, 1, 1) so they multiply each point of the batch")
+    c_skip, c_out = (c.reshape(-1, 1, 1, 1) for c in lcm.boundary(t_prev))
+    x0_hat, _ = lcm.x0_and_eps(out, x_prev, abar)
+    known = [(x0_hat, "that is the target network's x0_hat alone: pass it through the boundary condition, "
+                      "c_skip x_prev + c_out x0_hat, so that at t_prev = 0 the target is x_prev itself"),
+             (x_prev, "that is x_prev itself: right only at t_prev = 0; elsewhere c_out x0_hat takes over"),
+             (c_skip * x_prev + c_out * out, "target_output is a v-prediction, not x0: turn it into "
+                                             "x0_hat = sqrt(abar) x_prev - sqrt(1 - abar) v first (lcm.x0_and_eps)"),
+             (c_out * x_prev + c_skip * x0_hat, "c_skip and c_out are swapped: c_skip multiplies x_prev "
+                                                "(1 at t = 0), c_out multiplies x0_hat")]
+    for wrong, why in known:
+        if close(got, wrong, atol=1e-4) and not close(got, want, atol=1e-4):
+            return say(False, why)
+    if not close(got[0], want[0], atol=1e-4):
+        return say(False, "at t_prev = 0 (the first point of the batch) the target must be x_prev itself: "
+                          "c_skip(0) = 1 and c_out(0) = 0 (lcm.boundary)")
+    ok = compare(got, want, "consistency target", atol=1e-4)
+    if ok:
+        print("   the student is pulled toward this: the target network's guess of the trajectory's end from "
+              "one teacher step further on.")
+    return ok
