@@ -6,11 +6,12 @@ import ipywidgets as W
 
 
 def classroom_playground(pipe=None, scale: int = 6) -> W.Tab:
-    """Tabs: the text-to-image playground (lesson 06), the noising explorer (03), the VAE autoencoder (05),
-    and the lora-teal adapter's scale (08).
+    """Tabs: the text-to-image playground (lesson 06, with its "fast (4 steps)" switch to lcm-shapes, lesson 07),
+    the noising explorer (03), the VAE autoencoder (05), and the lora-teal adapter's scale (08).
 
     `pipe` defaults to the course's own pipeline; its VAE serves the third tab, so nothing loads twice.
-    The fourth tab loads its own pipeline with the adapter the first time it is opened.
+    The fourth tab loads its own pipeline with the adapter the first time it is opened; the fast switch, the
+    first time it is switched on.
     Example: classroom_playground(pipelines.load_text_to_image())"""
     from .. import data
     from ..pipelines import load_text_to_image

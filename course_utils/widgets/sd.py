@@ -12,6 +12,7 @@ import torch
 from ..images import to_png
 from ..pipelines import SCHEDULERS, make_scheduler  # noqa: F401  (lesson 06 used to import it from here)
 from .basic import on_enter, picture, show, side_by_side
+from .fast import GUIDANCE, STEPS, FastSwitch
 
 EXAMPLE_PROMPT = "a small red circle in the top left"
 
@@ -56,7 +57,9 @@ class PromptPlayground(W.VBox):
 
     The controls sit left of the image; under them, the latents after evenly spaced steps decoded by
     the VAE, and the time taken. Enter generates even when the prompt is unchanged; moving a slider,
-    the seed or the scheduler generates when it is let go (`continuous_update=False`)."""
+    the seed or the scheduler generates when it is let go (`continuous_update=False`).
+    The "fast (4 steps)" switch (off at first) draws with lcm-shapes instead: 4 LCM steps, guidance 1,
+    the negative prompt, guidance, steps and scheduler controls resting (widgets.fast.FastSwitch)."""
 
     def __init__(self, pipe, prompt: str = "a big yellow star in the top right", scale: int = 4,
                  strip_scale: int = 2):
@@ -72,29 +75,40 @@ class PromptPlayground(W.VBox):
         self.scheduler = W.Dropdown(options=SCHEDULERS, value="DDIM", description="scheduler",
                                     layout=W.Layout(width="236px"))
         self.button = W.Button(description="Generate", button_style="primary")
+        self.fast = FastSwitch(pipe, width=lay.width)
         self.image, self.strip, self.label = picture(), picture(), W.HTML(layout=lay)
         self.button.on_click(lambda _: self.generate())
         for text in (self.prompt, self.negative):          # Enter generates, changed or not
             on_enter(text, self.generate)
         for control in (self.guidance, self.steps, self.seed, self.scheduler):
             control.observe(lambda _: self.generate(), "value")
+        self.fast.toggle.observe(self._switched, "value")
         controls = W.VBox([self.prompt, self.negative, self.guidance, self.steps,
-                           W.HBox([self.seed, self.scheduler]), self.button, self.label])
+                           W.HBox([self.seed, self.scheduler]), self.button, self.fast, self.label])
         super().__init__([side_by_side(controls, self.image), self.strip])
         self.generate()
 
-    def run(self, prompt, negative="", guidance=2.0, steps=25, seed=0, scheduler="DDIM") -> dict:
-        """One generation -> {'image' (3, H, W), 'strip' (k, 3, H, W), 'steps_shown', 'seconds'}."""
+    def _switched(self, change) -> None:
+        if change["new"] and not self.fast.ready():     # it said why and switched itself back off
+            return
+        for control in (self.negative, self.guidance, self.steps, self.scheduler):
+            control.disabled = self.fast.on
+        self.generate()
+
+    def run(self, prompt, negative="", guidance=2.0, steps=25, seed=0, scheduler="DDIM", fast=False) -> dict:
+        """One generation -> {'image' (3, H, W), 'strip' (k, 3, H, W), 'steps_shown', 'seconds'}.
+
+        fast=True: lcm-shapes' pipeline with its LCMScheduler (`scheduler` unused; generate() passes 4 steps, guidance 1)."""
         from ..inspection import denoising_strip, latents_to_images
         from ..pipelines import with_scheduler
 
-        pipe = with_scheduler(self.pipe, scheduler)   # a pipeline of its own: the shared one keeps its scheduler
+        # a pipeline of its own: the shared one keeps its scheduler
+        pipe = self.fast.pipeline() if fast else with_scheduler(self.pipe, scheduler)
         t0 = time.perf_counter()
         img, latents, shown = denoising_strip(pipe, prompt, n_show=5, seed=seed, guidance_scale=guidance,
                                               num_inference_steps=steps, negative_prompt=negative or None)
         seconds = time.perf_counter() - t0
-        return {"image": img, "strip": latents_to_images(self.pipe, latents), "steps_shown": shown,
-                "seconds": seconds}
+        return {"image": img, "strip": latents_to_images(pipe, latents), "steps_shown": shown, "seconds": seconds}
 
     def generate(self) -> dict:
         from ..images import make_grid, to_png
@@ -104,15 +118,23 @@ class PromptPlayground(W.VBox):
             self.label.value = f"<span style='color:#b00'>{html.escape(problem)}</span>"
             return {}
         try:
-            r = self.run(self.prompt.value, self.negative.value, self.guidance.value, self.steps.value,
-                         self.seed.value, self.scheduler.value)
+            if self.fast.on:
+                r = self.run(self.prompt.value, "", GUIDANCE, STEPS, self.seed.value, fast=True)
+            else:
+                r = self.run(self.prompt.value, self.negative.value, self.guidance.value, self.steps.value,
+                             self.seed.value, self.scheduler.value)
         except ValueError as e:                                   # a bad prompt: say so, keep the old image
             self.label.value = f"<span style='color:#b00'>{e}</span>"
             return {}
         show(self.image, to_png(r["image"], self.scale))
         show(self.strip, to_png(make_grid(r["strip"], nrow=len(r["strip"]), padding=2), self.strip_scale))
-        self.label.value = (f"{self.scheduler.value}, {self.steps.value} steps in <b>{r['seconds']:.2f} s</b>; "
-                            f"below: the latents after steps {r['steps_shown']}, decoded")
+        if self.fast.on:
+            self.label.value = (f"fast: LCM, {STEPS} steps in <b>{r['seconds']:.2f} s</b>, no guidance (negative, "
+                                f"guidance, steps and scheduler unused); below: the latents after steps "
+                                f"{r['steps_shown']}, decoded")
+        else:
+            self.label.value = (f"{self.scheduler.value}, {self.steps.value} steps in <b>{r['seconds']:.2f} s</b>; "
+                                f"below: the latents after steps {r['steps_shown']}, decoded")
         return r
 
 

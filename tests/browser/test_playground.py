@@ -65,6 +65,43 @@ def test_playground_generates_from_a_typed_prompt(page, playground):
     assert page.outside == [], page.outside
 
 
+def test_the_fast_switch_draws_with_lcm_and_back(page, playground):
+    """Issue 29: the text-to-image tab's "fast (4 steps)" switch, off at first, loads lcm-shapes when switched
+    on and draws with it (4 steps, the guidance and steps sliders resting); off, the taught model again."""
+    url, _ = playground
+    page.goto(url, wait_until="commit", timeout=180_000)
+    image = page.locator("img.widget-image").first
+    image.wait_for(timeout=180_000)
+    switch = page.get_by_role("button", name="fast (4 steps)")
+    switch.wait_for()
+    assert "lcm-shapes" in (switch.get_attribute("title") or ""), "the switch does not say what it is"
+    page.get_by_text("distilled LoRA adapter, 4 LCM steps, no guidance").wait_for()
+    label = page.locator(".widget-html-content").filter(has_text="steps in").first
+    label.wait_for()
+    assert label.inner_text().startswith("DDIM, 25 steps in")
+    shot(page, "playground-07-fast-off")
+
+    before = image.get_attribute("src")
+    switch.click()                                          # loads the adapter the first time, then draws
+    page.wait_for_function("([el, old]) => el.getAttribute('src') !== old", arg=[image.element_handle(), before],
+                           timeout=120_000)
+    page.get_by_text("fast: LCM, 4 steps in").wait_for(timeout=60_000)
+    resting = ".widget-slider .slider[disabled='true'], select:disabled"
+    assert page.locator(resting).count() == 3, "guidance, steps and scheduler should rest while fast is on"
+    box = image.bounding_box()
+    assert box["width"] >= 384 and box["y"] + box["height"] <= 768, box
+    print(f"fast: {page.get_by_text('fast: LCM, 4 steps in').inner_text()!r}")
+    shot(page, "playground-08-fast-on")
+
+    fast_src = image.get_attribute("src")
+    switch.click()
+    page.wait_for_function("([el, old]) => el.getAttribute('src') !== old", arg=[image.element_handle(), fast_src],
+                           timeout=60_000)
+    page.locator(".widget-html-content").filter(has_text="DDIM, 25 steps in").first.wait_for(timeout=60_000)
+    assert page.locator(resting).count() == 0
+    assert page.outside == [] and page.errors == [], page.outside + page.errors
+
+
 def test_a_closed_tab_leaves_no_kernel_running(browser):
     """Voilà gives each visitor a kernel (~0.8 GB); once the tab is gone and it is idle, it is shut down."""
     from conftest import ROOT, free_port, start, stop, wait_for_http
