@@ -220,45 +220,58 @@ def evaluate_vae(n: int = 1000, seed: int = 2024) -> dict:
             "photos": dict(zip(names, psnr(reconstruct(vae, photos), photos).tolist()))}
 
 
-def evaluate_unet(n: int = 300, seed: int = 2024, compare_with=None) -> dict:
-    """Prompt adherence of the course pipeline, read back from the pixels -> metrics.json. With
-    compare_with (a folder holding another unet-shapes), that U-Net is measured on the same
-    prompts at guidance 2 in the same run, for the card's "what it bought" table."""
-    from course_utils import pipelines
-    from course_utils.adherence import measure_adherence
-    from course_utils.models.unet_shapes import load
+def evaluate_unet_shapes(n: int = 300, n_two: int = 200, n_select: int = 150, compare_with=None) -> dict:
+    """The registry's measurement of the shipped unet-shapes (its card): evaluate_text_to_image on the
+    shipped U-Net and VAE, autoguidance guiding away from <unet-shapes>/weak (the EMA weights of step
+    2,000 of the same run, which scripts/train_unet_shapes.py keeps), and the version before it
+    (<unet-shapes>/previous/unet on previous/vae, kept for lesson 06) on the same prompts. compare_with:
+    another older U-Net folder, or (U-Net folder, the VAE folder it was trained on), instead."""
+    folder = checkpoint_dir("unet-shapes")
+    weak, previous = folder / "weak", folder / "previous"
+    if compare_with is None and (previous / "unet" / "config.json").exists():
+        compare_with = (previous / "unet", previous / "vae")
+    return evaluate_text_to_image(folder, checkpoint_dir("vae-shapes"),
+                                  weak if (weak / "config.json").exists() else None, compare_with, n, n_two, n_select)
 
-    pipe = pipelines.load_text_to_image(device="cpu")
 
-    def measure(what, g, rescale=0.0, k=n, two=0.0, wording="heldout", steps=25):
+def evaluate_lcm(n: int = 300, n_two: int = 200) -> dict:
+    """lcm-shapes' card: on the report set's n one-object held-out prompts, the teacher (the shipped
+    unet-shapes, plain CFG at the w its card chose on the selection set) with DDIM at 1, 2, 4, 8 and
+    25 steps and the adapter with LCMScheduler at 1, 2, 4 and 8 steps (guidance_scale 1), every rate
+    with its Wilson interval and the time per image; the same at 4 (LCM) and 25 (teacher) steps on n_two
+    two-object prompts; and LCM against the teacher by McNemar on the same prompts."""
+    from . import recorded, stats
+    from .models import load_pretrained
+
+    w = recorded.guidance_choice()["chosen"]
+    teacher, student = text_to_image_pipeline(), load_pretrained("lcm-shapes")
+    single, two = prompt_set("report", n, 0.0), prompt_set("report", n_two, 1.0)
+
+    def row(who, pipe, scenes, steps, what):
         t0 = time.perf_counter()
-        r = measure_adherence(pipe, k, seed=seed, two_object_fraction=two, wording=wording,
-                              guidance_scale=g, guidance_rescale=rescale, num_inference_steps=steps)
-        r = {"set": what, "wording": wording, "guidance": g, "rescale": rescale, "steps": steps, "n": k} | r | {
-             "ms_per_image": round((time.perf_counter() - t0) / k * 1000, 1)}
-        print(r, flush=True)
+        r = measure(pipe, scenes, guidance_scale=w if who == "teacher" else 1.0, num_inference_steps=steps)
+        r = {"set": what, "model": who, "sampler": "DDIM" if who == "teacher" else "LCM", "steps": steps,
+             "guidance": w if who == "teacher" else 1.0} | r | {
+             "ms_per_image": round((time.perf_counter() - t0) / len(scenes) * 1000, 1)}
+        print(_public(r), flush=True)
         return r
 
-    rows = [measure("single", g) for g in (1.0, 2.0, 3.0, 5.0, 7.5)]
-    best = max(rows[1:], key=lambda r: r["all"])["guidance"]           # best of the guided ones (w >= 2)
-    rows += [measure("single", g, 0.7) for g in (3.0, 5.0, 7.5)]
-    rows += [measure("free-form", g, wording="freeform") for g in (2.0, 5.0)]
-    rows += [measure("two objects", g, k=200, two=1.0) for g in (2.0, 5.0)]
-    rows += [measure("single", best, wording="varied")]
-    rows += [measure("single", best, k=200, steps=k) for k in (10, 50)]
-    versus = []
-    if compare_with is not None:
-        pipe.unet = load(Path(compare_with), "cpu")
-        versus = [measure(what, 2.0, wording=w, k=k, two=two) for what, w, k, two in
-                  (("single", "heldout", n, 0.0), ("free-form", "freeform", n, 0.0), ("two objects", "heldout", 200, 1.0))]
-    return {
-        "n": n, "seed": seed, "best_guidance": best, "params": sum(p.numel() for p in pipe.unet.parameters()),
-        "file_mb": round((checkpoint_dir("unet-shapes") / "diffusion_pytorch_model.safetensors").stat().st_size / 1e6, 1),
-        "example_heldout": data.shapes_scene(seed, 0, 0.0, "heldout").caption,
-        "examples_freeform": [data.shapes_scene(seed, i, 0.0, "freeform").caption for i in range(4)],
-        "example_two": data.shapes_scene(seed, 0, 1.0, "heldout").caption,
-        "rows": rows, "previous": {"folder": str(compare_with), "rows": versus} if versus else None,
-    }
+    rows = [row("teacher", teacher, single, k, "single") for k in (1, 2, 4, 8, 25)]
+    rows += [row("lcm", student, single, k, "single") for k in (1, 2, 4, 8)]
+    rows += [row("teacher", teacher, two, 25, "two objects"), row("lcm", student, two, 4, "two objects")]
+    at = {(r["model"], r["set"], r["steps"]): r for r in rows}
+    def pair(what, a, b, key):
+        ra, rb = at[("lcm",) + a], at[("teacher",) + b]
+        flags = [[it[key] for it in r["verdicts"] if key in it] for r in (ra, rb)]
+        return {"set": what, "a": f"lcm {a[1]}", "b": f"teacher {b[1]}", "key": key} | compare(ra, rb, key) | \
+            stats.paired_difference(*flags)
+
+    paired = [pair("single", ("single", k), ("single", j), "all") for k, j in ((4, 25), (4, 4), (1, 25))]
+    paired.append(pair("two objects", ("two objects", 4), ("two objects", 25), "both_objects"))
+    folder = checkpoint_dir("lcm-shapes")
+    return {"n": n, "n_two": n_two, "seed": SEEDS["report"], "teacher_guidance": w,
+            "adapter_mb": round((folder / "pytorch_lora_weights.safetensors").stat().st_size / 1e6, 2),
+            "example_heldout": single[0].caption, "rows": [_public(r) for r in rows], "paired": paired}
 
 
 def evaluate_flow(n: int = 500) -> dict:
@@ -329,6 +342,12 @@ LEVERS = {   # the sampling levers of course_utils.guidance, each with the setti
 
 def _public(row: dict) -> dict:
     return {k: x for k, x in row.items() if k != "verdicts"}
+
+
+def _selection_row(row: dict) -> dict:
+    """A selection row as the card keeps it: the two rates the choice scores ('all' of the one-object
+    prompts, 'both_objects' of the two-object ones), not every attribute's."""
+    return row | {"single": {"all": row["single"]["all"]}, "two": {"both_objects": row["two"]["both_objects"]}}
 
 
 def text_to_image_pipeline(unet_folder=None, vae_folder=None):
@@ -441,7 +460,8 @@ def evaluate_text_to_image(unet_folder=None, vae_folder=None, weak_folder=None, 
         previous = {"unet": str(old_unet), "vae": str(old_vae) if old_vae else None, "rows": prev_rows}
     unet_file = Path(unet_folder) if unet_folder else checkpoint_dir("unet-shapes")
     return {"n": n, "n_two": n_two, "n_select": n_select, "seeds": SEEDS, "guidances": list(guidances),
-            "selection": {"rows": choice["rows"], "scores": choice["scores"]}, "chosen": choice["chosen"],
+            "selection": {"rows": [_selection_row(r) for r in choice["rows"]], "scores": choice["scores"]},
+            "chosen": choice["chosen"],
             "weak": str(weak_folder) if weak_folder else None,
             "params": sum(p.numel() for p in pipe.unet.parameters()),
             "file_mb": round((unet_file / "diffusion_pytorch_model.safetensors").stat().st_size / 1e6, 1),

@@ -117,6 +117,7 @@ def update_target(target, student, decay: float) -> None:
         if p.requires_grad:
             own[name].lerp_(p.detach().to(own[name]), 1 - decay)
 
+
 def distill(pipe, latents: torch.Tensor, captions: list[str], steps: int = 800, lr: float = 5e-4,
             batch_size: int = 32, guidance_scale: float = 2.0, rank: int = 16, target_ema: float = 0.95,
             ddim_steps: int = 50, seed: int = 0, **fit_kwargs):
@@ -154,3 +155,19 @@ def distill(pipe, latents: torch.Tensor, captions: list[str], steps: int = 800, 
 
     return fit(student, loss, draw, steps, lr=lr, name="lcm distillation", seed=seed, **fit_kwargs)
 
+
+def load(folder, device="cpu"):
+    """The course pipeline (unet-shapes, vae-shapes, the MiniLM text encoder) with the lcm-shapes adapter
+    loaded and diffusers' LCMScheduler in place of DDIM: draw in 1 to 8 steps, with guidance_scale=1
+    (the teacher's guidance is distilled in). models.load_pretrained("lcm-shapes").
+
+    Example: pipe = load(checkpoint_dir("lcm-shapes")); pipe(prompt, num_inference_steps=4, guidance_scale=1)"""
+    from diffusers import LCMScheduler
+
+    from .finetune import fresh_pipeline
+    from .finetune.unet_adapters import load_lora
+
+    pipe = fresh_pipeline(device)
+    load_lora(pipe, folder)
+    pipe.scheduler = LCMScheduler.from_config(pipe.scheduler.config)   # same schedule: v, zero terminal SNR, trailing
+    return pipe

@@ -74,25 +74,26 @@ def show_digit_reports(name: str, only: tuple[str, ...] = ()) -> dict[str, Digit
 
 
 def adherence(guidance_scale: float = 2.0, two_object_fraction: float = 0.0, guidance_rescale: float = 0.0,
-              num_inference_steps: int = 25, name: str = "unet-shapes") -> dict:
-    """What adherence.measure_adherence gave for the shipped checkpoint when its model card was written
-    (held-out prompts of seed 2024), read from its metrics.json: the same dict plus 'n', the number of prompts.
+              num_inference_steps: int = 25, name: str = "unet-shapes", path=None) -> dict:
+    """The shares the shipped checkpoint's model card recorded for plain guidance at these settings
+    (its held-out one-object or two-object prompts), read from its metrics.json in either card
+    format: {'colour': share, ..., 'all': share, 'n': prompts} (two objects: 'both_objects' too).
 
     Instant: nothing is generated. Presenter mode shows these instead of measuring (lesson 06).
-    Example: adherence(guidance_scale=5.0)['all'] -> 0.60 (n = 300)"""
+    Example: adherence(guidance_scale=5.0)['all'] -> the card's 'all four right' at w = 5"""
     if two_object_fraction not in (0.0, 1.0):
         raise ValueError(f"the card records one-object (0.0) and two-object (1.0) prompts only, got "
                          f"two_object_fraction={two_object_fraction!r}; measure_adherence measures any mix")
-    rows = metrics_json(name)["rows"]
-    want = {"set": "two objects" if two_object_fraction else "single", "wording": "heldout",
-            "guidance": guidance_scale, "rescale": guidance_rescale, "steps": num_inference_steps}
-    for row in rows:
-        if all(row.get(k, 0.0) == value for k, value in want.items()):
-            keys = ("colour", "shape", "size", "position", "background", "all", "both_objects", "n")
-            return {k: row[k] for k in keys if k in row}
-    have = sorted({(r["set"], r["guidance"], r.get("rescale", 0.0), r["steps"]) for r in rows if r["wording"] == "heldout"})
-    raise ValueError(f"{name}'s metrics.json records no row for {want}; it has (set, guidance, rescale, steps) in "
-                     f"{have}. Measure it instead: measure_adherence(pipe, n, ...)")
+    want = ("this", "two objects" if two_object_fraction else "single", "heldout", guidance_scale,
+            guidance_rescale, num_inference_steps, "cfg")
+    rows = card_rates(name, path)
+    for r in rows:
+        if (r["version"], r["set"], r["wording"], r["guidance"], r["rescale"], r["steps"], r["lever"]) == want:
+            return {k: rate.value for k, rate in r["rates"].items()} | {"n": r["n"]}
+    have = sorted({(r["set"], r["guidance"], r["rescale"], r["steps"]) for r in rows
+                   if r["version"] == "this" and r["wording"] == "heldout" and r["lever"] == "cfg"})
+    raise ValueError(f"{name}'s metrics.json records no plain-guidance row for (set, guidance, rescale, steps) = "
+                     f"{want[1:2] + want[3:6]}; it has {have}. Measure it instead: measure_adherence(pipe, n, ...)")
 
 
 def _rate(row: dict, key: str):

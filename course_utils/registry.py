@@ -58,7 +58,7 @@ REGISTRY: dict[str, Checkpoint] = {c.name: c for c in [
                returns="a diffusers AutoencoderKL"),
     Checkpoint("unet-shapes", "diffusers UNet2DConditionModel on vae-shapes latents, cross-attending to MiniLM "
                "token embeddings", "06_stable_diffusion", "course_utils.models.unet_shapes:load",
-               "scripts/train_unet_shapes.py", "course_utils.evaluation:evaluate_unet",
+               "scripts/train_unet_shapes.py", "course_utils.evaluation:evaluate_unet_shapes",
                returns="a diffusers UNet2DConditionModel (pipelines.load_text_to_image() gives the whole pipeline)"),
     Checkpoint("flow-digits", "the ddpm-digits UNet2DModel trained with rectified flow", "07_beyond",
                "course_utils.models.ddpm:load_unet", "scripts/train_flow_digits.py", "course_utils.evaluation:evaluate_flow",
@@ -67,4 +67,9 @@ REGISTRY: dict[str, Checkpoint] = {c.name: c for c in [
                "that teach the pipeline the colour word 'teal'", "08_make_it_yours", "course_utils.finetune.unet_adapters:load_adapter", "scripts/train_lora_teal.py",
                "course_utils.evaluation:evaluate_lora", returns="a StableDiffusionPipeline of its own with the adapter loaded "
                "(finetune.lora_scale(pipe, 0) gives the base model back)"),
+    Checkpoint("lcm-shapes", "a LoRA (PEFT, rank 16) on unet-shapes' attention and resnet convolutions, distilled by "
+               "latent consistency distillation so that 4 steps of diffusers' LCMScheduler draw what 25 guided DDIM steps draw",
+               "07_beyond", "course_utils.lcm:load", "scripts/train_lcm_shapes.py", "course_utils.evaluation:evaluate_lcm",
+               returns="a StableDiffusionPipeline of its own with the adapter loaded and an LCMScheduler "
+               "(call it with guidance_scale=1 and 1-8 steps)"),
 ]}

@@ -102,6 +102,17 @@ def mcnemar(a, b) -> dict:
     return {"n": len(a), "a_right": sum(a), "b_right": sum(b), "a_only": a_only, "b_only": b_only, "p": p}
 
 
+def paired_difference(a, b, z: float = 1.96) -> dict:
+    """The difference of two rates judged on the same items (a's minus b's), with its 95 % interval
+    for paired proportions (Wald, from the discordant counts): {'difference', 'low', 'high'}.
+
+    Example: paired_difference(lcm_right, teacher_right)['low'] >= -0.05 -> "within 5 points" is met"""
+    m = mcnemar(a, b)
+    n, d = m["n"], (m["a_only"] - m["b_only"]) / m["n"]
+    se = math.sqrt(max(m["a_only"] + m["b_only"] - n * d * d, 0.0)) / n
+    return {"difference": d, "low": max(-1.0, d - z * se), "high": min(1.0, d + z * se)}
+
+
 def rates(items: list[dict]) -> dict[str, Rate]:
     """Per-key Rates from per-item verdicts (dicts of key -> True/False, as `metrics.judge` gives);
     keys an item lacks are not counted for it."""

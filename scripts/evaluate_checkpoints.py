@@ -32,15 +32,18 @@ def main():
     p.add_argument("name", choices=list(REGISTRY))
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--render", action="store_true", help="only render the card again from metrics.json")
-    p.add_argument("--compare-with", type=Path, default=None,
-                   help="unet-shapes only: measure this other U-Net folder on the same prompts too")
+    p.add_argument("--compare-with", type=Path, nargs="+", default=None, metavar="FOLDER",
+                   help="unet-shapes only: measure this other U-Net folder (and, second, the VAE folder it was "
+                        "trained on) on the same prompts too")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     folder = checkpoint_dir(args.name)
     if not args.render:
         before, t0 = _cpu_seconds(), time.perf_counter()
-        extra = {"compare_with": args.compare_with} if args.compare_with else {}
+        if args.compare_with and len(args.compare_with) > 2:
+            p.error("--compare-with takes a U-Net folder and, optionally, its VAE folder")
+        extra = {"compare_with": tuple(args.compare_with)} if args.compare_with else {}
         result = REGISTRY[args.name].evaluate(**extra)
         result = {"host": host(before, time.perf_counter() - t0), **result}
         atomic_file(folder / "metrics.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1) + "\n"))

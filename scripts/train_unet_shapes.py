@@ -28,8 +28,9 @@ Scenes, latents and caption embeddings are computed once up front and cached und
 text encoder is frozen); the latents' cache is keyed by the VAE's weights too. 10 % of captions
 are dropped (replaced by "") so that classifier-free guidance works. Every --eval-every steps the
 EMA weights are measured on a fixed dev set (seed 11, held-out wording: never the card's
-prompts, seed 2024) and written, float16, to --snapshot. At the end the EMA weights are saved as
-float16 safetensors to --out."""
+prompts) and written, float16, to --snapshot. At the end the EMA weights are saved as float16
+safetensors to --out, and those of step --weak-step (2,000) to --out/weak: the weaker copy of the
+same model that autoguidance guides away from (course_utils.guidance)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ import argparse
 import contextlib
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -247,6 +249,9 @@ def parser():
     p.add_argument("--save-every", type=int, default=250)
     p.add_argument("--eval-every", type=int, default=2000, help="dev-set adherence of the EMA weights (0: never)")
     p.add_argument("--dev-n", type=int, default=64, help="dev prompts per row")
+    p.add_argument("--weak-step", type=int, default=2000,
+                   help="keep the EMA weights of this step (a multiple of --eval-every) as <out>/weak: autoguidance's "
+                        "weaker copy of the same model (0: none)")
     p.add_argument("--snapshot", type=Path, default=ROOT / "runs" / "unet-shapes" / "snapshot",
                    help="where each evaluation writes the EMA weights (float16), with the curve so far")
     p.add_argument("--cache", type=Path, default=ROOT / "runs" / "unet-shapes", help="where encoded data is cached")
@@ -294,6 +299,8 @@ def main(argv=None):
             unet.to(torch.float16).save_pretrained(tmp, safe_serialization=True)
             (tmp / "curve.json").write_text(json.dumps({"settings": settings, "curve": curve}, indent=1))
         atomic_dir(args.snapshot, write)
+        if step == args.weak_step:
+            atomic_dir(args.snapshot.with_name("weak"), write)
 
     unet = make_unet(**args.unet_config)
     if args.init is not None:
@@ -315,6 +322,12 @@ def main(argv=None):
         weight_decay=0.01, clip=1.0, seed=args.seed, save_every=args.save_every, settings=settings,
         every=args.eval_every, callback=evaluation if args.eval_every else None, callback_on_ema=True,
         finish=lambda m: {"dev_curve": curve})
+    weak = args.snapshot.with_name("weak")
+    if args.weak_step and (weak / "diffusion_pytorch_model.safetensors").exists():
+        def copy(tmp):
+            for f in ("config.json", "diffusion_pytorch_model.safetensors"):
+                shutil.copy(weak / f, tmp / f)
+        atomic_dir(args.out / "weak", copy)
 
 
 if __name__ == "__main__":

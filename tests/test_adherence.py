@@ -22,5 +22,5 @@ def test_adherence_measures_live_or_reads_the_card(tiny_course_checkpoints):
     live = adherence.adherence(pipe, 2, True, guidance_scale=2.0, num_inference_steps=2)
     assert live["n"] == 2 and set(live) >= {"colour", "all"}
     assert adherence.adherence(pipe, 2, False, guidance_scale=2.0) == recorded.adherence(2.0)
-    with pytest.raises(ValueError, match="records no row"):                # a setting the card never measured
+    with pytest.raises(ValueError, match="records no plain-guidance row"):  # a setting the card never measured
         adherence.adherence(pipe, 2, False, guidance_scale=2.0, num_inference_steps=2)

@@ -67,7 +67,8 @@ def test_every_card_names_its_measurement_as_module_function_and_it_resolves():
         assert callable(_resolve(entry.evaluation))
     script = (evaluation.Path(__file__).resolve().parents[1] / "scripts" / "evaluate_checkpoints.py").read_text()
     assert "def evaluate_" not in script, "the script is only the command line; the measurements live in course_utils"
-    assert inspect.signature(evaluation.evaluate_unet).parameters["n"].default == 300
+    card = inspect.signature(evaluation.evaluate_unet_shapes).parameters
+    assert (card["n"].default, card["n_two"].default) == (300, 200)       # the n >= 300 and 200
 
 
 def test_the_gan_card_measurement_runs_from_the_library_and_gives_the_cards_keys():
@@ -127,10 +128,12 @@ def test_the_audit_counts_what_a_reader_gets_wrong_and_nothing_when_it_agrees():
     assert clean["attributes_wrong"]["k"] == 0 and clean["verdicts_wrong"]["k"] == 0 and clean["disagreements"] == []
     first = audit["pictures"][0]
     first["reader"]["objects"][0]["colour"] = "blue" if first["truth"]["objects"][0]["colour"] != "blue" else "red"
-    audit["pictures"][30]["reader"]["objects"] = audit["pictures"][30]["reader"]["objects"][:1]
+    two = next(p for p in audit["pictures"][1:] if len(p["truth"]["objects"]) == 2
+               and not any(u.startswith("1.") for u in p["uncertain"]))     # a second object fully decided
+    two["reader"]["objects"] = two["reader"]["objects"][:1]
     broken = evaluation.reader_audit(audit)
     assert broken["attributes_wrong"]["k"] == 1 + 4 and broken["objects_missed"] == 1
-    assert [d["i"] for d in broken["disagreements"]] == [first["i"], audit["pictures"][30]["i"]]
+    assert [d["i"] for d in broken["disagreements"]] == [first["i"], two["i"]]
 
 
 @pytest.mark.slow
@@ -168,3 +171,19 @@ def test_choose_guidance_chooses_on_the_selection_set_and_only_reports_on_the_re
         evaluation.choose_guidance(None, (1.0,), 4, 4)
     with pytest.raises(ValueError, match="measured plain as well"):
         evaluation.choose_guidance(None, (1.0, 2.0), 4, 4, rescaled=(7.5,))
+
+
+def test_the_lcm_card_measurement_pairs_the_adapter_with_its_teacher_on_the_same_prompts(capsys):
+    from course_utils import recorded
+
+    r = evaluation.evaluate_lcm(n=2, n_two=2)
+    assert r["teacher_guidance"] == recorded.guidance_choice()["chosen"]
+    got = [(row["model"], row["set"], row["steps"]) for row in r["rows"]]
+    assert got == [("teacher", "single", k) for k in (1, 2, 4, 8, 25)] + [("lcm", "single", k) for k in (1, 2, 4, 8)] \
+        + [("teacher", "two objects", 25), ("lcm", "two objects", 4)]
+    assert all(row["guidance"] == (1.0 if row["model"] == "lcm" else r["teacher_guidance"]) for row in r["rows"])
+    assert all("verdicts" not in row and row["n"] == 2 for row in r["rows"])
+    first = r["paired"][0]
+    assert (first["a"], first["b"], first["n"]) == ("lcm 4", "teacher 25", 2)
+    assert first["low"] <= first["difference"] <= first["high"]
+    assert "lcm" in capsys.readouterr().out

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -46,17 +47,23 @@ def test_bad_names_are_named(tmp_path, monkeypatch):
         recorded.digit_reports("gan-digits")
 
 
+V2_CARD = Path(__file__).parent / "data" / "unet-shapes-v2-metrics.json"   # the older card format (shares and n)
+
+
+def _share(row, key):
+    """A card row's rate for key, in either format."""
+    return row["rates"][key]["k"] / row["rates"][key]["n"] if "rates" in row else row[key]
+
+
 def test_adherence_is_the_cards_row():
-    import json
-
-    from course_utils.paths import checkpoint_dir
-
     rows = json.loads((checkpoint_dir("unet-shapes") / "metrics.json").read_text())["rows"]
-    row = next(r for r in rows if r["set"] == "single" and r["wording"] == "heldout" and r["guidance"] == 5.0
-               and r.get("rescale", 0.0) == 0.0 and r["steps"] == 25)
-    got = recorded.adherence(guidance_scale=5.0)
-    assert got["all"] == row["all"] and got["n"] == row["n"]
-    assert recorded.adherence(guidance_scale=2.0) != got                  # another setting, another row
+    plain = {r["guidance"]: r for r in rows if r["set"] == "single" and r.get("lever", "cfg") == "cfg"
+             and r.get("wording", "heldout") == "heldout" and r.get("rescale", 0.0) == 0.0 and r["steps"] == 25}
+    assert {2.0, 5.0} <= set(plain)
+    for w in (2.0, 5.0):
+        got = recorded.adherence(guidance_scale=w)
+        assert got["all"] == pytest.approx(_share(plain[w], "all")) and got["n"] == plain[w]["n"]
+        assert got["colour"] == pytest.approx(_share(plain[w], "colour"))
 
 
 def test_metrics_json_of_a_missing_file_says_how_to_write_it(tmp_path):
@@ -65,50 +72,66 @@ def test_metrics_json_of_a_missing_file_says_how_to_write_it(tmp_path):
     assert recorded.metrics_json("ddpm-digits")["n"] == recorded.digit_reports("ddpm-digits")["real digits"].n
 
 
-def test_recorded_adherence_reads_the_cards_rows():
-    import json
-
-    from course_utils.paths import checkpoint_dir
-
-    rows = json.loads((checkpoint_dir("unet-shapes") / "metrics.json").read_text())["rows"]
-    single = [r for r in rows if r["set"] == "single" and r["wording"] == "heldout"]
+@pytest.mark.parametrize("card", ["shipped", "v2"])
+def test_recorded_adherence_reads_the_cards_rows(card):
+    path = None if card == "shipped" else V2_CARD
+    rows = json.loads((path or checkpoint_dir("unet-shapes") / "metrics.json").read_text())["rows"]
+    single = [r for r in rows if r["set"] == "single" and r.get("wording", "heldout") == "heldout"
+              and r.get("lever", "cfg") == "cfg"]
+    assert single
     for row in single:                                                   # every recorded one-object row, by its settings
-        got = recorded.adherence(row["guidance"], guidance_rescale=row["rescale"],
-                                 num_inference_steps=row["steps"])
-        assert got == {k: row[k] for k in ("colour", "shape", "size", "position", "background", "all", "n")}
-    two = next(r for r in rows if r["set"] == "two objects" and r["guidance"] == 2.0)
-    assert recorded.adherence(2.0, two_object_fraction=1.0) == {"both_objects": two["both_objects"], "n": two["n"]}
-    plain, rescaled = recorded.adherence(7.5), recorded.adherence(7.5, guidance_rescale=0.7)
-    assert plain["all"] != rescaled["all"]                               # the settings pick the row
-    with pytest.raises(ValueError, match=r"records no row .* measure_adherence"):
-        recorded.adherence(4.0)
+        got = recorded.adherence(row["guidance"], guidance_rescale=row.get("rescale", 0.0),
+                                 num_inference_steps=row["steps"], path=path)
+        keys = [k for k in ("colour", "shape", "size", "position", "background", "all")
+                if k in row.get("rates", row)]
+        assert got["n"] == row["n"] and set(keys) <= set(got)
+        assert all(got[k] == pytest.approx(_share(row, k)) for k in keys)
+    two = next(r for r in rows if r["set"] == "two objects" and r["guidance"] == 2.0 and r.get("lever", "cfg") == "cfg")
+    got = recorded.adherence(2.0, two_object_fraction=1.0, path=path)
+    assert got["both_objects"] == pytest.approx(_share(two, "both_objects")) and got["n"] == two["n"]
+    with pytest.raises(ValueError, match=r"records no plain-guidance row .* measure_adherence"):
+        recorded.adherence(4.0, path=path)
     with pytest.raises(ValueError, match="one-object"):
-        recorded.adherence(2.0, two_object_fraction=0.5)
+        recorded.adherence(2.0, two_object_fraction=0.5, path=path)
 
 
-def test_card_rates_are_the_cards_shares_as_whole_counts_with_intervals():
-    rows = json.loads((checkpoint_dir("unet-shapes") / "metrics.json").read_text())["rows"]
-    got = recorded.card_rates()
+def test_the_older_card_keeps_its_rescaled_rows_apart():
+    plain, rescaled = recorded.adherence(7.5, path=V2_CARD), recorded.adherence(7.5, guidance_rescale=0.7, path=V2_CARD)
+    assert plain["all"] != rescaled["all"]                               # the settings pick the row
+
+
+@pytest.mark.parametrize("card", ["shipped", "v2"])
+def test_card_rates_are_the_cards_rates_as_whole_counts_with_intervals(card):
+    path = None if card == "shipped" else V2_CARD
+    rows = json.loads((path or checkpoint_dir("unet-shapes") / "metrics.json").read_text())["rows"]
+    got = recorded.card_rates(path=path)
     assert len([r for r in got if r["version"] == "this"]) == len(rows)
     for row, r in zip(rows, got):
         key = "both_objects" if row["set"] == "two objects" else "all"
         rate = r["rates"][key]
-        assert rate.n == row["n"] and abs(rate.value - row[key]) < 1e-9
-        assert rate.interval[0] < rate.value < rate.interval[1]
-    two = next(r for r in rows if r["set"] == "two objects" and r["guidance"] == 2.0)
-    assert recorded.card_rate("two objects").value == pytest.approx(two["both_objects"])
+        assert rate.n == row["n"] and abs(rate.value - _share(row, key)) < 1e-9
+        assert rate.interval[0] <= rate.value <= rate.interval[1] and rate.interval[0] < rate.interval[1]
+    two = next(r for r in rows if r["set"] == "two objects" and r["guidance"] == 2.0 and r.get("lever", "cfg") == "cfg")
+    assert recorded.card_rate("two objects", path=path).value == pytest.approx(_share(two, "both_objects"))
     with pytest.raises(ValueError, match="records no 'all' for .*it has"):
-        recorded.card_rate("single", 4.0)
+        recorded.card_rate("single", 4.0, path=path)
 
 
 def test_an_older_card_says_it_chose_w_on_the_prompts_it_reports():
-    c = recorded.guidance_choice()
+    c = recorded.guidance_choice(path=V2_CARD)
     assert c["chosen_on"] == "report" and c["selection"] == {} and c["n_select"] == 0
-    one = {r["guidance"]: r for r in json.loads((checkpoint_dir("unet-shapes") / "metrics.json").read_text())["rows"]
+    one = {r["guidance"]: r for r in json.loads(V2_CARD.read_text())["rows"]
            if r["set"] == "single" and r["wording"] == "heldout" and r["rescale"] == 0.0 and r["steps"] == 25}
     assert set(c["report"]) == set(one)
     for w, row in one.items():
         assert c["report"][w]["all"].value == pytest.approx(row["all"])
+
+
+def test_the_shipped_card_chose_w_on_its_selection_set():
+    c = recorded.guidance_choice()
+    m = recorded.metrics_json("unet-shapes")
+    assert c["chosen_on"] == "selection" and c["n_select"] == m["n_select"] and c["n_report"] == m["n"]
+    assert c["chosen"] == m["chosen"]["cfg_guidance"] and c["chosen"] in c["selection"]
 
 
 def test_a_newer_card_chose_w_on_its_selection_set(tmp_path):

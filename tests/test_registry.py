@@ -9,7 +9,7 @@ from course_utils.registry import REGISTRY
 
 KINDS = {"rbm-digits": "RBM", "gan-digits": "tuple", "ddpm-digits": "DDPMPipeline", "vae-shapes": "AutoencoderKL",
          "unet-shapes": "UNet2DConditionModel", "flow-digits": "UNet2DModel",
-         "lora-teal": "StableDiffusionPipeline"}
+         "lora-teal": "StableDiffusionPipeline", "lcm-shapes": "StableDiffusionPipeline"}
 
 
 def test_the_registry_is_the_one_list_of_checkpoints():
@@ -44,6 +44,9 @@ def test_models_without_a_sampler_say_what_to_use_instead():
         models.sample("unet-shapes", 2)
     with pytest.raises(ValueError, match="autoencoder"):
         models.sample("vae-shapes", 2)
+    for adapter in ("lora-teal", "lcm-shapes"):
+        with pytest.raises(ValueError, match="text-to-image pipeline; call it with a prompt"):
+            models.sample(adapter, 2)
     with pytest.raises(ValueError, match="takes no steps"):
         models.sample("gan-digits", 2, steps=10)
     with pytest.raises(ValueError, match="steps must be"):

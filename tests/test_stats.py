@@ -92,3 +92,17 @@ def test_judge_gives_one_verdict_per_image_and_adherence_is_their_share():
         assert set(shares) == set(r)
         assert all(shares[k] == pytest.approx(r[k].value) for k in shares)
     assert stats.rates(shapes_reader.judge(images, scenes))["all"].value > stats.rates(shapes_reader.judge(wrong, scenes))["all"].value
+
+
+def test_paired_difference_is_zero_for_the_same_verdicts_and_its_interval_holds_the_truth():
+    from course_utils.stats import paired_difference
+
+    same = [True, False, True, True] * 25
+    assert paired_difference(same, same) == {"difference": 0.0, "low": 0.0, "high": 0.0}
+    a = [True] * 60 + [False] * 40
+    b = [True] * 50 + [False] * 10 + [True] * 5 + [False] * 35    # a alone right on 10, b alone on 5
+    d = paired_difference(a, b)
+    assert d["difference"] == pytest.approx(0.05) and d["low"] < 0.05 < d["high"]
+    assert d["high"] - d["low"] < 0.2 and paired_difference(b, a)["difference"] == pytest.approx(-0.05)
+    with pytest.raises(ValueError, match="same items"):
+        paired_difference(a, b[:50])

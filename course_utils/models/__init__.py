@@ -57,7 +57,8 @@ def sample(name: str, n: int = 16, seed: int = 0, steps: int | None = None, devi
     if entry is not None and entry.sampler is None:
         raise ValueError(f"{name!r} has no sampler of its own: " + (
             "use pipelines.load_text_to_image() to generate from a prompt" if name == "unet-shapes"
-            else "it is an autoencoder; encode and decode images with course_utils.models.vae"))
+            else "it is an autoencoder; encode and decode images with course_utils.models.vae" if name == "vae-shapes"
+            else f"load_pretrained({name!r}) gives a text-to-image pipeline; call it with a prompt"))
     for arg, value in (("n", n), ("seed", seed)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise TypeError(f"{arg} must be a whole number, got {value!r}")

@@ -1,12 +1,11 @@
-"""Build the `lcm-shapes` adapter (issue 29, not shipped yet): latent consistency distillation of
-`unet-shapes` into a LoRA, so that 4 steps of diffusers' LCMScheduler draw what 25 guided DDIM
-steps draw. It ships (as scripts/train_lcm_shapes.py, with a registry entry, a card and a lesson
-section) once it is distilled from the unet-shapes v3 that ships; until then the registry's
-one-script-per-checkpoint rule (tests/test_registry.py) keeps it out of the train_* names.
+"""Rebuild `lcm-shapes` (lesson 07): latent consistency distillation of `unet-shapes` into a LoRA, so
+that 4 steps of diffusers' LCMScheduler draw what 25 guided DDIM steps draw. The adapter belongs to
+the U-Net it was distilled from: when a new unet-shapes ships, run this again and re-measure
+(`python scripts/evaluate_checkpoints.py lcm-shapes`).
 
-    python scripts/distill_lcm_shapes.py                               # the shipped adapter, from the shipped U-Net
-    torchrun --nproc_per_node 2 scripts/distill_lcm_shapes.py ...      # 2 CPU processes, gradients synchronised
-    python scripts/distill_lcm_shapes.py --steps 3 --scenes 64 --out runs/lcm-smoke   # a smoke run
+    python scripts/train_lcm_shapes.py                                 # the shipped adapter, from the shipped U-Net
+    torchrun --nproc_per_node 2 scripts/train_lcm_shapes.py ...        # 2 CPU processes, gradients synchronised
+    python scripts/train_lcm_shapes.py --steps 3 --scenes 64 --out runs/lcm-smoke   # a smoke run
 
 The teacher is the U-Net and VAE given (the shipped ones by default), frozen; the student is the
 same U-Net with a PEFT LoRA on its attention projections and resnet convolutions (finetune.unet_adapters.add_lora);
@@ -68,12 +67,12 @@ def parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--teacher", type=Path, default=CHECKPOINTS / "unet-shapes", help="the U-Net folder to distil")
     p.add_argument("--vae", type=Path, default=CHECKPOINTS / "vae-shapes", help="the VAE the teacher was trained on")
-    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--steps", type=int, default=1200)
     p.add_argument("--batch-size", type=int, default=32, help="per process")
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--rank", type=int, default=16)
-    p.add_argument("--guidance", type=float, default=2.0, help="the teacher's guidance scale (its best on the selection set)")
+    p.add_argument("--guidance", type=float, default=2.0, help="the teacher's guidance scale (plain CFG's best w on the selection set, its card's chosen.cfg_guidance)")
     p.add_argument("--ddim-steps", type=int, default=50, help="the teacher's grid: it steps over 1000 / this timesteps")
     p.add_argument("--target-ema", type=float, default=0.95, help="the target network's EMA decay (0: the student itself)")
     p.add_argument("--scenes", type=int, default=8000)
