@@ -8,7 +8,8 @@ calls with a batch of 2), i.e. little wasted around the model. Issue 29: the lcm
 4 LCM steps without guidance take <= 0.2x the time of the teacher's 25 guided steps (skipped, and
 said, when assets/checkpoints/lcm-shapes is missing). All timings are medians, measured side by
 side in this one run, after a warm-up; the teacher and the LCM take turns, so that a machine that
-gets busier slows both alike."""
+gets busier slows both alike. Issue 25: the shipped U-Net's bare calls take <= 1.1x those of the
+version before it (assets/checkpoints/unet-shapes/previous/unet), the two taking turns."""
 
 import argparse
 import statistics
@@ -16,9 +17,11 @@ import time
 
 import torch
 
-from course_utils import pipelines
+from course_utils import paths, pipelines
+from course_utils.models.unet_shapes import load as load_unet
 
 BUDGET_S, OVERHEAD, LCM_STEPS, LCM_RATIO = 0.3, 1.2, 4, 0.2
+AGAINST_PREVIOUS = 1.1           # issue 25: the shipped U-Net no slower than the version before it (its bare calls)
 
 
 def median_seconds(fn, repeats: int) -> float:
@@ -87,12 +90,21 @@ def main(argv=None):
         pipe(prompt, num_inference_steps=steps, guidance_scale=5.0, generator=torch.Generator().manual_seed(0))
 
     lcm, missing = load_lcm()
+    previous = paths.checkpoint_dir("unet-shapes") / "previous" / "unet"      # v2, kept for lesson 06
+    older = load_unet(previous, "cpu") if (previous / "config.json").exists() else None
+
+    @torch.no_grad()
+    def older_unet():
+        for t in ts:
+            older(latents, t, encoder_hidden_states=context)
 
     def lcm_pipeline():
         lcm(prompt, num_inference_steps=LCM_STEPS, guidance_scale=1.0, generator=torch.Generator().manual_seed(0))
 
     turns = medians_taking_turns({"pipeline": pipeline} | ({"lcm": lcm_pipeline} if lcm else {}), args.repeats)
     t_pipe, t_lcm = turns["pipeline"], turns.get("lcm")
+    if older is not None:                                   # the shipped U-Net against the version before, in turns
+        pair = medians_taking_turns({"this": bare_unet, "older": older_unet}, args.repeats)
     t_unet = median_seconds(bare_unet, args.repeats)
     t_text = median_seconds(text_encoder, args.repeats)
     t_vae = median_seconds(vae_decode, args.repeats)
@@ -105,6 +117,11 @@ def main(argv=None):
     print(f"  pipeline / bare U-Net = {ratio:.2f} (target <= {OVERHEAD}); "
           f"U-Net + text + VAE explain {(t_unet + t_text + t_vae) / t_pipe:.0%} of the pipeline's time")
     ok = t_pipe <= BUDGET_S and ratio <= OVERHEAD
+    if older is not None:
+        versus = pair["this"] / pair["older"]
+        print(f"  bare U-Net against the version before it (unet-shapes/previous), in turns: {versus:.2f} x "
+              f"(target <= {AGAINST_PREVIOUS} x: {'met' if versus <= AGAINST_PREVIOUS else 'NOT met'})")
+        ok = ok and versus <= AGAINST_PREVIOUS
     if lcm is None:
         print(f"  lcm-shapes: not measured ({missing})")
     else:
