@@ -188,12 +188,18 @@ def presenter_lab(folder: Path, log: Path, settings: Path | None = None, present
                     time.sleep(0.5)
             yield f"http://127.0.0.1:{port}"
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server started in its own process group (start_new_session=True), its kernels with it:
+    SIGTERM, then SIGKILL if it has not ended within 20 s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def open_notebook(page, base: str, name: str) -> None:

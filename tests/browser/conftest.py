@@ -10,7 +10,6 @@ import functools
 import http.server
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -145,12 +144,8 @@ def start(cmd: list[str], log: Path, env: dict | None = None) -> subprocess.Pope
 
 
 def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    """Stop a server that `start` started, and its kernels (classroom/lab/overflow.py's stop)."""
+    lab_overflow().stop(proc)
 
 
 @pytest.fixture(scope="session")
