@@ -370,7 +370,7 @@ def text_to_image_pipeline(unet_folder=None, vae_folder=None):
 def _sampler(pipe, lever: str, w: float, settings: dict, weak):
     from . import guidance
 
-    if lever == "cfg":
+    if lever == "cfg" and not settings:
         return pipe
     return guidance.with_guidance(pipe, lever, w, weak=weak if lever == "auto" else None, **settings)
 
@@ -468,6 +468,57 @@ def evaluate_text_to_image(unet_folder=None, vae_folder=None, weak_folder=None, 
             "example_heldout": single[0].caption, "examples_freeform": [s.caption for s in free[:4]],
             "example_two": two[0].caption,
             "rows": [_public(r) for r in rows], "paired": paired, "previous": previous}
+
+
+INTERVAL = {"start": 0.0, "stop": 0.8}
+SEPARATION = (   # attention separation (guidance.with_guidance(..., separate=)), alone and on the chosen interval
+    ("cfg", {}), ("interval", INTERVAL),
+    ("cfg", {"separate": 0.05}), ("cfg", {"separate": 0.1}), ("cfg", {"separate": 0.2}), ("cfg", {"separate": 0.2, "separate_stop": 0.6}),
+    ("interval", INTERVAL | {"separate": 0.1}), ("interval", INTERVAL | {"separate": 0.2}),
+    ("interval", INTERVAL | {"separate": 0.2, "separate_stop": 0.6}),
+)
+
+
+def evaluate_separation(unet_folder=None, vae_folder=None, n_select: int = 150, n_two: int = 200,
+                        options=SEPARATION, guidances=(2.0, 5.0)) -> dict:
+    """unet-shapes' two-object lever at sampling time: attention separation (guidance.with_guidance's
+    `separate`), measured apart from the card's main run and kept in metrics.json under "separation".
+    1. Selection set: each (lever, settings) of `options` at each w on n_select two-object prompts;
+    the score is the mean over w of "both objects right"; the best is chosen. 2. Report set
+    (n_two two-object prompts): plain CFG, the guidance interval and the chosen option at each w,
+    each with its Wilson interval, and the chosen one against each of the other two by McNemar.
+    One-object prompts are drawn exactly as without separation (tests/test_guidance.py), so their rows
+    stay the card's."""
+    pipe = text_to_image_pipeline(unet_folder, vae_folder)
+    select, report = prompt_set("selection", n_select, 1.0), prompt_set("report", n_two, 1.0)
+    rows, scores = [], []
+    for lever, settings in options:
+        per_w = []
+        for w in guidances:
+            r = measure(_sampler(pipe, lever, w, settings, None), select, guidance_scale=w, num_inference_steps=25)
+            rows.append({"lever": lever, "settings": settings, "guidance": w, "both_objects": r["rates"]["both_objects"]})
+            per_w.append(r["rates"]["both_objects"]["rate"])
+            print(f"separation, selection: {lever} {settings} w={w}: both {per_w[-1]:.3f}", flush=True)
+        scores.append({"lever": lever, "settings": settings, "score": round(float(np.mean(per_w)), 4)})
+    best = max(scores, key=lambda x: x["score"])
+    chosen = {"lever": best["lever"], "settings": best["settings"]}
+    compared = [("cfg", {}), ("interval", INTERVAL), (chosen["lever"], chosen["settings"])]
+    names = ["cfg", "interval", "chosen"]
+    out, paired = [], []
+    for w in guidances:
+        got = {}
+        for name, (lever, settings) in zip(names, compared):
+            t0 = time.perf_counter()
+            r = measure(_sampler(pipe, lever, w, settings, None), report, guidance_scale=w, num_inference_steps=25)
+            got[name] = r
+            out.append({"name": name, "lever": lever, "settings": settings, "guidance": w, "n": n_two,
+                        "both_objects": r["rates"]["both_objects"],
+                        "ms_per_image": round((time.perf_counter() - t0) / n_two * 1000, 1)})
+            print(f"separation, report: {name} w={w}: both {r['rates']['both_objects']['rate']:.3f}", flush=True)
+        for other in ("cfg", "interval"):
+            paired.append({"guidance": w, "a": "chosen", "b": other} | compare(got["chosen"], got[other], "both_objects"))
+    return {"n_select": n_select, "n_two": n_two, "guidances": list(guidances), "seeds": SEEDS,
+            "selection": {"rows": rows, "scores": scores}, "chosen": chosen, "report": out, "paired": paired}
 
 
 # ---------------------------------------------------------------------------------------------

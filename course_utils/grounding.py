@@ -138,3 +138,50 @@ def measure_grounding(pipe, scenes, timesteps=(250, 500, 750), seed: int = 0, sw
         terms["token"] += float(grounding_loss(maps, objects, masks, 1.0, 0.0)) / len(timesteps)
         terms["pixel"] += float(grounding_loss(maps, objects, masks, 0.0, 1.0)) / len(timesteps)
     return terms
+
+
+# At sampling time: no masks, only the prompt's words. Lesson 06 measures that when the two objects'
+# words look at the same cells at a middle step, the picture usually misses one of them. So each of the
+# first steps nudges the latents, down the gradient of that overlap, before the step is taken.
+
+def prompt_objects(tokenizer, prompts: list[str]) -> torch.Tensor:
+    """Which object each token names, from the words alone (no scene): (N, L) long, 0 for the colour
+    and shape words of the first object named, 1 for the second's, ..., NO_OBJECT elsewhere. An object
+    is a shape word (with its synonyms: "disc", "box", ...) with the colour words written before it.
+
+    Example: prompt_objects(pipe.tokenizer, ["a red disc and a blue star"])[0, :7] -> [-1, -1, 0, 0, -1, -1, 1]"""
+    from .captions import SHAPE_WORDS
+    from .shapes import COLOURS, EXTRA_COLOURS
+
+    colours, shapes_ = set(COLOURS) | set(EXTRA_COLOURS), {w for ws in SHAPE_WORDS.values() for w in ws}
+    n = tokenizer.model_max_length
+    ids = tokenizer(list(prompts), padding="max_length", max_length=n, truncation=True).input_ids
+    out = torch.full((len(prompts), n), NO_OBJECT, dtype=torch.long)
+    for row, tokens in enumerate(ids):
+        obj, pending = 0, []
+        for pos, token in enumerate(tokenizer.convert_ids_to_tokens(tokens)):
+            if token.lower() in colours:
+                pending.append(pos)
+            elif token.lower() in shapes_:
+                out[row, pending + [pos]] = obj
+                obj, pending = obj + 1, []
+    return out
+
+
+def attention_overlap(maps: list, objects: torch.Tensor) -> torch.Tensor:
+    """How much the first two objects' words look at the same cells: (B,) in [0, 1], averaged over layers.
+
+    maps: attention probabilities, each (B, h*w, L) (capturing_cross_attention); objects: (B, L) from
+    prompt_objects or token_objects. Each object's map is the mean of its words' maps, made a
+    distribution over the grid; the overlap is sum(min(p0, p1)): 0 when they look at different cells,
+    1 when at the same. 0 for a prompt that names fewer than two objects."""
+    two = (objects == 0).any(-1) & (objects == 1).any(-1)
+    total = 0.0
+    for a in maps:
+        per = []
+        for o in (0, 1):
+            words = (objects == o).float()                                      # (B, L)
+            m = (a * words[:, None, :]).sum(-1) / words.sum(-1, keepdim=True).clamp_min(1)
+            per.append(m / m.sum(-1, keepdim=True).clamp_min(1e-8))
+        total = total + torch.minimum(*per).sum(-1)
+    return total / max(len(maps), 1) * two

@@ -4,6 +4,7 @@ its model card (README.md) is rendered from them by course_utils.cards.
     python scripts/evaluate_checkpoints.py ddpm-digits
     python scripts/evaluate_checkpoints.py vae-shapes
     python scripts/evaluate_checkpoints.py unet-shapes
+    python scripts/evaluate_checkpoints.py unet-shapes --separation   # only its two-object lever, into metrics.json
     python scripts/evaluate_checkpoints.py flow-digits
 
 Every number in a model card comes from this script or from the training script's
@@ -35,7 +36,12 @@ def main():
     p.add_argument("--compare-with", type=Path, nargs="+", default=None, metavar="FOLDER",
                    help="unet-shapes only: measure this other U-Net folder (and, second, the VAE folder it was "
                         "trained on) on the same prompts too")
+    p.add_argument("--separation", action="store_true",
+                   help="unet-shapes only: measure attention separation (evaluation.evaluate_separation, about 15 min on "
+                        "one thread) and keep it in the existing metrics.json under 'separation'")
     args = p.parse_args()
+    if args.separation and args.name != "unet-shapes":
+        p.error("--separation measures unet-shapes' two-object lever; name unet-shapes")
     if args.threads:
         torch.set_num_threads(args.threads)
     folder = checkpoint_dir(args.name)
@@ -44,8 +50,15 @@ def main():
         if args.compare_with and len(args.compare_with) > 2:
             p.error("--compare-with takes a U-Net folder and, optionally, its VAE folder")
         extra = {"compare_with": tuple(args.compare_with)} if args.compare_with else {}
-        result = REGISTRY[args.name].evaluate(**extra)
-        result = {"host": host(before, time.perf_counter() - t0), **result}
+        if args.separation:
+            from course_utils.evaluation import evaluate_separation
+
+            result = json.loads((folder / "metrics.json").read_text())
+            part = evaluate_separation()
+            result["separation"] = {"host": host(before, time.perf_counter() - t0), **part}
+        else:
+            result = REGISTRY[args.name].evaluate(**extra)
+            result = {"host": host(before, time.perf_counter() - t0), **result}
         atomic_file(folder / "metrics.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1) + "\n"))
     atomic_file(folder / "README.md", lambda tmp: tmp.write_text(render_card(args.name)))
     print(f"wrote {folder / 'metrics.json'} and {folder / 'README.md'}")

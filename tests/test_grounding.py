@@ -121,3 +121,24 @@ def test_one_training_step_with_the_grounding_loss_moves_attention_toward_the_ma
     first.backward()
     opt.step()
     assert float(loss()) < float(first)
+
+
+def test_prompt_objects_group_colour_and_shape_words_by_object_from_the_words_alone(tokenizer):
+    rows = grounding.prompt_objects(tokenizer, ["a red disc and a blue star", "a tiny green box up top", "two shapes"])
+    tokens = tokenizer.convert_ids_to_tokens(tokenizer("a red disc and a blue star").input_ids)
+    named = {t: int(o) for t, o in zip(tokens, rows[0]) if o != grounding.NO_OBJECT}
+    assert named == {"red": 0, "disc": 0, "blue": 1, "star": 1}
+    assert set(rows[1].tolist()) == {grounding.NO_OBJECT, 0}                # one object: only object 0
+    assert (rows[2] == grounding.NO_OBJECT).all()                            # no colour or shape word
+
+
+def test_attention_overlap_is_0_apart_1_together_and_0_for_one_object():
+    objects = torch.tensor([[-1, 0, 0, 1, 1], [-1, 0, 0, 1, 1], [-1, 0, 0, -1, -1]])
+    apart = torch.zeros(3, 4, 5)
+    apart[:, 0, 1:3] = 1.0                                                   # object 0's words look at cell 0
+    apart[:, 3, 3:5] = 1.0                                                   # object 1's at cell 3
+    together = apart.clone()
+    together[1, 3, 3:5], together[1, 0, 3:5] = 0.0, 1.0                      # prompt 1: both look at cell 0
+    assert torch.allclose(grounding.attention_overlap([apart], objects), torch.zeros(3))
+    got = grounding.attention_overlap([together], objects)
+    assert torch.allclose(got, torch.tensor([0.0, 1.0, 0.0]))

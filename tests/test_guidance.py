@@ -28,6 +28,31 @@ def test_apg_with_everything_kept_is_cfg_and_differs_otherwise(pipe):
     assert (projected - plain).abs().mean() > 1e-3                       # negative control: APG does something
 
 
+@pytest.mark.parametrize("kind", ["v_prediction", "epsilon"])
+def test_the_x0_maps_invert_each_other_and_give_the_image_that_made_the_noisy_latent(kind):
+    from diffusers import DDIMScheduler
+
+    sched = DDIMScheduler(prediction_type=kind, rescale_betas_zero_snr=False)
+    g = torch.Generator().manual_seed(0)
+    x0, eps = torch.randn(2, 4, 8, 8, generator=g), torch.randn(2, 4, 8, 8, generator=g)
+    t = 400
+    a, s = sched.alphas_cumprod[t].sqrt(), (1 - sched.alphas_cumprod[t]).sqrt()
+    x_t = a * x0 + s * eps
+    pred = a * eps - s * x0 if kind == "v_prediction" else eps
+    to_x0, back = guidance._x0_maps(sched, torch.tensor(t), x_t)
+    assert torch.allclose(to_x0(pred), x0, atol=1e-4)
+    assert torch.allclose(back(to_x0(pred)), pred, atol=1e-4)
+    assert not torch.allclose(to_x0(pred + 0.1), x0, atol=1e-3)          # negative control: another prediction, another x0
+
+
+def test_apg_in_x0_space_differs_from_apg_on_the_raw_prediction(pipe):
+    kw = dict(eta=0.0, norm_threshold=0.0)
+    x0 = _draw(guidance.with_guidance(pipe, "apg", 5.0, **kw))
+    raw = _draw(guidance.with_guidance(pipe, "apg", 5.0, space="prediction", **kw))
+    assert (x0 - raw).abs().mean() > 1e-3
+    assert torch.allclose(_draw(guidance.with_guidance(pipe, "apg", 5.0, eta=1.0, space="prediction")), _draw(pipe), atol=2e-4)
+
+
 def test_an_interval_that_never_guides_is_the_conditional_model_alone(pipe):
     never = guidance.with_guidance(pipe, "interval", 5.0, start=0.99, stop=1.0)   # int(0.99 * 8) = 7: the last step only
     cond_only = _draw(pipe, w=1.0)                                              # diffusers: no guidance at w <= 1
@@ -57,6 +82,8 @@ def test_the_default_pipeline_is_untouched(pipe):
 @pytest.mark.parametrize("kwargs, match", [
     (dict(kind="cgf", guidance_scale=5.0), "kind"),
     (dict(kind="cfg", guidance_scale=1.0), "guidance"),
+    (dict(kind="apg", guidance_scale=5.0, space="latent"), "space"),
+    (dict(kind="cfg", guidance_scale=5.0, separate=-1.0), "separate"),
     (dict(kind="interval", guidance_scale=5.0, start=0.8, stop=0.2), "start < stop"),
     (dict(kind="auto", guidance_scale=5.0), "weak="),
     (dict(kind="apg", guidance_scale=5.0, eta=2.0), "eta"),
@@ -64,3 +91,30 @@ def test_the_default_pipeline_is_untouched(pipe):
 def test_bad_guidance_settings_say_what_was_expected(pipe, kwargs, match):
     with pytest.raises(ValueError, match=match):
         guidance.with_guidance(pipe, **kwargs)
+
+
+def test_attention_separation_leaves_one_object_prompts_alone_and_moves_two_object_ones(pipe):
+    single, two = ["a tiny green star toward the upper left"], ["a red circle on the left and a blue square on the left"]
+    sep = guidance.with_guidance(pipe, "cfg", 5.0, separate=0.3, separate_stop=0.5, separate_gate=0.0)
+    plain = guidance.with_guidance(pipe, "cfg", 5.0)
+    kw = dict(seed=0, guidance_scale=5.0, num_inference_steps=8)
+    assert torch.allclose(adherence.generate(sep, single, **kw), adherence.generate(plain, single, **kw), atol=1e-5)
+    assert (adherence.generate(sep, two, **kw) - adherence.generate(plain, two, **kw)).abs().mean() > 1e-3
+    with pytest.raises(ValueError, match="callback_on_step_end"):
+        sep(two, num_inference_steps=2, callback_on_step_end=lambda *a: {})
+
+
+def test_attention_separation_lowers_the_overlap_it_follows(pipe):
+    from course_utils.grounding import attention_overlap, capturing_cross_attention, prompt_objects
+
+    prompts = ["a huge red circle toward the upper left as well as a huge blue star toward the upper right"] * 4
+    objects = prompt_objects(pipe.tokenizer, prompts)
+
+    def overlap_at_the_end(p):
+        with capturing_cross_attention(pipe.unet) as maps:
+            adherence.generate(p, prompts, seed=3, guidance_scale=2.0, num_inference_steps=10)
+        last = [m[len(prompts):] for m in maps[-len(maps) // 10:]]           # the last step, conditional half
+        return attention_overlap(last, objects).mean()
+
+    steered = guidance.with_guidance(pipe, "cfg", 2.0, separate=0.3, separate_stop=0.9, separate_gate=0.0)
+    assert overlap_at_the_end(steered) < overlap_at_the_end(pipe)
