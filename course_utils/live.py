@@ -54,5 +54,5 @@ def live_demo(trainer, *args, seconds: float, then: str = "the lesson continues 
     run = LiveDemo(seen["model"], seen["losses"], len(seen["losses"]), clock() - start, stopped_by)
     why = {"time": f"time is up ({seconds:g} s)", "steps": f"all {run.steps} steps done",
            "interrupt": "stopped by you (interrupt)"}[stopped_by]
-    print(f"Live demo: {why} after {run.steps} steps in {run.seconds:.0f} s; {then}.")
+    print(f"Live demo: {why} after {run.steps} step{'' if run.steps == 1 else 's'} in {run.seconds:.0f} s; {then}.")
     return run

@@ -30,6 +30,10 @@ def test_live_demo_stops_a_real_trainer_on_time_and_keeps_its_word(tiny_course_c
     done = live_demo(learn_word, fresh_pipeline(), latents, ["a <teal> circle"] * 4, steps=2,
                      batch_size=2, seconds=100, clock=_Clock())
     assert (done.stopped_by, done.steps) == ("steps", 2)
+    capsys.readouterr()
+    one = live_demo(learn_word, fresh_pipeline(), latents, ["a <teal> circle"] * 4, steps=50, batch_size=2,
+                    seconds=0.5, clock=_Clock())
+    assert one.steps == 1 and "after 1 step in" in capsys.readouterr().out     # "1 step", not "1 steps"
 
 
 def test_live_demo_ends_an_interrupted_trainer_without_a_traceback(capsys):
