@@ -2,10 +2,10 @@
 
     python scripts/train_lora_teal.py                 # the shipped adapters (fixed seed)
     python scripts/train_lora_teal.py --resume        # go on with the U-Net's adapter from runs/lora-teal/state.safetensors
-    python scripts/train_lora_teal.py --steps 3 --examples 12 --out /tmp/lora   # a smoke run
+    python scripts/train_lora_teal.py --steps 3 --examples 12 --out /tmp/lora --state /tmp/lora.state.safetensors   # a smoke run
 
 `--steps` counts the U-Net adapter's training steps and bounds the decoder adapter's too (they train
-`--decoder-steps`, 600 by default, or `--steps` if fewer). What comes before training does not depend on
+`--decoder-steps`, 1,500 by default, or `--steps` if fewer). What comes before training does not depend on
 it: step 1 draws latents for every old-colour caption (25 sampling steps, at two guidance scales), so a
 short run wants few `--examples` as well.
 
@@ -15,7 +15,7 @@ short run wants few `--examples` as well.
    (guidance 2 and 5): what the decoder must keep painting as before.
 2. The VAE's adapters: `vae-shapes` never saw teal and decodes it as a duller, greener colour whatever
    latent its encoder gives (lesson 08 measures it), and the latents its encoder gives teal lie against
-   the ones the base U-Net draws for green. So a rank-`--rank` LoRA on the encoder's and the decoder's
+   the ones the base U-Net draws for green. So a rank-`--vae-rank` LoRA on the encoder's and the decoder's
    convolutions learns to give teal latents of its own and to paint them teal even with noise of a
    share `--noise` of the latents' spread added (a sampled latent is never exact), while the old
    colours' latents stay where the base encoder put them and the drawn latents decode as before
@@ -66,16 +66,17 @@ from course_utils.finetune.vae_adapters import (
 from course_utils.models.vae import encode
 from course_utils.train import parse_training_args, training_parser
 
-DECODER_STEPS = 600   # the decoder adapter's steps in the shipped run
+DECODER_STEPS = 1500  # the decoder adapter's steps in the shipped run
 
 
 def parse_args(argv=None):
-    """The script's arguments, checked; --decoder-steps, when not given, is 600 or --steps if fewer."""
+    """The script's arguments, checked; --decoder-steps, when not given, is 1500 or --steps if fewer."""
     p = training_parser("lora-teal", __doc__, steps=1500, lr=5e-3, batch_size=32)
-    p.add_argument("--rank", type=int, default=4)
+    p.add_argument("--rank", type=int, default=4, help="the U-Net adapter's LoRA rank")
+    p.add_argument("--vae-rank", type=int, default=8, help="the VAE adapters' LoRA rank (encoder and decoder)")
     p.add_argument("--examples", type=int, default=384, help="scenes, a share --other-share of them in the old colours, the rest teal")
     p.add_argument("--decoder-steps", type=int, default=None,
-                   help="training steps of the decoder's adapter (default: 600, or --steps if that is fewer, so that "
+                   help="training steps of the decoder's adapter (default: 1500, or --steps if that is fewer, so that "
                         "--steps 3 is a short run; --steps itself counts the U-Net adapter's steps)")
     p.add_argument("--decoder-lr", type=float, default=2e-3)
     p.add_argument("--convs", action="store_true", help="adapt the U-Net's resnet convolutions too, not only attention")
@@ -94,9 +95,9 @@ def parse_args(argv=None):
                         "old colour (needs --vae-encoder; 0: no such push)")
     p.add_argument("--object-weight", type=float, default=10.0,
                    help="the VAE's errors weigh each picture's object pixels 1 + this (its colour is what must come out right)")
-    p.add_argument("--unet-preserve-weight", type=float, default=3.0,
+    p.add_argument("--unet-preserve-weight", type=float, default=10.0,
                    help="weight of the U-Net's error on the old-colour scenes (toward the base U-Net) against its error on teal's")
-    p.add_argument("--keep-unconditional", action=argparse.BooleanOptionalAction, default=False,
+    p.add_argument("--keep-unconditional", action=argparse.BooleanOptionalAction, default=True,
                    help="examples whose caption is dropped (for guidance) learn the base U-Net's prediction too, so the "
                         "adapter leaves the unconditional prediction alone")
     p.add_argument("--distil-drawn", action=argparse.BooleanOptionalAction, default=True,
@@ -126,7 +127,7 @@ def main(argv=None):
         load_vae_lora(pipe.vae, args.vae_from)
         dec_log = json.loads((args.vae_from / "training_log.json").read_text())["decoder"]
     else:
-        add_decoder_lora(pipe.vae, rank=args.rank, encoder=args.vae_encoder)
+        add_decoder_lora(pipe.vae, rank=args.vae_rank, encoder=args.vae_encoder)
         dec_log = train_decoder_lora(pipe.vae, images, steps=args.decoder_steps, lr=args.decoder_lr, batch_size=16,
                                      seed=args.seed, warmup=20, floor=0.1, preserve_latents=keep, new=is_teal,
                                      noise=args.noise, preserve_weight=args.preserve_weight, margin=args.margin,
@@ -146,7 +147,7 @@ def main(argv=None):
         save_lora(unet, folder)
         save_decoder_lora(pipe.vae, folder)
 
-    settings = {"rank": args.rank, "convs": args.convs, "preserve": args.preserve, "vae_encoder": args.vae_encoder,
+    settings = {"rank": args.rank, "vae_rank": args.vae_rank, "convs": args.convs, "preserve": args.preserve, "vae_encoder": args.vae_encoder,
                 "noise": args.noise, "preserve_weight": args.preserve_weight, "margin": args.margin,
                 "object_weight": args.object_weight, "unet_preserve_weight": args.unet_preserve_weight,
                 "keep_unconditional": args.keep_unconditional, "distil_drawn": args.preserve and args.distil_drawn,
