@@ -335,7 +335,7 @@ GUIDANCES = (2.0, 3.0, 5.0, 7.5)
 LEVERS = {   # the sampling levers of course_utils.guidance, each with the settings tried on the selection set
     "cfg": ({},),
     "interval": ({"start": 0.2, "stop": 1.0}, {"start": 0.0, "stop": 0.8}, {"start": 0.2, "stop": 0.8}),
-    "apg": ({"eta": 0.0, "norm_threshold": 0.0}, {"eta": 0.0, "norm_threshold": 4.0}, {"eta": 1.0, "norm_threshold": 4.0}),
+    "apg": ({"eta": 0.0, "norm_threshold": 0.0}, {"eta": 0.0, "norm_threshold": 2.0, "momentum": -0.5}),
     "auto": ({},),
 }
 
@@ -375,14 +375,8 @@ def _sampler(pipe, lever: str, w: float, settings: dict, weak):
     return guidance.with_guidance(pipe, lever, w, weak=weak if lever == "auto" else None, **settings)
 
 
-def choose_lever(pipe, weak=None, n: int = 150, guidances=GUIDANCES, levers=None, steps: int = 25) -> dict:
-    """Measure every lever setting at every w on the selection set (n one-object and n two-object
-    prompts) and pick the one with the best score: the mean over w of 'all four right' plus the
-    mean over w of 'both objects right'. Returns {'rows', 'scores', 'chosen'}; nothing here sees
-    the report set."""
-    levers = dict(LEVERS if levers is None else levers)
-    if weak is None:
-        levers.pop("auto", None)
+def _lever_rows(pipe, weak, levers: dict, n: int, guidances, steps: int = 25):
+    """Every setting of every lever at every w on the selection set -> (rows, scores); see choose_lever."""
     single, two = prompt_set("selection", n, 0.0), prompt_set("selection", n, 1.0)
     rows, scores = [], []
     for lever, options in levers.items():
@@ -399,11 +393,42 @@ def choose_lever(pipe, weak=None, n: int = 150, guidances=GUIDANCES, levers=None
                 print(f"selection {lever} {settings} w={w}: all {per_w[-1][0]:.3f}, both {per_w[-1][1]:.3f}", flush=True)
             score = float(np.mean([x for x, _ in per_w]) + np.mean([y for _, y in per_w]))
             scores.append({"lever": lever, "settings": settings, "score": round(score, 4)})
+    return rows, scores
+
+
+def choose_lever(pipe, weak=None, n: int = 150, guidances=GUIDANCES, levers=None, steps: int = 25) -> dict:
+    """Measure every lever setting at every w on the selection set (n one-object and n two-object
+    prompts) and pick the one with the best score: the mean over w of 'all four right' plus the
+    mean over w of 'both objects right'. Returns {'rows', 'scores', 'chosen'}; nothing here sees
+    the report set."""
+    levers = dict(LEVERS if levers is None else levers)
+    if weak is None:
+        levers.pop("auto", None)
+    rows, scores = _lever_rows(pipe, weak, levers, n, guidances, steps)
     best = max(scores, key=lambda s: s["score"])
     cfg_rows = [r for r in rows if r["lever"] == "cfg"]
     best_w = max(cfg_rows, key=lambda r: r["single"]["all"]["rate"] + r["two"]["both_objects"]["rate"])["guidance"]
     return {"rows": rows, "scores": scores, "chosen": {"lever": best["lever"], "settings": best["settings"],
                                                        "cfg_guidance": best_w}}
+
+
+def remeasure_levers(metrics: dict, kinds, unet_folder=None, vae_folder=None) -> dict:
+    """unet-shapes' metrics.json with the selection rows and scores of the levers `kinds` (e.g. ["apg"])
+    measured again with today's code and LEVERS, in place of the old ones; the other rows stay.
+    The report rows were measured with the lever chosen then: where a re-measured setting now scores
+    better than that choice, metrics["selection"]["outscored"] lists it (a full run chooses anew)."""
+    kinds = [v.one_of("lever", k, tuple(LEVERS)) for k in kinds]
+    if "cfg" in kinds or "auto" in kinds:
+        raise ValueError("remeasure_levers takes the levers beside CFG that need no weak model, e.g. ['apg', 'interval']")
+    pipe = text_to_image_pipeline(unet_folder, vae_folder)
+    rows, scores = _lever_rows(pipe, None, {k: LEVERS[k] for k in kinds}, metrics["n_select"], metrics["guidances"])
+    sel = metrics["selection"]
+    sel["rows"] = [r for r in sel["rows"] if r["lever"] not in kinds] + [_selection_row(r) for r in rows]
+    sel["scores"] = [s for s in sel["scores"] if s["lever"] not in kinds] + scores
+    chosen = next(s["score"] for s in sel["scores"]
+                  if s["lever"] == metrics["chosen"]["lever"] and s["settings"] == metrics["chosen"]["settings"])
+    sel["outscored"] = [s for s in sel["scores"] if s["score"] > chosen]
+    return metrics
 
 
 def evaluate_text_to_image(unet_folder=None, vae_folder=None, weak_folder=None, compare_with=None,

@@ -193,8 +193,9 @@ def _separation_step(objects, alpha: float, stop: float, gate: float):
 def _guider(kind, w, start, stop, eta, norm_threshold, momentum):
     from diffusers.guiders import AdaptiveProjectedGuidance, ClassifierFreeGuidance
 
-    if kind == "apg":
-        guider = AdaptiveProjectedGuidance(guidance_scale=w, eta=v.number("eta", eta, 0.0, 1.0), start=start, stop=stop,
+    if kind == "apg":   # Sadat et al.'s form, cond + (w - 1) * update: diffusers' "original formulation" at w - 1
+        guider = AdaptiveProjectedGuidance(guidance_scale=w - 1, use_original_formulation=True,
+                                           eta=v.number("eta", eta, 0.0, 1.0), start=start, stop=stop,
                                            adaptive_projected_guidance_rescale=v.number("norm_threshold", norm_threshold, 0.0, 1e6),
                                            adaptive_projected_guidance_momentum=momentum)
     else:

@@ -5,6 +5,7 @@ its model card (README.md) is rendered from them by course_utils.cards.
     python scripts/evaluate_checkpoints.py vae-shapes
     python scripts/evaluate_checkpoints.py unet-shapes
     python scripts/evaluate_checkpoints.py unet-shapes --separation   # only its two-object lever, into metrics.json
+    python scripts/evaluate_checkpoints.py unet-shapes --levers apg   # APG's selection rows again, into metrics.json
     python scripts/evaluate_checkpoints.py flow-digits
 
 Every number in a model card comes from this script or from the training script's
@@ -39,9 +40,13 @@ def main():
     p.add_argument("--separation", action="store_true",
                    help="unet-shapes only: measure attention separation (evaluation.evaluate_separation, about 15 min on "
                         "one thread) and keep it in the existing metrics.json under 'separation'")
+    p.add_argument("--levers", nargs="+", default=None, metavar="LEVER",
+                   help="unet-shapes only: measure these sampling levers (e.g. apg) on the selection set again with "
+                        "today's code (evaluation.remeasure_levers) and put their rows in place of the old ones in "
+                        "metrics.json")
     args = p.parse_args()
-    if args.separation and args.name != "unet-shapes":
-        p.error("--separation measures unet-shapes' two-object lever; name unet-shapes")
+    if (args.separation or args.levers) and args.name != "unet-shapes":
+        p.error("--separation and --levers measure unet-shapes' sampling levers; name unet-shapes")
     if args.threads:
         torch.set_num_threads(args.threads)
     folder = checkpoint_dir(args.name)
@@ -50,7 +55,12 @@ def main():
         if args.compare_with and len(args.compare_with) > 2:
             p.error("--compare-with takes a U-Net folder and, optionally, its VAE folder")
         extra = {"compare_with": tuple(args.compare_with)} if args.compare_with else {}
-        if args.separation:
+        if args.levers:
+            from course_utils.evaluation import remeasure_levers
+
+            result = remeasure_levers(json.loads((folder / "metrics.json").read_text()), args.levers)
+            result["selection"]["host"] = host(before, time.perf_counter() - t0)
+        elif args.separation:
             from course_utils.evaluation import evaluate_separation
 
             result = json.loads((folder / "metrics.json").read_text())

@@ -100,6 +100,24 @@ def test_the_v3_card_measurement_chooses_on_selection_and_reports_with_intervals
     assert [row["steps"] for row in r["rows"]][-2:] == [10, 50]
 
 
+def test_remeasure_levers_replaces_only_that_levers_rows_and_says_what_now_outscores_the_choice(monkeypatch):
+    kept = {"lever": "cfg", "settings": {}, "guidance": 2.0, "n": 2, "single": {"all": {"rate": 0.5}},
+            "two": {"both_objects": {"rate": 0.0}}}
+    old = dict(kept, lever="apg", settings={"eta": 1.0})
+    metrics = {"n_select": 2, "guidances": [2.0], "chosen": {"lever": "cfg", "settings": {}, "cfg_guidance": 2.0},
+               "selection": {"rows": [kept, old], "scores": [{"lever": "cfg", "settings": {}, "score": 0.5},
+                                                             {"lever": "apg", "settings": {"eta": 1.0}, "score": 0.1}]}}
+    monkeypatch.setitem(evaluation.LEVERS, "apg", ({"eta": 0.0},))
+    out = evaluation.remeasure_levers(metrics, ["apg"])
+    sel = out["selection"]
+    assert sel["rows"][0] is kept and [r["settings"] for r in sel["rows"][1:]] == [{"eta": 0.0}]
+    assert [s["settings"] for s in sel["scores"]] == [{}, {"eta": 0.0}]
+    new = sel["scores"][1]["score"]
+    assert sel["outscored"] == ([sel["scores"][1]] if new > 0.5 else [])
+    with pytest.raises(ValueError, match="beside CFG"):
+        evaluation.remeasure_levers(metrics, ["cfg"])
+
+
 def _audit():
     import json
 

@@ -45,6 +45,19 @@ def test_the_x0_maps_invert_each_other_and_give_the_image_that_made_the_noisy_la
     assert not torch.allclose(to_x0(pred + 0.1), x0, atol=1e-3)          # negative control: another prediction, another x0
 
 
+def test_apg_drops_the_part_of_the_update_along_cond_and_keeps_cond_itself():
+    # Sadat et al.: guided = cond + (w - 1) * (orthogonal part + eta * parallel part) of (cond - uncond)
+    cond = torch.tensor([[[[2.0, 0.0]]]])
+    along, across = torch.tensor([[[[1.0, 0.0]]]]), torch.tensor([[[[0.0, 1.0]]]])
+    w = 5.0
+    guider = guidance._guider("apg", w, 0.0, 1.0, eta=0.0, norm_threshold=0.0, momentum=None)
+    assert torch.allclose(guider.forward(cond, cond - along).pred, cond)             # only along cond: dropped
+    assert torch.allclose(guider.forward(cond, cond - across).pred, cond + (w - 1) * across)
+    kept = guidance._guider("apg", w, 0.0, 1.0, eta=1.0, norm_threshold=0.0, momentum=None)
+    uncond = cond - along - across
+    assert torch.allclose(kept.forward(cond, uncond).pred, uncond + w * (cond - uncond))   # eta = 1: CFG
+
+
 def test_apg_in_x0_space_differs_from_apg_on_the_raw_prediction(pipe):
     kw = dict(eta=0.0, norm_threshold=0.0)
     x0 = _draw(guidance.with_guidance(pipe, "apg", 5.0, **kw))
