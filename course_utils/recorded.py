@@ -179,3 +179,25 @@ def guidance_choice(name: str = "unet-shapes", path=None) -> dict:
             "selection": selection, "report": report, "rescaled": rescaled,
             "n_select": next(iter(selection.values())).n if selection else 0,
             "n_report": report[chosen]["all"].n}
+
+
+def separation(name: str = "unet-shapes", path=None) -> dict:
+    """The two-object lever at sampling time (attention separation, guidance.with_guidance's `separate`)
+    as `evaluate_checkpoints.py unet-shapes --separation` recorded it, with every rate a stats.Rate:
+    {'source', 'chosen': {'lever', 'settings'} (chosen on the selection set), 'n_select', 'n_two',
+     'guidances', 'report': {(row, w): Rate} for row 'cfg', 'interval', 'chosen' (both objects right,
+     report set), 'paired': {(other, w): McNemar's dict of 'chosen' against 'cfg' or 'interval'}}.
+
+    Example: separation()["report"][("chosen", 2.0)] -> the chosen lever's two-object rate at w = 2"""
+    from .stats import Rate
+
+    m = metrics_json(name, path)
+    if "separation" not in m:
+        raise ValueError(f"{name}'s metrics.json records no attention separation: measure it with "
+                         f"python scripts/evaluate_checkpoints.py {name} --separation (about 20 min on one thread)")
+    s = m["separation"]
+    report = {(r["name"], r["guidance"]): Rate(r["both_objects"]["k"], r["both_objects"]["n"]) for r in s["report"]}
+    paired = {(p["b"], p["guidance"]): p for p in s["paired"] if p["a"] == "chosen"}
+    return {"source": f"recorded in assets/checkpoints/{name}/metrics.json", "chosen": s["chosen"],
+            "n_select": s["n_select"], "n_two": s["n_two"], "guidances": s["guidances"],
+            "report": report, "paired": paired}

@@ -158,3 +158,38 @@ def test_a_share_that_is_no_whole_count_is_named_damaged(tmp_path):
     (tmp_path / "metrics.json").write_text(json.dumps({"rows": [row]}))
     with pytest.raises(ValueError, match="no whole count"):
         recorded.card_rates(path=tmp_path / "metrics.json")
+
+
+def _separation_card(tmp_path, **extra):
+    def row(name, w, k):
+        return {"name": name, "lever": "cfg", "settings": {}, "guidance": w, "n": 50,
+                "both_objects": {"k": k, "n": 50, "rate": k / 50, "low": 0, "high": 1}}
+    part = {"n_select": 30, "n_two": 50, "guidances": [2.0], "chosen": {"lever": "cfg", "settings": {"separate": 0.1}},
+            "report": [row("cfg", 2.0, 20), row("interval", 2.0, 22), row("chosen", 2.0, 27)],
+            "paired": [{"guidance": 2.0, "a": "chosen", "b": b, "a_only": 9, "b_only": 2, "p": 0.065} for b in ("cfg", "interval")]}
+    (tmp_path / "metrics.json").write_text(json.dumps({"rows": [], "separation": part} | extra))
+    return tmp_path / "metrics.json"
+
+
+def test_separation_reads_the_report_rows_as_rates_and_the_paired_tests(tmp_path):
+    s = recorded.separation(path=_separation_card(tmp_path))
+    assert [(key, r.k, r.n) for key, r in s["report"].items()] == \
+        [(("cfg", 2.0), 20, 50), (("interval", 2.0), 22, 50), (("chosen", 2.0), 27, 50)]
+    assert set(s["paired"]) == {("cfg", 2.0), ("interval", 2.0)} and s["paired"]["cfg", 2.0]["a_only"] == 9
+    assert s["chosen"]["settings"] == {"separate": 0.1} and (s["n_select"], s["n_two"]) == (30, 50)
+
+
+def test_a_card_without_separation_says_how_to_measure_it(tmp_path):
+    (tmp_path / "metrics.json").write_text(json.dumps({"rows": []}))
+    with pytest.raises(ValueError, match="evaluate_checkpoints.py unet-shapes --separation"):
+        recorded.separation(path=tmp_path / "metrics.json")
+
+
+def test_the_shipped_card_chose_separation_on_its_selection_set_and_reports_it_elsewhere():
+    m = recorded.metrics_json("unet-shapes")["separation"]
+    s = recorded.separation()
+    best = max(m["selection"]["scores"], key=lambda x: x["score"])
+    assert s["chosen"] == {"lever": best["lever"], "settings": best["settings"]}
+    assert set(s["report"]) == {(k, w) for k in ("cfg", "interval", "chosen") for w in m["guidances"]}
+    for r in m["report"]:
+        assert s["report"][r["name"], r["guidance"]].k == r["both_objects"]["k"] and r["n"] == m["n_two"]
