@@ -5,7 +5,8 @@ the U-Net it was distilled from: when a new unet-shapes ships, run this again an
 
     python scripts/train_lcm_shapes.py                                 # the shipped adapter, from the shipped U-Net
     torchrun --nproc_per_node 2 scripts/train_lcm_shapes.py ...        # 2 CPU processes, gradients synchronised
-    python scripts/train_lcm_shapes.py --steps 3 --scenes 64 --out runs/lcm-smoke   # a smoke run
+    python scripts/train_lcm_shapes.py --steps 3 --scenes 64 --out /tmp/lcm --state /tmp/lcm.state.safetensors \\
+        --cache /tmp/lcm-cache                                         # a smoke run (CONTRIBUTING.md, "Smoke runs")
 
 The teacher is the U-Net and VAE given (the shipped ones by default), frozen; the student is the
 same U-Net with a PEFT LoRA on its attention projections and resnet convolutions (finetune.unet_adapters.add_lora);

@@ -4,6 +4,8 @@
     torchrun --nproc_per_node 2 scripts/train_unet_shapes.py ...          # 2 CPU processes, gradients synchronised
     accelerate launch scripts/train_unet_shapes.py ...                    # several GPUs
     python scripts/train_unet_shapes.py ... --resume --steps N            # go on from --state, up to step N
+    python scripts/train_unet_shapes.py --steps 3 --scenes 64 --out /tmp/unet/out --state /tmp/unet/state.safetensors \\
+        --cache /tmp/unet/cache --snapshot /tmp/unet/snapshot          # a smoke run (CONTRIBUTING.md, "Smoke runs")
 
 Earlier versions (in the card's history):
     v1: --steps 10000 --wording train --two-object-fraction 0.3 --captions-per-scene 1 --lr 5e-4 --warmup 500
@@ -264,8 +266,6 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    if args.decay_from >= args.steps:      # a run no longer than the constant phase (a smoke run) cools down throughout
-        args.decay_from = 0
     if args.pairs and args.batch_size % 2:
         raise SystemExit(f"--batch-size must be even with --pairs (both scenes of a pair share a batch), got {args.batch_size}")
     if args.threads:
@@ -318,7 +318,8 @@ def main(argv=None):
     fit(unet, loss, draw, args.steps, lr=args.lr, name="unet-shapes", out=args.out,
         write_weights=lambda m, tmp: m.to(torch.float16).save_pretrained(tmp, safe_serialization=True),
         state=args.state, resume_run=args.resume, ema_decay=args.ema, warmup=args.warmup, floor=args.lr_floor,
-        decay_from=args.decay_from,
+        decay_from=args.decay_from if args.decay_from < args.steps else 0,   # a run no longer than the constant
+        # phase (a smoke run) cools down throughout; the log keeps --decay-from as given, as its help reads it
         weight_decay=0.01, clip=1.0, seed=args.seed, save_every=args.save_every, settings=settings,
         every=args.eval_every, callback=evaluation if args.eval_every else None, callback_on_ema=True,
         finish=lambda m: {"dev_curve": curve})

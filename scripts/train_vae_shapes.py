@@ -3,6 +3,8 @@
     python scripts/train_vae_shapes.py                  # the shipped settings
     python scripts/train_vae_shapes.py --resume         # go on from runs/vae-shapes/state
     torchrun --nproc_per_node 2 scripts/train_vae_shapes.py   # 2 CPU processes, gradients synchronised
+    python scripts/train_vae_shapes.py --steps 3 --scaling-scenes 64 --out /tmp/vae --state /tmp/vae.state.safetensors
+                                                        # a smoke run (CONTRIBUTING.md, "Smoke runs")
 
 An AutoencoderKL (64x64x3 <-> 8x8x4) learns to reconstruct Shapes World scenes (seed 0, an
 endless stream: no scene is seen twice), with MSE + 1e-6 KL. Every --eval-every steps it
@@ -44,7 +46,9 @@ def scaling_factor(vae, n: int = 1024, seed: int = EVAL_SEED) -> float:
 
 def main(argv=None):
     p = training_parser("vae-shapes", __doc__, steps=10000, lr=2e-3, batch_size=16)
-    p.add_argument("--eval-every", type=int, default=1000)
+    p.add_argument("--eval-every", type=int, default=1000, help="steps between PSNR measurements on 256 unseen scenes")
+    p.add_argument("--scaling-scenes", type=int, default=1024,
+                   help="unseen scenes encoded at the end to measure the latent scaling factor (a smoke run wants few)")
     args = parse_training_args(p, argv)
     history = []  # (step, PSNR on unseen scenes)
 
@@ -58,7 +62,7 @@ def main(argv=None):
 
     def finish(vae):
         vae.eval()
-        factor = scaling_factor(vae)
+        factor = scaling_factor(vae, args.scaling_scenes)
         vae.register_to_config(scaling_factor=factor)
         return {"psnr_unseen_256": history, "scaling_factor": factor}
 
@@ -66,7 +70,7 @@ def main(argv=None):
         name="vae-shapes", out=args.out, write_weights=lambda vae, tmp: vae.save_pretrained(tmp, safe_serialization=True),
         state=args.state, resume_run=args.resume, warmup=200, floor=0.05, clip=1.0, seed=args.seed,
         every=args.eval_every, callback=evaluation, finish=finish,
-        settings={"batch_size": args.batch_size, "loss": "MSE + 1e-6 KL"})
+        settings={"batch_size": args.batch_size, "loss": "MSE + 1e-6 KL", "scaling_scenes": args.scaling_scenes})
 
 
 if __name__ == "__main__":
