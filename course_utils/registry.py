@@ -63,7 +63,7 @@ REGISTRY: dict[str, Checkpoint] = {c.name: c for c in [
     Checkpoint("flow-digits", "the ddpm-digits UNet2DModel trained with rectified flow", "07_beyond",
                "course_utils.models.ddpm:load_unet", "scripts/train_flow_digits.py", "course_utils.evaluation:evaluate_flow",
                "course_utils.flow:sample_from_unet", 50, "a diffusers UNet2DModel that predicts velocities"),
-    Checkpoint("lora-teal", "LoRA adapters (PEFT, rank 4) on unet-shapes' attention and vae-shapes' encoder and decoder "
+    Checkpoint("lora-teal", "LoRA adapters (PEFT) on unet-shapes' attention (rank 4) and vae-shapes' encoder and decoder (rank 8) "
                "that teach the pipeline the colour word 'teal'", "08_make_it_yours", "course_utils.finetune.unet_adapters:load_adapter", "scripts/train_lora_teal.py",
                "course_utils.evaluation:evaluate_lora", returns="a StableDiffusionPipeline of its own with the adapter loaded "
                "(finetune.lora_scale(pipe, 0) gives the base model back)"),
