@@ -180,7 +180,7 @@ def attention_overlap(maps: list, objects: torch.Tensor) -> torch.Tensor:
     for a in maps:
         per = []
         for o in (0, 1):
-            words = (objects == o).float()                                      # (B, L)
+            words = (objects == o).float()                      # (B, L)
             m = (a * words[:, None, :]).sum(-1) / words.sum(-1, keepdim=True).clamp_min(1)
             per.append(m / m.sum(-1, keepdim=True).clamp_min(1e-8))
         total = total + torch.minimum(*per).sum(-1)
