@@ -21,11 +21,11 @@ StableDiffusionPipeline use them, by wrapping its U-Net.
 One more option works on the latents instead of the mix, with any kind: `separate=alpha` (attention
 separation, in the spirit of Attend-and-Excite, Chefer et al. 2023, and A-STAR, Agarwal et al. 2023).
 For prompts that name two objects, each of the first `separate_stop` share of the steps moves the
-latents a distance `alpha` (root mean square per number; the starting noise's is 1) down the gradient of the overlap of the two
-objects' cross-attention maps (`grounding.attention_overlap`), through diffusers'
-callback_on_step_end. Prompts naming one object are drawn exactly as without it.
+latents a distance `alpha` (root mean square per number; the starting noise's is 1) down the
+gradient of the overlap of the two objects' cross-attention maps (`grounding.attention_overlap`),
+through diffusers' callback_on_step_end. Prompts naming one object are drawn exactly as without it.
 
-    fast = guidance.with_guidance(pipe, "apg", eta=0.0, norm_threshold=2.0)    # a new pipeline, same weights
+    fast = guidance.with_guidance(pipe, "apg", 5.0, eta=0.0, norm_threshold=2.0)   # a new pipeline, same weights
     fast("a red circle and a blue square", guidance_scale=5)
 
 The wrapper returns, for the pipeline's [uncond, cond] batch, the pair (u', cond) with u' chosen so
@@ -151,6 +151,8 @@ class _Separating:
     """Mixed into a StableDiffusionPipeline class: each call adds the attention-separation callback."""
 
     def __call__(self, prompt=None, *args, **kwargs):
+        if prompt is None:
+            raise ValueError("a separating pipeline finds the objects in the prompt's words: pass prompt=, not prompt_embeds")
         if kwargs.get("callback_on_step_end") is not None:
             raise ValueError("a separating pipeline uses callback_on_step_end itself; call the plain pipeline instead")
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)

@@ -115,6 +115,8 @@ def test_attention_separation_leaves_one_object_prompts_alone_and_moves_two_obje
     assert (adherence.generate(sep, two, **kw) - adherence.generate(plain, two, **kw)).abs().mean() > 1e-3
     with pytest.raises(ValueError, match="callback_on_step_end"):
         sep(two, num_inference_steps=2, callback_on_step_end=lambda *a: {})
+    with pytest.raises(ValueError, match="prompt's words"):
+        sep(prompt_embeds=torch.zeros(1, 32, 384), num_inference_steps=2)
 
 
 def test_attention_separation_lowers_the_overlap_it_follows(pipe):
