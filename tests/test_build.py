@@ -179,3 +179,47 @@ def test_every_lesson_s_notes_give_a_plan(name):
     total = sum(p.minutes for p in parts)
     assert total <= 50 or all(p.skip for p in parts if p.minutes) or any(p.skip for p in parts), \
         f"{name}: notes add up to {total} min with nothing named to skip"
+
+
+def lesson_times(readme: str, name: str, nb) -> list[str]:
+    """What disagrees about lesson `name`'s length: the README's table row, its own "**Time:**" line (which
+    the site's table shows), the sum of its speaker notes' minutes, and any note that states that sum.
+    A lesson may take longer than its class plan; a class plan longer than 50 minutes says what to skip."""
+    stated = re.search(r"\*\*Time:\*\*\s*(?:about\s+)?(\d+)\s*min", "\n\n".join(
+        c.source for c in nb.cells[:3] if c.cell_type == "markdown"))
+    parts = teaching_plan.sections(nb)
+    total = sum(p.minutes for p in parts)
+    row = next((line for line in readme.splitlines() if line.startswith("|") and f"notebooks/{name}.ipynb)" in line), "")
+    problems = []
+    if not stated:
+        return [f"{name}: no '**Time:** N minutes' line in its first cells"]
+    if not row.rstrip().endswith(f"| {stated.group(1)} min |"):
+        problems.append(f"{name}: the README's table row does not say {stated.group(1)} min (the lesson's Time line)")
+    if total > int(stated.group(1)):
+        problems.append(f"{name}: its speaker notes add up to {total} min, more than its Time line's {stated.group(1)}")
+    if total > 50 and not any(p.skip for p in parts):
+        problems.append(f"{name}: its notes add up to {total} min and none says what to skip in a 50-minute class")
+    for said in re.findall(r"notes add up to (\d+) min", "\n".join(c.source for c in nb.cells)):
+        if int(said) != total:
+            problems.append(f"{name}: a note says the notes add up to {said} min; they add up to {total}")
+    return problems
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_a_lessons_time_is_the_same_in_the_readme_its_first_cell_and_its_notes(name):
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", 4)
+    assert lesson_times((ROOT / "README.md").read_text(), name, nb) == []
+
+
+def test_the_lesson_time_check_can_fail():
+    nb = lesson_like()                                    # Time line 20; notes 7 + 50 = 57, one says what to skip
+    row = "| [`99_lesson.ipynb`](notebooks/99_lesson.ipynb) | a lesson | 20 min |"
+    found = lesson_times(row, "99_lesson", nb)
+    assert found == ["99_lesson: its speaker notes add up to 57 min, more than its Time line's 20"]
+    nb.cells[0].source = nb.cells[0].source.replace("20 minutes", "60 minutes")
+    assert len(lesson_times(row, "99_lesson", nb)) == 1 and lesson_times(row.replace("20 min", "60 min"), "99_lesson", nb) == []
+    nb.cells[2].source = nb.cells[2].source.replace("- **If short of time:** skip the second plot.", "")
+    nb.cells[-1].source += "\n- The notes add up to 58 min."
+    assert lesson_times(row.replace("20 min", "60 min"), "99_lesson", nb) == [
+        "99_lesson: its notes add up to 57 min and none says what to skip in a 50-minute class",
+        "99_lesson: a note says the notes add up to 58 min; they add up to 57"]
