@@ -33,7 +33,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("name", choices=list(REGISTRY))
     p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--render", action="store_true", help="only render the card again from metrics.json")
+    p.add_argument("--render", action="store_true", help="only render the card again from the JSON files (metrics.json, training_log.json, experiments.json, ...); measures nothing")
     p.add_argument("--compare-with", type=Path, nargs="+", default=None, metavar="FOLDER",
                    help="unet-shapes only: measure this other U-Net folder (and, second, the VAE folder it was "
                         "trained on) on the same prompts too")
@@ -71,7 +71,7 @@ def main():
             result = {"host": host(before, time.perf_counter() - t0), **result}
         atomic_file(folder / "metrics.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1) + "\n"))
     atomic_file(folder / "README.md", lambda tmp: tmp.write_text(render_card(args.name)))
-    print(f"wrote {folder / 'metrics.json'} and {folder / 'README.md'}")
+    print(f"wrote {folder / 'README.md'}" if args.render else f"wrote {folder / 'metrics.json'} and {folder / 'README.md'}")
 
 
 if __name__ == "__main__":

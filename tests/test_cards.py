@@ -1,8 +1,10 @@
 """Model cards are generated, not written: each shipped README.md is its template
 (course_utils/card_templates/<name>.md.jinja) filled with the checkpoint's metrics.json,
-training_log.json and config, and every number in a card's tables is one of those files' numbers.
-Settings a template types into a table (a data range, a warm-up length, a citation's year) are
-declared in the template's "typed in tables" comment; a measured number may not be."""
+training_log.json, config, reader_audit.json and experiments.json (the experiment log, its sentences'
+figures as named values), and every number in a card, tables and prose, is one of those files' numbers
+or one that course_utils.cards.derived computes from them. Settings a template types (a data range, a
+target, a lesson's number, a citation's year) are declared in the template's "typed in tables and prose"
+comment; a measured number may not be."""
 
 from __future__ import annotations
 
@@ -11,17 +13,19 @@ import json
 import math
 import re
 import shutil
+import string
 import sys
 
 import pytest
 
+import course_utils.cards as cards
 import course_utils.paths as paths
 from course_utils.cards import TEMPLATES, render_card
 from course_utils.registry import REGISTRY
 
 TEMPLATED = [name for name in REGISTRY if (TEMPLATES / f"{name}.md.jinja").exists()]
 NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e-?\d+)?(?![\w]|\.\d)")
-SCALES = (1, 100, 1000, 1 / 60)  # as measured; shares written in %; seconds written in ms; seconds written in minutes
+SCALES = (1, 100, 1000, 1 / 60, 1e-6)  # as measured; shares in %; seconds in ms; seconds in minutes; counts in millions
 
 
 def _json(folder, name: str) -> dict:
@@ -53,19 +57,52 @@ def _shows(text: str, value: float) -> bool:
 
 
 def typed_settings(name: str) -> set[str]:
-    """The numbers a template declares it types into its tables (settings, not measurements)."""
+    """The numbers a template declares it types into its tables and prose (settings, not measurements)."""
     found = re.search(r"typed in tables[^:]*:([^#]*)#}", (TEMPLATES / f"{name}.md.jinja").read_text())
     return set(found.group(1).split()) if found else set()
 
 
+def _texts(experiments: dict):
+    """(where, text) of every sentence of an experiments.json."""
+    for i, section in enumerate(experiments.get("sections", [])):
+        yield f"sections[{i}]", section["text"]
+        yield f"sections[{i}] after", section.get("after", "")
+        for j, item in enumerate(section.get("items", [])):
+            yield f"sections[{i}] items[{j}]", item["text"]
+
+
+def _experiment_values(experiments: dict) -> list:
+    """The "values" of every section and item of an experiments.json (not its texts)."""
+    sections = experiments.get("sections", [])
+    return [s.get("values", {}) for s in sections] + [i.get("values", {}) for s in sections for i in s.get("items", [])]
+
+
+def measured(folder, name: str) -> list[float]:
+    """Every number a card may show: those of its JSON files (the model's config included) and those
+    cards.derived computes from them."""
+    metrics, config = _json(folder, "metrics.json"), _json(folder, "config.json") or _json(folder, "unet/config.json")
+    return (_numbers(metrics) + _numbers(_json(folder, "training_log.json")) + _numbers(_json(folder, "reader_audit.json"))
+            + _numbers(config)
+            + _numbers(_experiment_values(_json(folder, "experiments.json"))) + _numbers(cards.derived(name, metrics)))
+
+
 def unexplained_numbers(card: str, folder, name: str) -> list[str]:
-    """The numbers in the card's table lines that are neither in metrics.json or training_log.json
-    nor declared as typed settings, each with its line."""
-    values = _numbers(_json(folder, "metrics.json")) + _numbers(_json(folder, "training_log.json"))
-    typed = typed_settings(name)
-    return [f"{text!r} in {line!r}" for line in card.splitlines() if line.startswith("|")
-            for text in NUMBER.findall(line)
-            if text not in typed and not any(_shows(text, v) for v in values)]
+    """The numbers in the card, tables and prose, that are neither in its JSON files (or derived from
+    them) nor declared as typed settings, each with its line."""
+    values, typed = measured(folder, name), typed_settings(name)
+    shown: dict[int, set[str]] = {}        # decimals -> every value, in every unit, written with that many
+
+    def explained(text: str) -> bool:      # any(_shows(text, v) for v in values), with a table per decimals
+        plain = text.replace(",", "")
+        if "e" in plain:
+            return any(_shows(text, v) for v in values)
+        decimals = len(plain.split(".")[1]) if "." in plain else 0
+        if decimals not in shown:
+            shown[decimals] = {f"{v * scale:.{decimals}f}" for v in values for scale in SCALES}
+        return plain in shown[decimals]
+
+    return [f"{text!r} in {line!r}" for line in card.splitlines() for text in NUMBER.findall(line)
+            if text not in typed and not explained(text)]
 
 
 def _copy(name: str, tmp_path, monkeypatch):
@@ -113,7 +150,7 @@ def test_the_card_on_disk_is_the_rendered_card(name):
 
 
 @pytest.mark.parametrize("name", TEMPLATED)
-def test_every_number_in_the_tables_comes_from_the_json(name):
+def test_every_number_in_the_card_comes_from_the_json(name):
     folder = paths.checkpoint_dir(name)
     card = render_card(name)
     assert sum(line.startswith("|") for line in card.splitlines()) >= 5
@@ -141,6 +178,101 @@ def test_changing_a_measurement_changes_the_card(name, tmp_path, monkeypatch):
     other = render_card(name)
     (folder / "metrics.json").write_text(json.dumps(original))
     assert unexplained_numbers(other, folder, name), "the number check let other measurements through"
+
+
+def typed_in_template(name: str) -> list[str]:
+    """The numbers a template types outside its {{ expressions }}, {% tags %} and {# comments #} that its
+    "typed in tables and prose" comment does not declare, each with its line."""
+    text = re.sub(r"\{#.*?#\}", "", (TEMPLATES / f"{name}.md.jinja").read_text(), flags=re.S)
+    text, typed = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", " ", text, flags=re.S), typed_settings(name)
+    return [f"{t!r} in {line.strip()!r}" for line in text.splitlines() for t in NUMBER.findall(line) if t not in typed]
+
+
+@pytest.mark.parametrize("name", TEMPLATED)
+def test_every_number_a_template_types_is_declared(name):
+    """A measured number typed into a template's prose would pass the card check whenever it happens to equal
+    one of the JSON files' numbers; so every typed number is declared as a setting, or computed."""
+    assert typed_in_template(name) == [], (
+        f"{name}.md.jinja types numbers it does not declare: compute each from the JSON files, or (a setting, a "
+        f"lesson's number, a citation's year) list it in the template's 'typed in tables and prose' comment")
+
+
+def test_a_typed_number_in_a_template_is_caught(tmp_path, monkeypatch):
+    """Negative control: lora-teal's template with today's forgetting typed into its prose fails both checks,
+    the template's (an undeclared number) and, once the measurements change, the card's."""
+    folder = _copy("lora-teal", tmp_path, monkeypatch)
+    shutil.copytree(TEMPLATES, tmp_path / "templates")
+    monkeypatch.setattr(cards, "TEMPLATES", tmp_path / "templates")
+    monkeypatch.setattr(sys.modules[__name__], "TEMPLATES", tmp_path / "templates")
+    template = tmp_path / "templates" / "lora-teal.md.jinja"
+    expression = '{{ "%+.1f"|format(derived.old_all) }} points and'
+    today = f'{cards.derived("lora-teal", _json(folder, "metrics.json"))["old_all"]:+.1f} points and'
+    assert expression in template.read_text()
+    template.write_text(template.read_text().replace(expression, today))
+    assert any(line.startswith(repr(today.split()[0])) for line in typed_in_template("lora-teal"))
+    metrics = _json(folder, "metrics.json")
+    metrics["rows"]["adapters"]["old"]["all"] -= 0.031
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    assert any(line.startswith(repr(today.split()[0])) for line in unexplained_numbers(render_card("lora-teal"), folder, "lora-teal"))
+
+
+WITH_EXPERIMENTS = [n for n in TEMPLATED if (paths.checkpoint_dir(n) / "experiments.json").exists()]
+
+
+@pytest.mark.parametrize("name", WITH_EXPERIMENTS)
+def test_an_experiment_log_types_no_figures(name):
+    """Each sentence of experiments.json names its figures ({teal} of {n}); the numbers are in its "values"."""
+    experiments = _json(paths.checkpoint_dir(name), "experiments.json")
+    assert experiments["about"] and not cards.typed_digits(experiments["about"])
+    typed = {where: cards.typed_digits(text) for where, text in _texts(experiments) if cards.typed_digits(text)}
+    assert typed == {}, f"experiments.json of {name} types figures into its texts: {typed}"
+
+
+@pytest.mark.parametrize("name", WITH_EXPERIMENTS)
+def test_a_figure_typed_into_an_experiment_is_refused(name, tmp_path, monkeypatch):
+    """Negative control: a copy whose second item types one of its figures, or names a value it lacks, does not render."""
+    folder = _copy(name, tmp_path, monkeypatch)
+    experiments = _json(folder, "experiments.json")
+    i, section = next((i, s) for i, s in enumerate(experiments["sections"]) if len(s.get("items", [])) > 1)
+    item = section["items"][1]
+    field = next(f for _, f, *_ in string.Formatter().parse(item["text"]) if f and f in item.get("values", {}))
+    for text, error in ((item["text"].replace("{" + field, "7{" + field, 1), "types the figures ['7']"),
+                        (item["text"].replace("{" + field, "{no_such_" + field, 1), "no_such_")):
+        changed = json.loads(json.dumps(experiments))
+        changed["sections"][i]["items"][1]["text"] = text
+        (folder / "experiments.json").write_text(json.dumps(changed))
+        with pytest.raises(ValueError, match=re.escape(f"sections[{i}]")) as refused:
+            render_card(name)
+        assert "items[1]" in str(refused.value) and error in str(refused.value)
+
+
+def _number_leaves(obj, path=()):
+    """(path, value) of every number in a JSON value."""
+    if isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield path, obj
+    elif isinstance(obj, (dict, list)):
+        for k, v in obj.items() if isinstance(obj, dict) else enumerate(obj):
+            yield from _number_leaves(v, (*path, k))
+
+
+@pytest.mark.parametrize("name", WITH_EXPERIMENTS)
+def test_changing_an_experiment_changes_the_card(name, tmp_path, monkeypatch):
+    """Negative control for the log: each of its numbers, changed alone in a copy, changes the card (so
+    none is left unshown); with all of them changed the card still passes the number check."""
+    folder = _copy(name, tmp_path, monkeypatch)
+    original, card = _json(folder, "experiments.json"), render_card(name)
+    leaves = list(_number_leaves(original["sections"]))
+    assert len(leaves) > 100 if name == "lora-teal" else leaves
+    every = json.loads(json.dumps(original))
+    for path, value in leaves:
+        new = value + 7 if isinstance(value, int) else round(value * 1.37 + 0.11, 2)
+        changed = json.loads(json.dumps(original))
+        _set(changed["sections"], path, new)
+        _set(every["sections"], path, new)
+        (folder / "experiments.json").write_text(json.dumps(changed))
+        assert render_card(name) != card, f"experiments.json {'/'.join(map(str, path))} does not reach the card"
+    (folder / "experiments.json").write_text(json.dumps(every))
+    assert unexplained_numbers(render_card(name), folder, name) == []
 
 
 def test_the_number_check_reads_cards_as_written():
