@@ -22,9 +22,12 @@ short run wants few `--examples` as well.
    (weighted `--preserve-weight`). Teal's latents are pushed at least `--margin` of the spread from
    the same scene's latents in each old colour (`finetune.recoloured`), and both errors weigh the
    object's pixels 1 + `--object-weight` times (its colour is what must come out right).
-3. The U-Net's adapter: a rank-`--rank` LoRA on every attention projection of the U-Net (PEFT through
-   `unet.add_adapter`), trained with train.fit on the adapted encoder's latents of the same scenes:
-   teal scenes toward their own v, old-colour scenes toward what the base U-Net predicts for the same
+3. The U-Net's adapter: a rank-`--rank` LoRA on the projections `--targets` names (PEFT through
+   `unet.add_adapter`): by default only the cross-attention's values and output (`attn2.to_v`,
+   `attn2.to_out.0`), so it changes what a word writes into the picture but not where any word or pixel
+   looks (queries and keys stay the base U-Net's); on every attention projection it cost the old colours
+   about 11 points of position on the selection prompts. It trains with train.fit on the adapted
+   encoder's latents of the same scenes: teal scenes toward their own v, old-colour scenes toward what the base U-Net predicts for the same
    noisy latent (`--preserve`: prior preservation by distillation), and so are the latents the base U-Net
    drew for the old captions in step 1 (`--distil-drawn`: what it meets when it draws), their error
    weighing `--unet-preserve-weight` times teal's; so it learns teal and leaves the rest alone. Only the
@@ -51,6 +54,7 @@ from course_utils.finetune.teal import (
 from course_utils.finetune.unet_adapters import (
     CONV_TARGETS,
     LORA_TARGETS,
+    WORD_TARGETS,
     add_lora,
     lora_parameters,
     save_lora,
@@ -67,6 +71,7 @@ from course_utils.models.vae import encode
 from course_utils.train import parse_training_args, training_parser
 
 DECODER_STEPS = 1500  # the decoder adapter's steps in the shipped run
+TARGETS = ",".join(WORD_TARGETS)   # the U-Net adapter: the cross-attention's values and output only
 
 
 def parse_args(argv=None):
@@ -80,6 +85,10 @@ def parse_args(argv=None):
                         "--steps 3 is a short run; --steps itself counts the U-Net adapter's steps)")
     p.add_argument("--decoder-lr", type=float, default=2e-3)
     p.add_argument("--convs", action="store_true", help="adapt the U-Net's resnet convolutions too, not only attention")
+    p.add_argument("--targets", default=TARGETS,
+                   help="comma-separated projections the U-Net's adapter sits on, as PEFT matches them (a name's end): "
+                        f"{','.join(LORA_TARGETS)} is every attention projection (self- and cross-attention); the default, "
+                        "the cross-attention's values and output, changes what a word writes, not where anything looks")
     p.add_argument("--preserve", action=argparse.BooleanOptionalAction, default=True,
                    help="prior preservation by distillation: the U-Net's adapter learns the base U-Net's own prediction "
                         "for the old-colour scenes (not their v), and the decoder's paints what the base U-Net draws "
@@ -111,6 +120,9 @@ def parse_args(argv=None):
     if args.vae_from and not all((args.vae_from / f).is_file() for f in ("vae_decoder_lora.safetensors", "training_log.json")):
         p.error(f"--vae-from {args.vae_from}: expected a folder this script wrote (vae_decoder_lora.safetensors and "
                 "training_log.json), e.g. assets/checkpoints/lora-teal")
+    if not args.targets or any(not t.strip() for t in args.targets.split(",")):
+        p.error(f"--targets {args.targets!r}: give projection names separated by commas, e.g. to_q,to_k,to_v,to_out.0 "
+                "or attn2.to_v")
     if args.decoder_steps is None:
         args.decoder_steps = min(DECODER_STEPS, args.steps)
     return args
@@ -141,13 +153,13 @@ def main(argv=None):
         captions = list(captions) + old * (len(keep) // len(old))
         preserve += [True] * len(keep)
     torch.manual_seed(args.seed)                 # the adapter's random start, whether the VAE's were trained or loaded
-    add_lora(pipe.unet, rank=args.rank, targets=LORA_TARGETS + (CONV_TARGETS if args.convs else ()))
+    add_lora(pipe.unet, rank=args.rank, targets=tuple(args.targets.split(",")) + (CONV_TARGETS if args.convs else ()))
 
     def write(unet, folder):
         save_lora(unet, folder)
         save_decoder_lora(pipe.vae, folder)
 
-    settings = {"rank": args.rank, "vae_rank": args.vae_rank, "convs": args.convs, "preserve": args.preserve, "vae_encoder": args.vae_encoder,
+    settings = {"rank": args.rank, "vae_rank": args.vae_rank, "convs": args.convs, "targets": args.targets, "preserve": args.preserve, "vae_encoder": args.vae_encoder,
                 "noise": args.noise, "preserve_weight": args.preserve_weight, "margin": args.margin,
                 "object_weight": args.object_weight, "unet_preserve_weight": args.unet_preserve_weight,
                 "keep_unconditional": args.keep_unconditional, "distil_drawn": args.preserve and args.distil_drawn,

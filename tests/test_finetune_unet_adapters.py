@@ -12,6 +12,7 @@ from course_utils.finetune.teal import fresh_pipeline
 from course_utils.finetune.unet_adapters import (
     CONV_TARGETS,
     LORA_TARGETS,
+    WORD_TARGETS,
     add_lora,
     load_lora,
     lora_scale,
@@ -119,6 +120,42 @@ def test_an_adapter_on_the_convolutions_too_saves_and_loads_back(tiny_course_che
     loaded.load_lora_weights(str(tmp_path))
     assert torch.allclose(_prediction(loaded.unet), _prediction(pipe.unet), atol=1e-5)
     assert not torch.allclose(_prediction(fresh_pipeline().unet), _prediction(pipe.unet), atol=1e-3)
+
+
+def _first_cross_attention(unet, targets) -> dict:
+    """The outputs of the first cross-attention layer's query, key and value projections, and the U-Net's
+    prediction, with an adapter on `targets` whose B is made non-zero (None: no adapter)."""
+    if targets is not None:
+        add_lora(unet, rank=2, targets=targets)
+        with torch.no_grad():
+            for name, p in unet.named_parameters():
+                if "lora_B" in name:
+                    p.add_(0.3)
+    attn = next(m for n, m in unet.named_modules() if n.endswith("attn2"))
+    seen = {}
+    hooks = [getattr(attn, k).register_forward_hook(lambda m, i, o, k=k: seen.setdefault(k, o.clone()))
+             for k in ("to_q", "to_k", "to_v")]
+    seen["prediction"] = _prediction(unet)
+    for h in hooks:
+        h.remove()
+    return seen
+
+
+def test_an_adapter_on_the_words_values_changes_what_they_write_not_where_anything_looks(tiny_course_checkpoints):
+    """WORD_TARGETS (lora-teal's U-Net adapter): only the cross-attention's value and output projections learn,
+    so the first cross-attention layer's queries and keys (where each pixel looks for which word) stay the
+    base U-Net's, while its values and the prediction change; an adapter on every projection moves them too."""
+    pipe = fresh_pipeline()
+    add_lora(pipe.unet, rank=2, targets=WORD_TARGETS)
+    names = [n for n, p in pipe.unet.named_parameters() if p.requires_grad]
+    assert names and all(".attn2.to_v." in n or ".attn2.to_out.0." in n for n in names)
+    base = _first_cross_attention(fresh_pipeline().unet, None)
+    words = _first_cross_attention(fresh_pipeline().unet, WORD_TARGETS)
+    every = _first_cross_attention(fresh_pipeline().unet, LORA_TARGETS)
+    assert torch.equal(words["to_q"], base["to_q"]) and torch.equal(words["to_k"], base["to_k"])
+    assert not torch.allclose(words["to_v"], base["to_v"], atol=1e-4)
+    assert not torch.allclose(words["prediction"], base["prediction"], atol=1e-4)
+    assert not torch.allclose(every["to_k"], base["to_k"], atol=1e-4)          # the negative control
 
 
 @pytest.mark.slow

@@ -114,12 +114,13 @@ def wrong_in_print(text: str, card: dict) -> list[str]:
 
 
 def changed_card() -> dict:
-    """The shipped card with every number the lesson quotes moved: another teal verdict, the old colours kept."""
+    """The shipped card with every number the lesson quotes moved: another teal verdict, the other 2-point verdict."""
     c = copy.deepcopy(card())
     on, off = c["rows"]["adapters"], c["rows"]["base"]
     shipped = Rate(on["teal_colours"].get("teal", 0), c["n"]).verdict(0.8)
     on["teal_colours"]["teal"] = 54 if shipped == "met" else 92                    # a verdict other than the card's
-    on["old"]["all"] = off["old"]["all"] - 0.004
+    kept = on["old"]["all"] - off["old"]["all"] >= -0.02                            # the shipped 2-point verdict
+    on["old"]["all"] = off["old"]["all"] - (0.05 if kept else 0.004)                # and the other one
     on["old"]["position"] = off["old"]["position"] - 0.002
     on["vae_old_psnr"] = off["vae_old_psnr"] - 1.0
     return c

@@ -35,6 +35,7 @@ from .textual_inversion import NewWord, learn_word, load_word, nearest_words, sa
 from .unet_adapters import (
     CONV_TARGETS,
     LORA_TARGETS,
+    WORD_TARGETS,
     add_lora,
     load_adapter,
     load_lora,
@@ -57,7 +58,7 @@ from .vae_adapters import (
 __all__ = [
     "NEW_COLOUR", "drawn_latents", "fresh_pipeline", "latents_for", "read_colours", "recoloured", "teal_examples",
     "NewWord", "learn_word", "load_word", "nearest_words", "save_word",
-    "CONV_TARGETS", "LORA_TARGETS", "add_lora", "load_adapter", "load_lora", "lora_parameters", "lora_scale",
+    "CONV_TARGETS", "LORA_TARGETS", "WORD_TARGETS", "add_lora", "load_adapter", "load_lora", "lora_parameters", "lora_scale",
     "save_lora", "train_lora",
     "DECODER_TARGETS", "add_decoder_lora", "decoder_adapter", "from_encoder", "load_vae_lora", "save_decoder_lora",
     "to_decoder", "train_decoder_lora",

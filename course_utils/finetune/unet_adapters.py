@@ -20,6 +20,8 @@ from .vae_adapters import decoder_adapter, has_adapter, load_vae_lora
 
 LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")  # the projections of every attention layer
 CONV_TARGETS = ("conv1", "conv2")                     # the U-Net's resnet convolutions
+WORD_TARGETS = ("attn2.to_v", "attn2.to_out.0")       # the cross-attention's values and output: what a word writes,
+                                                      # not where any word or pixel looks (queries and keys stay)
 
 
 def add_lora(unet, rank: int = 4, alpha: float | None = None, targets=LORA_TARGETS):
