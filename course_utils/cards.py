@@ -83,6 +83,20 @@ def history(experiments: dict, card: dict, log: dict) -> list[dict]:
     return out
 
 
+def experiment(name: str, key: str) -> dict:
+    """The "values" of the entry of checkpoint `name`'s experiments.json whose "id" is `key`: the figures of one
+    logged experiment, for a lesson to print. Example: experiment("lora-teal", "where")["vo_all"]["pct"] -> 95.0"""
+    from .paths import checkpoint_dir
+
+    log = _read(checkpoint_dir(name) / "experiments.json")
+    entries = [e for s in log.get("sections", []) for e in [s, *s.get("items", [])]]
+    found = [e.get("values", {}) for e in entries if e.get("id") == key]
+    if not found:
+        ids = sorted(e["id"] for e in entries if "id" in e)
+        raise KeyError(f"{name}'s experiments.json has no entry with id {key!r}; its ids: {ids or 'none'}")
+    return found[0]
+
+
 def derived(name: str, m: dict) -> dict:
     """The numbers a card computes from its metrics.json (a change between two rows), by name: the
     template shows them by name, and tests/test_cards.py counts them as measured. {} for most cards."""

@@ -306,3 +306,10 @@ def test_the_card_renders_from_a_log_written_by_fit(name, tmp_path, monkeypatch)
     card = render_card(name)
     assert unexplained_numbers(card, out, name) == []
     sys.modules.pop(f"train_{name.replace('-', '_')}", None)
+
+
+def test_a_lesson_reads_one_logged_experiment_by_its_id():
+    where = cards.experiment("lora-teal", "where")
+    assert where["n_old"] > 0 and {"every_all", "vo_all", "base_all"} <= set(where)
+    with pytest.raises(KeyError, match="no entry with id 'nowhere'.*'where'"):
+        cards.experiment("lora-teal", "nowhere")
