@@ -181,6 +181,19 @@ def test_every_lesson_s_notes_give_a_plan(name):
         f"{name}: notes add up to {total} min with nothing named to skip"
 
 
+def table_row(markdown: str, key: str) -> tuple[list[str], list[str]]:
+    """The cells of the header and of the first table row holding `key` ([], [] when none does)."""
+    lines = markdown.splitlines()
+    cells = lambda line: [c.strip() for c in line.strip().strip("|").split("|")]   # noqa: E731
+    for i, line in enumerate(lines):
+        if line.startswith("|") and key in line:
+            top = i
+            while top > 0 and lines[top - 1].startswith("|"):
+                top -= 1
+            return cells(lines[top]), cells(line)
+    return [], []
+
+
 def lesson_times(readme: str, name: str, nb) -> list[str]:
     """What disagrees about lesson `name`'s length: the README's table row, its own "**Time:**" line (which
     the site's table shows), the sum of its speaker notes' minutes, and any note that states that sum.
@@ -189,12 +202,16 @@ def lesson_times(readme: str, name: str, nb) -> list[str]:
         c.source for c in nb.cells[:3] if c.cell_type == "markdown"))
     parts = teaching_plan.sections(nb)
     total = sum(p.minutes for p in parts)
-    row = next((line for line in readme.splitlines() if line.startswith("|") and f"notebooks/{name}.ipynb)" in line), "")
     problems = []
     if not stated:
         return [f"{name}: no '**Time:** N minutes' line in its first cells"]
-    if not row.rstrip().endswith(f"| {stated.group(1)} min |"):
-        problems.append(f"{name}: the README's table row does not say {stated.group(1)} min (the lesson's Time line)")
+    header, row = table_row(readme, f"notebooks/{name}.ipynb)")
+    if len(row) != len(header):
+        problems.append(f"{name}: the README's table row has {len(row)} cells under a header of {len(header)}")
+    column = next((i for i, h in enumerate(header) if h.startswith("time in class")), None)
+    if column is None or column >= len(row) or row[column] != f"{stated.group(1)} min":
+        problems.append(f"{name}: the README's table row does not say {stated.group(1)} min (the lesson's Time line) "
+                        "under 'time in class'")
     if total > int(stated.group(1)):
         problems.append(f"{name}: its speaker notes add up to {total} min, more than its Time line's {stated.group(1)}")
     if total > 50 and not any(p.skip for p in parts):
@@ -213,9 +230,12 @@ def test_a_lessons_time_is_the_same_in_the_readme_its_first_cell_and_its_notes(n
 
 def test_the_lesson_time_check_can_fail():
     nb = lesson_like()                                    # Time line 20; notes 7 + 50 = 57, one says what to skip
-    row = "| [`99_lesson.ipynb`](notebooks/99_lesson.ipynb) | a lesson | 20 min |"
+    row = ("| notebook | what | time in class | Run All |\n|---|---|---|---|\n"
+           "| [`99_lesson.ipynb`](notebooks/99_lesson.ipynb) | a lesson | 20 min | 3 min |")
     found = lesson_times(row, "99_lesson", nb)
     assert found == ["99_lesson: its speaker notes add up to 57 min, more than its Time line's 20"]
+    extra = lesson_times(row.replace("| 20 min |", "| 15 min | 20 min |"), "99_lesson", nb)   # a cell too many
+    assert extra[0] == "99_lesson: the README's table row has 5 cells under a header of 4" and len(extra) == 3
     nb.cells[0].source = nb.cells[0].source.replace("20 minutes", "60 minutes")
     assert len(lesson_times(row, "99_lesson", nb)) == 1 and lesson_times(row.replace("20 min", "60 min"), "99_lesson", nb) == []
     nb.cells[2].source = nb.cells[2].source.replace("- **If short of time:** skip the second plot.", "")
