@@ -121,25 +121,29 @@ def denoise_by_hand(pipe, prompt: str, negative_prompt: str = "", guidance_scale
                             guidance_scale=guidance_scale)
     seed, scheduler = v.whole("seed", seed, 0, 2**62), _ddim_like(scheduler, pipe)
     guided = guidance_scale > 1                     # diffusers' do_classifier_free_guidance
-    # 1. the empty (or negative) prompt and the prompt -> token embeddings (2, L, d); no guidance: the prompt's (1, L, d)
-    ids = pipe.tokenizer([negative_prompt, prompt] if guided else [prompt], padding="max_length", truncation=True,
+    # 1. the empty (or negative) prompt and the prompt -> token embeddings (2, L, d);
+    #    without guidance the prompt's alone (1, L, d)
+    texts = [negative_prompt, prompt] if guided else [prompt]
+    ids = pipe.tokenizer(texts, padding="max_length", truncation=True,
                          max_length=pipe.tokenizer.model_max_length, return_tensors="pt")
-    enc = pipe.text_encoder.device                  # the mask only where the encoder asks, as encode_prompt does
-    mask = ids.attention_mask.to(enc) if getattr(pipe.text_encoder.config, "use_attention_mask", False) else None
-    dev, dtype = pipe.unet.device, pipe.unet.dtype  # a hub model on a GPU runs in float16 there
+    enc = pipe.text_encoder.device     # a mask only where the encoder asks (as encode_prompt)
+    use_mask = getattr(pipe.text_encoder.config, "use_attention_mask", False)
+    mask = ids.attention_mask.to(enc) if use_mask else None
+    dev, dtype = pipe.unet.device, pipe.unet.dtype   # on a GPU, a hub model runs in float16
     context = pipe.text_encoder(ids.input_ids.to(enc), attention_mask=mask)[0].to(dev, dtype)
-    # 2. the timesteps first, as the pipeline does: Euler's init_noise_sigma comes from the sigmas just chosen
+    # 2. the timesteps first, as the pipeline does (Euler's init_noise_sigma needs them),
     scheduler.set_timesteps(num_inference_steps)
-    #    then seeded Gaussian noise in latent space (1, 4, h, w), drawn on the CPU (the same numbers everywhere)
+    #    then seeded Gaussian noise in latent space (1, 4, h, w), drawn on the CPU
     h = pipe.unet.config.sample_size
     g = torch.Generator().manual_seed(seed)
-    latents = (torch.randn(1, pipe.unet.config.in_channels, h, h, generator=g) * scheduler.init_noise_sigma).to(dev, dtype)
+    noise = torch.randn(1, pipe.unet.config.in_channels, h, h, generator=g)
+    latents = (noise * scheduler.init_noise_sigma).to(dev, dtype)
     trail, x0s = [], []
     for t in scheduler.timesteps:
         # 3. predict (noise, or v) with and without the prompt: one U-Net call on a batch of 2
         x_in = scheduler.scale_model_input(torch.cat([latents] * len(context)), t)
         pred = pipe.unet(x_in, t, encoder_hidden_states=context).sample
-        if guided:  # 4. classifier-free guidance (Ho & Salimans 2022): step past the text prediction
+        if guided:  # 4. classifier-free guidance (Ho & Salimans 2022): step past the prompt's
             pred_uncond, pred_text = pred.chunk(2)
             pred = pred_uncond + guidance_scale * (pred_text - pred_uncond)
         # 5. one scheduler step: x_t -> x_{t-1}
