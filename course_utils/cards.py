@@ -106,7 +106,17 @@ def derived(name: str, m: dict) -> dict:
     return {"old_all": 100 * (on["old"]["all"] - off["old"]["all"]),          # points, with minus without
             "old_colour": 100 * (on["old"]["colour"] - off["old"]["colour"]),
             "psnr_lost": off["vae_old_psnr"] - on["vae_old_psnr"],              # dB
-            "picture_seed": m["seed"] + 1}                                      # evaluate_lora's VAE pictures
+            "picture_seed": m["seed"] + 1,                                      # evaluate_lora's VAE pictures
+            **_high_guidance_changes(m.get("high_guidance"))}
+
+
+def _high_guidance_changes(hg: dict | None) -> dict:
+    """lora-teal at w = 5: what the adapters cost the old colours under each way of guiding (points)."""
+    if not hg:
+        return {}
+    r = hg["report"]
+    return {f"hg_{how}_{what}": 100 * (r[f"{how}_adapters"][what]["rate"] - r[f"{how}_base"][what]["rate"])
+            for how in ("cfg", "chosen") for what in ("old_all", "old_colour")}
 
 
 def render_card(name: str) -> str:

@@ -328,6 +328,63 @@ def evaluate_lora(n: int = 100, n_old: int = 500, seed: int = 2024, guidance: fl
             "file_kb": round(sum(f.stat().st_size for f in folder.glob("*.safetensors")) / 1e3, 1)}
 
 
+TEAL_LEVERS = (   # lora-teal at high guidance: the sampling levers tried on the selection prompts (the first of a tie wins)
+    ("cfg", {}),
+    ("interval", {"start": 0.0, "stop": 0.8}), ("interval", {"start": 0.0, "stop": 0.6}),
+    ("apg", {"eta": 0.0, "norm_threshold": 0.0}),
+    ("apg", {"eta": 0.0, "norm_threshold": 2.0, "momentum": -0.5}),
+    ("apg", {"eta": 0.0, "norm_threshold": 2.0, "momentum": -0.5, "stop": 0.8}),
+    ("apg", {"eta": 0.0, "norm_threshold": 1.0, "momentum": -0.5, "stop": 0.8}),
+)
+
+
+def evaluate_lora_high_guidance(guidance: float = 5.0, n_select: int = 100, n: int = 100, n_old: int = 500,
+                                seed: int = 2024, select_seed: int = 7, levers=TEAL_LEVERS) -> dict:
+    """lora-teal at a high guidance (w = 5), where plain CFG stops drawing teal. 1. Selection: each sampling
+    lever of `levers` (course_utils.guidance) on n_select free-form teal prompts of seed `select_seed` (never
+    the card's); the one drawing teal most often is chosen. 2. Report, on the card's own prompts (n teal of
+    seed `seed`, n_old in the old colours): plain CFG and the chosen lever, each with the adapters and without
+    (the base model), teal drawn and the old colours' all four and colour right, as stats.Rate dicts; and the
+    chosen lever against plain CFG on the teal prompts by McNemar. Kept in metrics.json under "high_guidance"
+    (scripts/evaluate_checkpoints.py lora-teal --high-guidance)."""
+    from course_utils import finetune as ft
+    from course_utils import stats
+    from course_utils.adherence import generate
+
+    pipe = models.load_pretrained("lora-teal")
+    _, select, select_prompts = ft.teal_examples(n_select, seed=select_seed, wording="freeform")
+    _, scenes, prompts = ft.teal_examples(n, seed=seed, wording="freeform")
+    old = [data.shapes_scene(seed, i, 0.0, "heldout") for i in range(n_old)]
+
+    def verdicts(lever, settings, scale, which, sd):
+        kw = dict(guidance_scale=guidance, num_inference_steps=25, seed=sd) | ft.lora_scale(pipe, scale)
+        s, ps = which
+        return shapes_reader.judge(generate(_sampler(pipe, lever, guidance, settings, None), ps, **kw), s, ("teal",))
+
+    rows = []
+    for lever, settings in levers:
+        v = verdicts(lever, settings, 1.0, (select, select_prompts), select_seed)
+        rows.append({"lever": lever, "settings": settings, "teal": stats.rates(v)["colour"].as_dict()})
+        print(f"lora-teal w={guidance}, selection: {lever} {settings}: teal {rows[-1]['teal']['rate']:.2f}", flush=True)
+    best = max(rows, key=lambda r: r["teal"]["k"])          # max keeps the first of a tie
+    chosen = {"lever": best["lever"], "settings": best["settings"]}
+    report, teal_verdicts = {}, {}
+    for name, (lever, settings) in (("cfg", ("cfg", {})), ("chosen", (chosen["lever"], chosen["settings"]))):
+        for who, scale in (("adapters", 1.0), ("base", 0.0)):
+            row = {}
+            if who == "adapters":
+                v = verdicts(lever, settings, scale, (scenes, prompts), seed)
+                teal_verdicts[name] = v
+                row["teal"] = stats.rates(v)["colour"].as_dict()
+            r = stats.rates(verdicts(lever, settings, scale, (old, [o.caption for o in old]), seed))
+            row["old_all"], row["old_colour"] = r["all"].as_dict(), r["colour"].as_dict()
+            report[f"{name}_{who}"] = row
+            print(f"lora-teal w={guidance}, report: {name} {who}: {row}", flush=True)
+    paired = stats.mcnemar([x["colour"] for x in teal_verdicts["chosen"]], [x["colour"] for x in teal_verdicts["cfg"]])
+    return {"guidance": guidance, "n_select": n_select, "select_seed": select_seed, "n": n, "n_old": n_old, "seed": seed,
+            "selection": rows, "chosen": chosen, "report": report, "paired_teal": paired}
+
+
 # ---------------------------------------------------------------------------------------------
 # unet-shapes v3's card: settings chosen on the selection set, reported on the report set.
 

@@ -201,3 +201,31 @@ def separation(name: str = "unet-shapes", path=None) -> dict:
     return {"source": f"recorded in assets/checkpoints/{name}/metrics.json", "chosen": s["chosen"],
             "n_select": s["n_select"], "n_two": s["n_two"], "guidances": s["guidances"],
             "report": report, "paired": paired}
+
+
+def teal_high_guidance(path=None) -> dict:
+    """lora-teal at high guidance (w = 5) as `evaluate_checkpoints.py lora-teal --high-guidance` recorded it,
+    every rate a stats.Rate: {'source', 'guidance', 'chosen': {'lever', 'settings'} (chosen on selection
+    prompts), 'selection': [(lever, settings, Rate)], 'teal': {'cfg': Rate, 'chosen': Rate} (card prompts, with
+    the adapters), 'old_all' and 'old_colour': {(how, who): Rate} for how 'cfg'/'chosen', who 'adapters'/'base',
+    'paired': McNemar's dict of the chosen lever against plain CFG on the teal prompts}.
+
+    Example: teal_high_guidance()["teal"]["chosen"] -> teal drawn at w = 5 with the chosen lever"""
+    from .stats import Rate
+
+    m = metrics_json("lora-teal", path)
+    if "high_guidance" not in m:
+        raise ValueError("lora-teal's metrics.json records no high-guidance run: measure it with "
+                         "python scripts/evaluate_checkpoints.py lora-teal --high-guidance (about 15 min on one thread)")
+    hg = m["high_guidance"]
+
+    def rate(d):
+        return Rate(d["k"], d["n"])
+
+    rep = hg["report"]
+    return {"source": "recorded in assets/checkpoints/lora-teal/metrics.json", "guidance": hg["guidance"],
+            "chosen": hg["chosen"], "selection": [(r["lever"], r["settings"], rate(r["teal"])) for r in hg["selection"]],
+            "teal": {how: rate(rep[f"{how}_adapters"]["teal"]) for how in ("cfg", "chosen")},
+            "old_all": {(how, who): rate(rep[f"{how}_{who}"]["old_all"]) for how in ("cfg", "chosen") for who in ("adapters", "base")},
+            "old_colour": {(how, who): rate(rep[f"{how}_{who}"]["old_colour"]) for how in ("cfg", "chosen") for who in ("adapters", "base")},
+            "paired": hg["paired_teal"]}

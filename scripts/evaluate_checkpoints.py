@@ -7,6 +7,7 @@ its model card (README.md) is rendered from them by course_utils.cards.
     python scripts/evaluate_checkpoints.py unet-shapes --separation   # only its two-object lever, into metrics.json
     python scripts/evaluate_checkpoints.py unet-shapes --levers apg   # APG's selection rows again, into metrics.json
     python scripts/evaluate_checkpoints.py flow-digits
+    python scripts/evaluate_checkpoints.py lora-teal --high-guidance  # only teal at w = 5, with the lever chosen for it
 
 Every number in a model card comes from this script or from the training script's
 training_log.json; the card says on what machine and with how many threads it was measured.
@@ -44,7 +45,13 @@ def main():
                    help="unet-shapes only: measure these sampling levers (e.g. apg) on the selection set again with "
                         "today's code (evaluation.remeasure_levers) and put their rows in place of the old ones in "
                         "metrics.json")
+    p.add_argument("--high-guidance", action="store_true",
+                   help="lora-teal only: measure teal at w = 5 with plain CFG and with the sampling lever chosen on "
+                        "selection prompts (evaluation.evaluate_lora_high_guidance, about 12 min on one thread) and keep "
+                        "it in the existing metrics.json under 'high_guidance'")
     args = p.parse_args()
+    if args.high_guidance and args.name != "lora-teal":
+        p.error("--high-guidance measures lora-teal at w = 5; name lora-teal")
     if (args.separation or args.levers) and args.name != "unet-shapes":
         p.error("--separation and --levers measure unet-shapes' sampling levers; name unet-shapes")
     if args.threads:
@@ -60,6 +67,12 @@ def main():
 
             result = remeasure_levers(json.loads((folder / "metrics.json").read_text()), args.levers)
             result["selection"]["host"] = host(before, time.perf_counter() - t0)
+        elif args.high_guidance:
+            from course_utils.evaluation import evaluate_lora_high_guidance
+
+            result = json.loads((folder / "metrics.json").read_text())
+            part = evaluate_lora_high_guidance()
+            result["high_guidance"] = {"host": host(before, time.perf_counter() - t0), **part}
         elif args.separation:
             from course_utils.evaluation import evaluate_separation
 

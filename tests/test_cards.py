@@ -115,13 +115,14 @@ def _copy(name: str, tmp_path, monkeypatch):
 
 
 def _float_leaves(obj, path=()):
-    """(path, value) of every float in a JSON value, outside its "host" record."""
+    """(path, value) of every float in a JSON value, outside its "host" records (the machine a measurement
+    ran on: the card names it through card.host; a part measured apart, like high_guidance, has its own)."""
     if isinstance(obj, float):
         yield path, obj
     elif isinstance(obj, (dict, list)):
         items = obj.items() if isinstance(obj, dict) else enumerate(obj)
         for k, v in items:
-            if path or k != "host":
+            if k != "host":
                 yield from _float_leaves(v, (*path, k))
 
 
@@ -313,3 +314,17 @@ def test_a_lesson_reads_one_logged_experiment_by_its_id():
     assert where["n_old"] > 0 and {"every_all", "vo_all", "base_all"} <= set(where)
     with pytest.raises(KeyError, match="no entry with id 'nowhere'.*'where'"):
         cards.experiment("lora-teal", "nowhere")
+
+
+def test_lora_teals_high_guidance_changes_are_with_minus_without():
+    rate = lambda x: {"rate": x, "k": 0, "n": 1, "low": 0, "high": 1}   # noqa: E731
+    row = lambda a, c: {"old_all": rate(a), "old_colour": rate(c)}         # noqa: E731
+    hg = {"report": {"cfg_adapters": row(0.90, 0.95), "cfg_base": row(0.93, 0.96),
+                     "chosen_adapters": row(0.94, 0.97), "chosen_base": row(0.92, 0.98)}}
+    m = {"rows": {"adapters": {"old": {"all": 0.9, "colour": 0.9}, "vae_old_psnr": 30.0},
+                  "base": {"old": {"all": 0.9, "colour": 0.9}, "vae_old_psnr": 31.0}}, "seed": 1, "high_guidance": hg}
+    d = cards.derived("lora-teal", m)
+    assert round(d["hg_cfg_old_all"], 6) == -3.0 and round(d["hg_chosen_old_colour"], 6) == -1.0
+    assert round(d["hg_chosen_old_all"], 6) == 2.0
+    del m["high_guidance"]
+    assert "hg_cfg_old_all" not in cards.derived("lora-teal", m)

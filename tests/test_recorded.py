@@ -193,3 +193,29 @@ def test_the_shipped_card_chose_separation_on_its_selection_set_and_reports_it_e
     assert set(s["report"]) == {(k, w) for k in ("cfg", "interval", "chosen") for w in m["guidances"]}
     for r in m["report"]:
         assert s["report"][r["name"], r["guidance"]].k == r["both_objects"]["k"] and r["n"] == m["n_two"]
+
+
+def _teal_card(tmp_path):
+    r = lambda k, n: {"k": k, "n": n, "rate": k / n, "low": 0.0, "high": 1.0}   # noqa: E731
+    rep = {"cfg_adapters": {"teal": r(3, 100), "old_all": r(450, 500), "old_colour": r(480, 500)},
+           "cfg_base": {"old_all": r(460, 500), "old_colour": r(490, 500)},
+           "chosen_adapters": {"teal": r(90, 100), "old_all": r(455, 500), "old_colour": r(485, 500)},
+           "chosen_base": {"old_all": r(458, 500), "old_colour": r(488, 500)}}
+    part = {"guidance": 5.0, "chosen": {"lever": "apg", "settings": {"eta": 0.0}},
+            "selection": [{"lever": "cfg", "settings": {}, "teal": r(2, 100)}], "report": rep,
+            "paired_teal": {"a_only": 87, "b_only": 0, "p": 1e-20}}
+    (tmp_path / "metrics.json").write_text(json.dumps({"rows": {}, "high_guidance": part}))
+    return tmp_path / "metrics.json"
+
+
+def test_teal_high_guidance_reads_rates_with_their_counts(tmp_path):
+    t = recorded.teal_high_guidance(path=_teal_card(tmp_path))
+    assert (t["teal"]["cfg"].k, t["teal"]["chosen"].k) == (3, 90)
+    assert t["old_all"][("chosen", "base")].k == 458 and t["old_colour"][("cfg", "adapters")].n == 500
+    assert t["selection"][0][2].k == 2 and t["chosen"]["lever"] == "apg" and t["paired"]["a_only"] == 87
+
+
+def test_a_teal_card_without_high_guidance_says_how_to_measure_it(tmp_path):
+    (tmp_path / "metrics.json").write_text(json.dumps({"rows": {}}))
+    with pytest.raises(ValueError, match="--high-guidance"):
+        recorded.teal_high_guidance(path=tmp_path / "metrics.json")
