@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import html
 import json
 import os
 import re
@@ -317,7 +318,10 @@ def solutions_as_notes(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for i, cell in enumerate(nb.cells):
         if "solution" in cell.metadata.get("tags", []):
             code = re.sub(r"^%%solution[^\n]*\n", "", cell.source)          # the magic line: not for the room
-            note = nbformat.v4.new_markdown_cell(f"**Solution** (speaker view only)\n\n```python\n{code}\n```")
+            # the speaker view has no style sheet of ours: wrap long lines in the element itself
+            note = nbformat.v4.new_markdown_cell(
+                '**Solution** (speaker view only)\n\n<pre style="white-space: pre-wrap; font-size: 0.8em">'
+                f"{html.escape(code)}</pre>")
             note.metadata = {"slideshow": {"slide_type": "notes"}, "tags": ["speaker-notes"]}
             nb.cells[i] = note
     return nb
@@ -404,6 +408,8 @@ def plans(names: list[str] | None = None, site: Path = SITE) -> list[Path]:
     import teaching_plan
 
     names = names or [p.stem for p in lessons()]
+    if not (site / "static" / "course.css").exists():     # run alone: the pages' style and MathJax (npm, once)
+        install_static(site)
     out = []
     for name in names:
         nb = nbformat.v4.new_notebook(metadata={"title": f"Teaching plan: {title(name)}"})

@@ -67,6 +67,16 @@ def test_the_instructor_deck_has_each_solution_in_its_slide_s_speaker_notes():
     holder = [s for s in slides if "speaker view only" in s]
     assert len(holder) == 1 and "2. Exercises" in holder[0]
     assert "secret solution" not in re.sub(r'<aside class="notes">.*?</aside>', "", deck, flags=re.S)
+    # the speaker view has none of our CSS: the solution's code wraps by its own style, its "<" escaped
+    assert re.search(r'<pre style="white-space: pre-wrap[^"]*">', solution[0])
+    nb = lesson_like()
+    nb.cells[next(i for i, c in enumerate(nb.cells) if "solution" in c.metadata.get("tags", []))].source += "\nif a < b: pass"
+    assert "a &lt; b" in html(build.solutions_as_notes(nb), "slides", hidden=build.HIDDEN_TAGS["instructor"])
+
+
+def test_a_deck_leaves_its_notes_math_to_the_speaker_view_as_written():
+    deck = html(lesson_like(), "slides", hidden=build.HIDDEN_TAGS["slides"])
+    assert 'querySelectorAll("aside.notes")' in deck and "tex2jax_ignore" in deck
 
 
 def test_cache_key_follows_code_course_utils_and_checkpoints_not_prose(tmp_path, monkeypatch):
