@@ -26,6 +26,7 @@ log errors in a page that has no notebook panel); the page loads only the widget
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -125,11 +126,25 @@ def where(args) -> str:
     if _loopback(args.host):
         return f"playground: http://{args.host}:{args.port}/{page}  (Ctrl-C stops it)\n{what}"
     everywhere = args.host in ("0.0.0.0", "::")
-    shown = "<this machine's address>" if everywhere else args.host
+    shown = (lan_address() or "<this machine's address>") if everywhere else args.host
     here = f", http://{LOOPBACK}:{args.port}/{page} here" if everywhere else ""
     return (f"playground: http://{shown}:{args.port}/{page} on the network{here} (Ctrl-C stops it)\n{what}\n"
             f"  --host {args.host}: anyone who can reach this machine can {risk}; there is no password.\n"
-            "  This machine's address: `hostname -I` (Linux), `ipconfig getifaddr en0` (macOS), `ipconfig` (Windows).")
+            "  If the students cannot reach that address, find this machine's: `hostname -I` (Linux), "
+            "`ipconfig getifaddr en0` (macOS), `ipconfig` (Windows).")
+
+
+def lan_address() -> str | None:
+    """This machine's address on its network (the one its default route leaves from), or None. A UDP
+    socket's connect sends nothing: it only makes the system pick the outgoing interface."""
+    import socket
+
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("10.254.254.254", 9))
+        address = s.getsockname()[0]
+        if not address.startswith(("127.", "0.")):
+            return address
+    return None
 
 
 def _loopback(host: str) -> bool:
