@@ -8,8 +8,9 @@
 It starts JupyterLab as `make present` does (classroom/lab/launch.py: the presenter theme included) on a
 temporary copy of each lesson, opens it in Chromium, starts the slideshow (jupyterlab-slideshow) and
 pages through it with the slideshow's own command, measuring each slide: the cells it shows, all its
-fragments included. A slide whose cells are taller than the window (or wider: a horizontal scrollbar)
-is listed with its number, the index of its first cell in the notebook, and its heading.
+fragments included. A slide whose cells are taller than the window (or wider: a horizontal scrollbar, or a code
+line cut off at the cell's right edge) is listed with its number, the index of its first cell in the notebook, and
+its heading.
 
 The slides need their outputs: each code cell takes the outputs of the cell with the same source in
 build/executed/ (the site build's executed copies, `make site`), so the lesson is not re-run. A code
@@ -55,6 +56,7 @@ MEASURE = """() => {
     height: Math.round(Math.max(...boxes.map(b => b.bottom)) - Math.min(...boxes.map(b => b.top))),
     scroll_height: nb.node.scrollHeight, client_height: nb.node.clientHeight,
     scroll_width: nb.node.scrollWidth, client_width: nb.node.clientWidth,
+    clipped: cells.some(([c]) => [...c.node.querySelectorAll('.cm-scroller')].some(e => e.scrollWidth > e.clientWidth + 1)),
     heading: heading ? heading.textContent.replace(/¶$/, '').trim()
                      : first.model.sharedModel.getSource().split('\\n')[0].slice(0, 80),
   };
@@ -84,7 +86,7 @@ class Slide:
 
     def __str__(self) -> str:
         what = [f"{self.height} px tall > {self.screen[1]}"] if self.too_tall else []
-        what += ["wider than the screen"] if self.too_wide else []
+        what += ["wider than the screen (or a code line cut off)"] if self.too_wide else []
         return f"slide {self.number:2d} (cell {self.cells[0]:3d}) {self.heading[:60]!r}: {', '.join(what)}"
 
 
@@ -241,7 +243,7 @@ def walk_slides(page, screen: tuple[int, int], shots: Path | None = None, settle
             m = page.evaluate(MEASURE)
             seen.add(m["cells"][0])
             slide = Slide(len(slides) + 1, m["cells"], m["heading"], max(m["height"], m["scroll_height"]),
-                          screen, too_wide=m["scroll_width"] > m["client_width"] + 1)
+                          screen, too_wide=m["scroll_width"] > m["client_width"] + 1 or m["clipped"])
             slides.append(slide)
             if shots is not None and slide.overflows:
                 shots.mkdir(parents=True, exist_ok=True)
