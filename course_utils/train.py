@@ -113,6 +113,11 @@ class EMA:
     def copy_to(self, model: torch.nn.Module) -> None:
         model.load_state_dict(self.shadow)
 
+    def to(self, device) -> "EMA":
+        """The averages moved to `device` (where the model trains); on the same device nothing is copied."""
+        self.shadow = {k: v.to(device) for k, v in self.shadow.items()}
+        return self
+
 
 def save_training_state(path, model, optimizer, step: int, ema: EMA | None = None, extra=None) -> None:
     """Everything needed to resume, as one safetensors file written atomically: the tensors, and
@@ -405,6 +410,8 @@ def fit(model, loss_fn: Callable, draw_batch: Callable, steps: int, *, lr: float
     ema = EMA(model, ema_decay) if ema_decay else None
     start, extra = resume(state, model, opt, sched, ema) if (resume_run and state) else (0, {})
     objective, opt = accelerator.prepare(Objective(model, loss_fn), opt)
+    if ema is not None:
+        ema.to(accelerator.device)                     # the model is there now (a GPU): its averages go with it
     gen = torch.Generator()
     losses, t0, elapsed = [], time.perf_counter(), extra.get("seconds", 0.0)
     bar = tqdm(range(start, steps), initial=start, total=steps, desc=name, disable=not accelerator.is_main_process)

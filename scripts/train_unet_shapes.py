@@ -62,6 +62,7 @@ from course_utils.paths import CHECKPOINTS, ROOT
 from course_utils.train import atomic_dir, atomic_file, fit
 
 DEV_SEED = 11          # the dev set that draws the training curve; the card measures seed 2024
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"   # where the data are encoded and held, and training runs
 
 
 def training_scenes(args) -> list:
@@ -116,7 +117,8 @@ def encode_images(scenes, vae, batch: int = 256):
 def _cached(path: Path, make):
     if path.exists():
         return load_file(str(path))
-    tensors = make()
+    with torch.no_grad():
+        tensors = make()
     atomic_file(path, lambda p: save_file({k: v.contiguous() for k, v in tensors.items()}, str(p)))
     return tensors
 
@@ -129,18 +131,24 @@ def prepared_data(args, intensify: float = 0.0):
 
     key = json.dumps([args.scenes, args.captions_per_scene, args.two_object_fraction, args.wording, args.seed, args.pairs])
     folder = args.cache
-    vae = load_vae(args.vae)
+    vae = load_vae(args.vae, DEVICE)
     vae_key = hashlib.sha1((args.vae / "diffusion_pytorch_model.safetensors").read_bytes()).hexdigest()[:10]
-    tokenizer, text_encoder = course_text_encoder("cpu")        # copies: text's cached pair stays as it was
-    null = encode_prompts(tokenizer, text_encoder, [""])                  # (1, L, d): the "no caption" context
-    scenes = training_scenes(args)
+    tokenizer, text_encoder = course_text_encoder(DEVICE)       # copies: text's cached pair stays as it was
+    with torch.no_grad():
+        null = encode_prompts(tokenizer, text_encoder, [""]).cpu()        # (1, L, d): the "no caption" context
+    made: list = []
+
+    def scenes():                                               # made only when a cache is missing
+        if not made:
+            made.append(training_scenes(args))
+        return made[0]
     k = args.captions_per_scene
     text_key = key if not intensify else json.dumps([json.loads(key), "intensify", intensify])
     text = _cached(folder / f"text-{hashlib.sha1(text_key.encode()).hexdigest()[:10]}.safetensors",
                    lambda: dict(zip(("contexts", "objects"),
-                                    encode_text(scenes, scene_captions(scenes, args, intensify), tokenizer, text_encoder, k))))
+                                    encode_text(scenes(), scene_captions(scenes(), args, intensify), tokenizer, text_encoder, k))))
     pixels = _cached(folder / f"latents-{hashlib.sha1(key.encode()).hexdigest()[:10]}-vae{vae_key}.safetensors",
-                     lambda: dict(zip(("latents", "masks"), encode_images(scenes, vae))))
+                     lambda: dict(zip(("latents", "masks"), encode_images(scenes(), vae))))
     return {"latents": pixels["latents"] * vae.config.scaling_factor, "masks": pixels["masks"],   # latents: std ~1
             "contexts": text["contexts"], "objects": text["objects"].long()}, null
 
@@ -161,6 +169,8 @@ def make_draw(d: dict, null: torch.Tensor, args, late_text=None):
             idx = torch.randint(0, len(d["latents"]), (B,), generator=gen)
         cap = idx * k + torch.randint(0, k, (B,), generator=gen)                         # one of each scene's captions
         drop = torch.rand(B, generator=gen) < CAPTION_DROPOUT
+        # drawn on the CPU (the same draws on any device); the data may sit on the GPU (DEVICE)
+        idx, cap, drop = (x.to(d["latents"].device) for x in (idx, cap, drop))
         context = torch.where(drop[:, None, None], null, d["contexts"][cap].float())     # (B, L, d)
         objects = torch.where(drop[:, None], -1, d["objects"][cap])                      # a dropped caption names nothing
         return d["latents"][idx], context, objects, d["masks"][idx].float()
@@ -193,7 +203,7 @@ def dev_measure(unet, vae_folder: Path, n: int, guidances=(2.0, 5.0)) -> list[di
     from course_utils.adherence import measure_adherence
     from course_utils.models.vae import load as load_vae
 
-    components = pipelines.course_components() | {"unet": unet.eval(), "vae": load_vae(vae_folder)}
+    components = pipelines.course_components(unet.device) | {"unet": unet.eval(), "vae": load_vae(vae_folder, unet.device)}
     pipe = pipelines.StableDiffusionPipeline(**components, safety_checker=None, feature_extractor=None,
                                              requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
@@ -273,12 +283,15 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     start = _resumed_step(args)
     late = args.intensify > 0
+    if DEVICE == "cuda":                                  # TF32 matrix products: as PyTorch's own training recipes
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     d, null = prepared_data(args, args.intensify if late and start >= args.intensify_from else 0.0)
+    d, null = {k_: v.to(DEVICE) for k_, v in d.items()}, null.to(DEVICE)   # all of it on the GPU, where there is one
     d["late"] = late and start >= args.intensify_from      # already the intensified captions: draw loads nothing more
 
     def late_text():
         t, _ = prepared_data(args, args.intensify)
-        return {"contexts": t["contexts"], "objects": t["objects"]}
+        return {"contexts": t["contexts"].to(DEVICE), "objects": t["objects"].to(DEVICE)}
     schedule = training_schedule()
 
     parts: dict = {}

@@ -362,3 +362,13 @@ def test_live_training_names_bad_settings(kwargs, words):
         live_training(lambda i: 0.0, **kwargs)
     with pytest.raises(TypeError, match="step_fn must be a function"):
         live_training(None, seconds=10)
+
+
+def test_ema_moves_to_the_models_device():
+    """fit moves the averages to where Accelerate put the model (a GPU): EMA.to. The 'meta' device stands in
+    for a GPU here; the CPU move copies nothing."""
+    model = torch.nn.Linear(3, 2)
+    ema = EMA(model, 0.9)
+    before = ema.shadow["weight"]
+    assert ema.to("cpu").shadow["weight"] is before
+    assert {v.device.type for v in ema.to("meta").shadow.values()} == {"meta"}
