@@ -113,7 +113,7 @@ class EMA:
     def copy_to(self, model: torch.nn.Module) -> None:
         model.load_state_dict(self.shadow)
 
-    def to(self, device) -> "EMA":
+    def to(self, device) -> EMA:
         """The averages moved to `device` (where the model trains); on the same device nothing is copied."""
         self.shadow = {k: v.to(device) for k, v in self.shadow.items()}
         return self
