@@ -25,8 +25,10 @@ Its first run (2026-12-04, one lent H200, all four VARIANTS side by side; docs/e
 gpu_sweep_2026-12-04.json): the data took 119 s (rendering and tokenizing: Python on one core), and the
 four processes shared the GPU at 0.12 s a step each (8.5 steps/s), so each trained only 2,000 steps in its
 250 s. Every variant stayed below the shipped v3 on the selection set (two objects 0.17-0.27 against 0.39-0.41,
-one object 0.58-0.74 against 0.93; 200 prompts a row), and nothing was chosen. So the default is now one
-variant, the best of them at two objects (10x grounding), given the whole time; --variants runs others."""
+one object 0.58-0.74 against 0.93; 200 prompts a row), and nothing was chosen. A step of 512 scenes cost what
+a step of 256 did, so a step's time is overhead, not arithmetic: the default is now one variant alone, with
+the 10x grounding of the best of them at two objects and 1,024 scenes a step, given the whole time, and the
+data are made by --prep-workers processes; --variants runs others."""
 
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ VARIANTS = {   # name: flags for train_unet_shapes.py (v3's defaults otherwise; 
     "b512": ["--batch-size", "512", "--lr", "1.4e-3"],
     "b512-ground3": ["--batch-size", "512", "--lr", "1.4e-3", "--token-weight", "0.3", "--pixel-weight", "0.03"],
     "b512-ground10": ["--batch-size", "512", "--lr", "1.4e-3", "--token-weight", "1.0", "--pixel-weight", "0.1"],
+    "b1024-ground10": ["--batch-size", "1024", "--lr", "1.4e-3", "--token-weight", "1.0", "--pixel-weight", "0.1"],
 }
 GUIDANCES = (2.0, 5.0)
 
@@ -119,7 +122,9 @@ def main(argv=None):
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--work", type=Path, default=ROOT / "runs" / "sweep")
     p.add_argument("--budget", type=float, default=560.0, help="seconds for everything, from the start")
-    p.add_argument("--variants", nargs="+", default=["b512-ground10"], choices=list(VARIANTS))
+    p.add_argument("--variants", nargs="+", default=["b1024-ground10"], choices=list(VARIANTS))
+    p.add_argument("--prep-workers", type=int, default=min(12, max(1, (os.cpu_count() or 2) - 2)),
+                   help="processes rendering scenes and labelling tokens while the data are made")
     p.add_argument("--scenes", type=int, default=64000)
     p.add_argument("--threads", type=int, default=2, help="CPU threads per training process")
     p.add_argument("--probe-steps", type=int, default=60)
@@ -139,7 +144,8 @@ def main(argv=None):
 
     result = {"variants": {k: VARIANTS[k] for k in args.variants}, "budget_s": args.budget,
               "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"}
-    targs = T.parser().parse_args(["--scenes", str(args.scenes), "--cache", str(args.work / "cache")])
+    targs = T.parser().parse_args(["--scenes", str(args.scenes), "--cache", str(args.work / "cache"),
+                                   "--prep-workers", str(args.prep_workers)])
     T.prepared_data(targs)
     T.prepared_data(targs, targs.intensify)
     result["prep_s"] = round(time.time() - t0, 1)

@@ -86,31 +86,64 @@ def scene_captions(scenes, args, intensify: float = 0.0) -> list[str]:
     return caps
 
 
-def encode_text(scenes, caps, tokenizer, text_encoder, k: int, batch: int = 256):
-    """Caption embeddings (n * k, L, d) float16 and which object each token names (n * k, L) int8."""
+_TOKENIZER = None   # the tokenizer the worker processes of encode_text inherit (fork)
+
+
+def _workers(n: int):
+    """A pool of n forked processes for the Python-bound parts of encoding (rendering, token labels), or
+    None (one process): the same results either way, in the same order."""
+    if n <= 1:
+        return contextlib.nullcontext(None)
+    import multiprocessing
+    import os
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")   # the children tokenize on their own
+    return multiprocessing.get_context("fork").Pool(n)
+
+
+def _token_labels(part) -> np.ndarray:
+    captions_, scenes_ = part
+    return token_objects(_TOKENIZER, captions_, scenes_).to(torch.int8).numpy()
+
+
+def _scene_pixels(chunk) -> tuple[np.ndarray, np.ndarray]:
+    images = np.stack([shapes.render_scene(s) for s in chunk])                    # (n, 64, 64, 3) uint8
+    m = np.zeros((len(chunk), 2, 8, 8), np.float16)
+    for j, s in enumerate(chunk):
+        m[j, :len(s.objects)] = shapes.render_masks(s, 8)
+    return images, m
+
+
+def encode_text(scenes, caps, tokenizer, text_encoder, k: int, batch: int = 256, workers: int = 1):
+    """Caption embeddings (n * k, L, d) float16 and which object each token names (n * k, L) int8.
+    `workers` > 1 labels the tokens in that many processes (the encoder runs here)."""
     from tqdm.auto import tqdm
 
+    global _TOKENIZER
+    _TOKENIZER = tokenizer
+    parts = [(caps[s:s + batch], [scenes[(s + j) // k] for j in range(len(caps[s:s + batch]))])
+             for s in range(0, len(caps), batch)]
     contexts, objects = [], []
-    for start in tqdm(range(0, len(caps), batch), desc="encoding captions"):
-        chunk = caps[start:start + batch]
-        contexts.append(encode_prompts(tokenizer, text_encoder, chunk).half().cpu())
-        objects.append(token_objects(tokenizer, chunk, [scenes[(start + j) // k] for j in range(len(chunk))]).to(torch.int8))
+    with _workers(workers) as pool:
+        labels = pool.imap(_token_labels, parts) if pool else map(_token_labels, parts)
+        for (chunk, _), lab in tqdm(zip(parts, labels), total=len(parts), desc="encoding captions"):
+            contexts.append(encode_prompts(tokenizer, text_encoder, chunk).half().cpu())
+            objects.append(torch.from_numpy(lab))
     return torch.cat(contexts), torch.cat(objects)
 
 
-def encode_images(scenes, vae, batch: int = 256):
-    """Latents (n, 4, 8, 8), unscaled, and each scene's object masks on the 8x8 grid (n, 2, 8, 8) float16."""
+def encode_images(scenes, vae, batch: int = 256, workers: int = 1):
+    """Latents (n, 4, 8, 8), unscaled, and each scene's object masks on the 8x8 grid (n, 2, 8, 8) float16.
+    `workers` > 1 renders in that many processes (the VAE runs here)."""
     from tqdm.auto import tqdm
 
+    chunks = [scenes[s:s + batch] for s in range(0, len(scenes), batch)]
     latents, masks = [], []
-    for start in tqdm(range(0, len(scenes), batch), desc="encoding scenes"):
-        chunk = scenes[start:start + batch]
-        images = torch.from_numpy(np.stack([shapes.render_scene(s) for s in chunk])).permute(0, 3, 1, 2).float() / 255
-        latents.append(encode(vae, images))
-        m = np.zeros((len(chunk), 2, 8, 8), np.float16)
-        for j, s in enumerate(chunk):
-            m[j, :len(s.objects)] = shapes.render_masks(s, 8)
-        masks.append(torch.from_numpy(m))
+    with _workers(workers) as pool:
+        for images, m in tqdm(pool.imap(_scene_pixels, chunks) if pool else map(_scene_pixels, chunks),
+                              total=len(chunks), desc="encoding scenes"):
+            latents.append(encode(vae, torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255))
+            masks.append(torch.from_numpy(m))
     return torch.cat(latents), torch.cat(masks)
 
 
@@ -146,9 +179,10 @@ def prepared_data(args, intensify: float = 0.0):
     text_key = key if not intensify else json.dumps([json.loads(key), "intensify", intensify])
     text = _cached(folder / f"text-{hashlib.sha1(text_key.encode()).hexdigest()[:10]}.safetensors",
                    lambda: dict(zip(("contexts", "objects"),
-                                    encode_text(scenes(), scene_captions(scenes(), args, intensify), tokenizer, text_encoder, k))))
+                                    encode_text(scenes(), scene_captions(scenes(), args, intensify), tokenizer, text_encoder, k,
+                                                workers=args.prep_workers))))
     pixels = _cached(folder / f"latents-{hashlib.sha1(key.encode()).hexdigest()[:10]}-vae{vae_key}.safetensors",
-                     lambda: dict(zip(("latents", "masks"), encode_images(scenes(), vae))))
+                     lambda: dict(zip(("latents", "masks"), encode_images(scenes(), vae, workers=args.prep_workers))))
     return {"latents": pixels["latents"] * vae.config.scaling_factor, "masks": pixels["masks"],   # latents: std ~1
             "contexts": text["contexts"], "objects": text["objects"].long()}, null
 
@@ -258,6 +292,8 @@ def parser():
     p.add_argument("--init", type=Path, default=None, help="start from the weights of this checkpoint folder")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--prep-workers", type=int, default=1,
+                   help="processes that render scenes and label tokens while the data are first encoded (the same data)")
     p.add_argument("--save-every", type=int, default=250)
     p.add_argument("--eval-every", type=int, default=2000, help="dev-set adherence of the EMA weights (0: never)")
     p.add_argument("--dev-n", type=int, default=64, help="dev prompts per row")
@@ -321,7 +357,7 @@ def main(argv=None):
 
         unet.load_state_dict(UNet2DConditionModel.from_pretrained(args.init, use_safetensors=True).float().state_dict())
     settings = {k_: (str(v) if isinstance(v, Path) else v) for k_, v in vars(args).items()
-                if k_ not in ("resume", "out", "state", "snapshot", "cache")}
+                if k_ not in ("resume", "out", "state", "snapshot", "cache", "prep_workers")}
     settings["caption_dropout"] = CAPTION_DROPOUT
     if args.init is not None and (args.init / "training_log.json").exists():  # the run it started from
         settings["init_training_log"] = json.loads((args.init / "training_log.json").read_text())

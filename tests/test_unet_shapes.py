@@ -76,11 +76,13 @@ def test_tiny_unet_learns_on_one_batch():
 
 def _script():
     import importlib.util
+    import sys
     from pathlib import Path
 
     path = Path(__file__).resolve().parent.parent / "scripts" / "train_unet_shapes.py"
     spec = importlib.util.spec_from_file_location("train_unet_shapes_script", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module          # importable by name: its worker processes unpickle its functions
     spec.loader.exec_module(module)
     return module
 
@@ -123,3 +125,29 @@ def test_v3_script_refuses_an_odd_batch_with_pairs():
     script = _script()
     with pytest.raises(SystemExit, match="even"):
         script.main(["--batch-size", "5"])
+
+
+def test_v3_data_encoded_in_worker_processes_are_the_same():
+    """--prep-workers renders and labels in forked processes (a GPU machine's many cores): the same tensors,
+    in the same order, as one process."""
+    import argparse
+
+    from course_utils.models.vae import load as load_vae
+    from course_utils.paths import CHECKPOINTS
+    from course_utils.pipelines import course_text_encoder
+
+    script = _script()
+    args = argparse.Namespace(seed=0, scenes=12, two_object_fraction=0.5, wording="varied", pairs=True,
+                              captions_per_scene=2)
+    scenes = script.training_scenes(args)
+    caps = script.scene_captions(scenes, args)
+    tokenizer, encoder = course_text_encoder("cpu")
+    vae = load_vae(CHECKPOINTS / "vae-shapes")
+    with torch.no_grad():
+        one = [*script.encode_text(scenes, caps, tokenizer, encoder, 2, batch=5),
+               *script.encode_images(scenes, vae, batch=5)]
+        two = [*script.encode_text(scenes, caps, tokenizer, encoder, 2, batch=5, workers=2),
+               *script.encode_images(scenes, vae, batch=5, workers=2)]
+    assert [t.shape[0] for t in one] == [24, 24, 12, 12]
+    assert all(torch.equal(a, b) for a, b in zip(one, two))
+    assert one[1].max() >= 1          # some token names the second object: the labels are not all empty
