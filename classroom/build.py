@@ -351,8 +351,10 @@ def slides(only: list[str] | None = None, run: bool = True, site: Path = SITE, i
         nb = deck_notebook(path.stem, instructor)
         target = site / "slides" / f"{path.stem}.slides.html"
         target.parent.mkdir(parents=True, exist_ok=True)
-        html = export(nb, "slides", 1, nav(path.stem, names, 1, slides=True),
-                      hidden=HIDDEN_TAGS["instructor" if instructor else "slides"])
+        links = nav(path.stem, names, 1, slides=True)
+        if instructor:                # build/instructor/ holds only decks: the other links go to the site's pages
+            links = instructor_nav(links, site)
+        html = export(nb, "slides", 1, links, hidden=HIDDEN_TAGS["instructor" if instructor else "slides"])
         target.write_text(html, encoding="utf-8")
         out.append(target)
     print(f"  {len(out)} decks in {site / 'slides'}")
@@ -360,6 +362,23 @@ def slides(only: list[str] | None = None, run: bool = True, site: Path = SITE, i
 
 
 INSTRUCTOR = ROOT / "build" / "instructor"
+
+
+def instructor_nav(links: dict, site: Path) -> dict:
+    """An instructor deck's navigation bar: home stays the instructor's index and previous / next stay
+    instructor decks where those were built; the lesson's page, its teaching plan, the notebook and the
+    other decks are the course site's in _site/ (`build.py plans` writes the plans, `make site` the rest)
+    and notebooks/, since build/instructor/ has none of them (the links pointed at files that did not exist)."""
+    to_root = Path(os.path.relpath(ROOT, site / "slides")).as_posix()
+    to_site = Path(os.path.relpath(SITE, site / "slides")).as_posix()
+    out = dict(links)
+    for key in ("prev", "next", "other", "plan"):
+        own = key in ("prev", "next") and out.get(key) and (site / out[key].removeprefix("../")).exists()
+        if out.get(key) and not own:          # the previous / next instructor deck where it was built
+            out[key] = f"{to_site}/{out[key].removeprefix('../')}"
+    if out.get("source"):
+        out["source"] = f"{to_root}/{out['source'].removeprefix('../')}"
+    return out
 
 
 def instructor(only: list[str] | None = None, run: bool = True) -> Path:
