@@ -1,5 +1,5 @@
-"""Which slides of the static decks are taller than the screen: each deck opened in Chromium at
-1366x768 and 1920x1080, every slide shown in turn and measured.
+"""Which slides of the static decks are taller than the screen, or cut code off at the right: each deck
+opened in Chromium at 1366x768 and 1920x1080, every slide shown in turn and measured.
 
     python classroom/build.py overflow [--only 03 06]     # prints each overflowing slide; exit 1 if any
 
@@ -23,7 +23,7 @@ SIZES = ((1366, 768), (1920, 1080))
 # Show each slide (leaf sections, in order), let MathJax finish it, and compare its content's height
 # with the slide's. The notes (<aside class="notes">) are not displayed, so they do not count.
 MEASURE = """async () => {
-  const R = window.Reveal, H = R.getConfig().height, over = [];
+  const R = window.Reveal, H = R.getConfig().height, over = [], cut = [];
   const slides = R.getSlides();
   const idle = () => new Promise(r => (window.MathJax && MathJax.Hub) ? MathJax.Hub.Queue(r) : r());
   const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
@@ -31,6 +31,12 @@ MEASURE = """async () => {
     const s = slides[k], at = R.getIndices(s);
     R.slide(at.h, at.v || 0);
     await frame(); await idle(); await frame();
+    for (const pre of s.querySelectorAll(".jp-InputArea-editor pre")) {       // code cut off at the right
+      if (pre.scrollWidth > pre.clientWidth + 2) {
+        cut.push({slide: k + 1, h: at.h, v: at.v || 0, line: pre.innerText.split("\\n").find(l => l.length > 60) || ""});
+        break;
+      }
+    }
     if (s.scrollHeight > H + 2) {
       const head = s.querySelector("h1, h2, h3, h4");
       const text = (head ? head.textContent : s.innerText).replace(/\\u00b6/g, "").trim().split("\\n")[0];
@@ -38,7 +44,7 @@ MEASURE = """async () => {
     }
   }
   R.slide(0, 0);
-  return {total: slides.length, height: H, scale: R.getScale(), over: over};
+  return {total: slides.length, height: H, scale: R.getScale(), over: over, cut: cut};
 }"""
 
 
@@ -82,9 +88,11 @@ def main(only: list[str] | None = None, site: Path = SITE) -> int:
                 page = browser.new_page(viewport={"width": w, "height": h})
                 for deck in decks:
                     r = measure(page, f"{url}/slides/{deck.name}")
-                    found += len(r["over"])
+                    found += len(r["over"]) + len(r["cut"])
                     print(f"{deck.name.removesuffix('.slides.html')} at {w}x{h}: {len(r['over'])} of {r['total']} "
-                          f"slides taller than the screen")
+                          f"slides taller than the screen, {len(r['cut'])} with code cut off at the right")
+                    for c in r["cut"]:
+                        print(f"  slide {c['slide']} (#/{c['h']}/{c['v']}): code cut off, {c['line'][:70]!r}")
                     for o in r["over"]:
                         print(f"  slide {o['slide']} (#/{o['h']}/{o['v']}): {o['height'] / r['height']:.2f} screens, "
                               f"{o['heading']!r}")

@@ -50,6 +50,7 @@ def test_no_slide_is_taller_than_the_screen(page, site_url, name, size):
     allowed = TALL_SLIDES_AT_MOST[name]
     assert len(r["over"]) <= allowed, (f"{name} at {size}: {len(r['over'])} of {r['total']} slides taller than the "
                                        f"screen, more than the {allowed} of tests/browser/tall_slides_baseline.json: {listing}")
+    assert r["cut"] == [], f"{name} at {size}: code cut off at the right on slides {[c['slide'] for c in r['cut']]}"
 
 
 SIZES_JS = """() => {
