@@ -20,15 +20,19 @@ class _Unanswered(Exception):
     pass
 
 
+MARKS = {True: "✔", False: "✘", None: "○"}   # in DejaVu Sans and Mono: no emoji font needed (a room's laptop may
+# have none, and then emoji print as empty boxes)
+
+
 def say(ok: bool, msg: str) -> bool:
-    print(("✅ " if ok else "❌ ") + msg)
+    print(f"{MARKS[bool(ok)]} {msg}")
     return ok
 
 
 def not_answered(answer) -> bool:
     """True (and a hint) when the exercise still holds its placeholder."""
     if answer is None or answer is ...:
-        print("⏳ Not answered yet: replace the `None` / `...` in the cell above with your answer.")
+        print(f"{MARKS[None]} Not answered yet: replace the `None` / `...` in the cell above with your answer.")
         return True
     return False
 
