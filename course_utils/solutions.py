@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 
 ENV = "COURSE_SOLUTIONS"
-HIDDEN_MESSAGE = ("🔒 Solution not run, so that Run All does not give it away. To read it, click the "
+HIDDEN_MESSAGE = ("Solution not run, so that Run All does not give it away. To read it, click the "
                   "\"⋯\" of this cell; to run it, change its first line to `%%solution run` and run "
                   "the cell (Shift+Enter).")
 _SHOW: bool | None = None
