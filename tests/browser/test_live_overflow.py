@@ -16,9 +16,9 @@ overflow = _lab_overflow()   # classroom/lab/overflow.py, the lab launcher and s
 @pytest.mark.skipif(os.environ.get("COURSE_LIVE_OVERFLOW") != "1", reason=(
     "pages every live slide of nine lessons at two sizes in JupyterLab: over an hour on a 2-core machine, beyond CI's "
     "time; run it with COURSE_LIVE_OVERFLOW=1 make test-browser, or one lesson with python classroom/lab/overflow.py 06. "
-    "Last listed, after the last slide splits (2026-12-04, code lines wrapped), 0 slides too tall at 1366x768 and at "
-    "1920x1080 in every lesson: 00 of 34 slides, 01 of 38, 02 of 27, 03 of 42, 04 of 35, 05 of 47, 06 of 109, 07 of 66, "
-    "08 of 65"))
+    "Last listed, after the last slide splits and with widget text at the code size (2026-12-04, code lines wrapped), "
+    "0 slides too tall at 1366x768 and at 1920x1080 in every lesson: 00 of 34 slides, 01 of 38, 02 of 27, 03 of 43, "
+    "04 of 35, 05 of 47, 06 of 108, 07 of 66, 08 of 65"))
 def test_no_live_slide_is_taller_or_wider_than_the_screen(browser):
     reports = list(overflow.measure(overflow.lesson_paths(["all"]), overflow.SIZES,
                                     shots=ROOT / "build" / "screenshots" / "live-overflow", browser=browser))
