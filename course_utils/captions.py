@@ -214,20 +214,41 @@ def freeform_caption(scene, rng: np.random.Generator) -> str:
 
 
 # ---------------------------------------------------------------- which words name which object
-def object_word_spans(caption: str, scene) -> list[dict]:
+GROUNDABLE = ("colour", "shape", "size", "position")   # the words object_word_spans can find for an object
+
+
+def _place_pattern(place: str) -> re.Pattern:
+    """A place's phrases, longest first, never a "right" that only intensifies ("right at the top")."""
+    phrases = sorted({p.lower() for p in POSITION_PHRASES[place]}, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, phrases)) + r")\b(?!\s+(?:in|at|on) the\b)")
+
+
+def object_word_spans(caption: str, scene, words: tuple = ("colour", "shape")) -> list[dict]:
     """For each object of `scene`, where its colour word and its shape word stand in `caption`:
     [{'colour': (start, end), 'shape': (start, end)}, ...] in characters, None where a word is missing.
+    `words` may also ask for "size" (its size word) and "position" (its place phrase, "top left corner").
 
     Objects are named in the caption in the scene's order, so each object's words are looked for
     after the previous object's. Used by the grounding loss (course_utils/grounding.py), which pulls
     each of these words' cross-attention onto its own object's pixels.
     Example: object_word_spans("a red disc and a blue star", scene) -> [{'colour': (2, 5), 'shape': (6, 10)}, ...]"""
+    unknown = set(words) - set(GROUNDABLE)
+    if unknown:
+        raise ValueError(f"object_word_spans can find {', '.join(GROUNDABLE)}; not {', '.join(sorted(unknown))}")
+    from .shapes import SIZE_WORDS as SCENE_SIZE_WORDS
+
     low, start, spans = caption.lower(), 0, []
     for obj in scene.objects:
         found = {}
-        for what, words in (("colour", [obj.colour]), ("shape", SHAPE_WORDS.get(obj.shape, [obj.shape]))):
-            hits = [m for w in set(words) for m in [re.compile(rf"\b{re.escape(w)}\b").search(low, start)] if m]
-            first = min(hits, key=lambda m: m.start(), default=None)
+        for what in words:
+            if what == "position":
+                hits = [m for m in [_place_pattern(obj.position).search(low, start)] if m]
+            else:
+                options = {"colour": [obj.colour], "shape": SHAPE_WORDS.get(obj.shape, [obj.shape]),
+                           "size": SIZE_WORDS.get(obj.size, []) + [w for ws in SCENE_SIZE_WORDS.values()
+                                                                   for w in ws.get(obj.size, [])]}[what]
+                hits = [m for w in set(options) for m in [re.compile(rf"\b{re.escape(w)}\b").search(low, start)] if m]
+            first = min(hits, key=lambda m: (m.start(), -m.end()), default=None)
             found[what] = None if first is None else first.span()
         spans.append(found)
         ends = [s[1] for s in found.values() if s is not None]

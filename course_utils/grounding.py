@@ -27,10 +27,11 @@ GROUNDED_BLOCKS = ("mid_block", "up_blocks")   # TokenCompose grounds the mid an
 NO_OBJECT = -1                                  # token_objects' value for a token that names no object
 
 
-def token_objects(tokenizer, captions: list[str], scenes) -> torch.Tensor:
+def token_objects(tokenizer, captions: list[str], scenes, words: tuple = ("colour", "shape")) -> torch.Tensor:
     """Which object each token names, (N, L) long: the object's index for the tokens of its colour
     word and its shape word (word-pieces included), NO_OBJECT for every other token, the start and end
-    tokens and the padding. L = tokenizer.model_max_length, as the pipeline pads.
+    tokens and the padding. L = tokenizer.model_max_length, as the pipeline pads. `words` may add
+    "size" and "position" (captions.object_word_spans): those words are then grounded too.
 
     Example: token_objects(pipe.tokenizer, ["a red circle"], [scene])[0, :4] -> tensor([-1, -1, 0, 0])"""
     from .captions import object_word_spans
@@ -39,7 +40,7 @@ def token_objects(tokenizer, captions: list[str], scenes) -> torch.Tensor:
                     return_offsets_mapping=True)
     out = torch.full((len(captions), tokenizer.model_max_length), NO_OBJECT, dtype=torch.long)
     for row, (caption, scene, offsets) in enumerate(zip(captions, scenes, enc["offset_mapping"])):
-        spans = object_word_spans(caption, scene)
+        spans = object_word_spans(caption, scene, words)
         for pos, (a, b) in enumerate(offsets):
             for obj, words in enumerate(spans):
                 if b > a and any(s is not None and a < s[1] and s[0] < b for s in words.values()):

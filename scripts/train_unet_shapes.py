@@ -87,6 +87,7 @@ def scene_captions(scenes, args, intensify: float = 0.0) -> list[str]:
 
 
 _TOKENIZER = None   # the tokenizer the worker processes of encode_text inherit (fork)
+_GROUND_WORDS = ("colour", "shape")   # and the words they ground (--ground-words)
 
 
 def _workers(n: int):
@@ -103,7 +104,7 @@ def _workers(n: int):
 
 def _token_labels(part) -> np.ndarray:
     captions_, scenes_ = part
-    return token_objects(_TOKENIZER, captions_, scenes_).to(torch.int8).numpy()
+    return token_objects(_TOKENIZER, captions_, scenes_, _GROUND_WORDS).to(torch.int8).numpy()
 
 
 def _scene_pixels(chunk) -> tuple[np.ndarray, np.ndarray]:
@@ -114,13 +115,15 @@ def _scene_pixels(chunk) -> tuple[np.ndarray, np.ndarray]:
     return images, m
 
 
-def encode_text(scenes, caps, tokenizer, text_encoder, k: int, batch: int = 256, workers: int = 1):
+def encode_text(scenes, caps, tokenizer, text_encoder, k: int, batch: int = 256, workers: int = 1,
+                words: tuple = ("colour", "shape")):
     """Caption embeddings (n * k, L, d) float16 and which object each token names (n * k, L) int8.
-    `workers` > 1 labels the tokens in that many processes (the encoder runs here)."""
+    `workers` > 1 labels the tokens in that many processes (the encoder runs here); `words`: which of
+    an object's words name it (captions.object_word_spans)."""
     from tqdm.auto import tqdm
 
-    global _TOKENIZER
-    _TOKENIZER = tokenizer
+    global _TOKENIZER, _GROUND_WORDS
+    _TOKENIZER, _GROUND_WORDS = tokenizer, tuple(words)
     parts = [(caps[s:s + batch], [scenes[(s + j) // k] for j in range(len(caps[s:s + batch]))])
              for s in range(0, len(caps), batch)]
     contexts, objects = [], []
@@ -177,10 +180,13 @@ def prepared_data(args, intensify: float = 0.0):
         return made[0]
     k = args.captions_per_scene
     text_key = key if not intensify else json.dumps([json.loads(key), "intensify", intensify])
+    words = tuple(args.ground_words.split(","))
+    if words != ("colour", "shape"):                            # v3's caches keep their names
+        text_key = json.dumps([json.loads(text_key), "words", list(words)])
     text = _cached(folder / f"text-{hashlib.sha1(text_key.encode()).hexdigest()[:10]}.safetensors",
                    lambda: dict(zip(("contexts", "objects"),
                                     encode_text(scenes(), scene_captions(scenes(), args, intensify), tokenizer, text_encoder, k,
-                                                workers=args.prep_workers))))
+                                                workers=args.prep_workers, words=words))))
     pixels = _cached(folder / f"latents-{hashlib.sha1(key.encode()).hexdigest()[:10]}-vae{vae_key}.safetensors",
                      lambda: dict(zip(("latents", "masks"), encode_images(scenes(), vae, workers=args.prep_workers))))
     return {"latents": pixels["latents"] * vae.config.scaling_factor, "masks": pixels["masks"],   # latents: std ~1
@@ -262,6 +268,15 @@ def _resumed_step(args) -> int:
         return int(json.loads(f.metadata()[STATE_KEY])["step"])
 
 
+def _ground_words(text: str) -> str:
+    words = [w.strip() for w in text.split(",") if w.strip()]
+    wrong = [w for w in words if w not in captions.GROUNDABLE]
+    if not words or wrong:
+        raise argparse.ArgumentTypeError(f"--ground-words takes a comma-separated list of {', '.join(captions.GROUNDABLE)};"
+                                         f" got {text!r}")
+    return ",".join(words)
+
+
 def parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=32000)
@@ -283,6 +298,9 @@ def parser():
                    help="scenes in pairs that differ where the words matter (data.shapes_pair), both in one batch")
     p.add_argument("--token-weight", type=float, default=0.1, help="the grounding loss's token term (0: none)")
     p.add_argument("--pixel-weight", type=float, default=0.01, help="the grounding loss's pixel term (BCE)")
+    p.add_argument("--ground-words", default="colour,shape", type=_ground_words,
+                   help="which of an object's words the grounding loss pulls onto its pixels, comma-separated, "
+                        "of colour, shape, size, position (v3: colour,shape)")
     p.add_argument("--intensify", type=float, default=0.3,
                    help='share of the captions\' "in/at/on the <place>" phrases that get "right" before them '
                         '("right at the top"; never the centre), from --intensify-from on (0: never)')

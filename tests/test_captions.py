@@ -72,6 +72,20 @@ def test_object_word_spans_find_each_objects_words_in_order():
         == [{"colour": None, "shape": None}]
 
 
+def test_object_word_spans_can_find_size_words_and_place_phrases_too():
+    scene = sw.Scene("black", [sw.ShapeObject("red", "circle", "small", "right"),
+                               sw.ShapeObject("blue", "star", "large", "top left")])
+    text = "a little red disc right on the right side; top left corner, a big blue star"
+    spans = captions.object_word_spans(text, scene, ("size", "colour", "position"))
+    said = [{k: text[a:b] for k, (a, b) in s.items()} for s in spans]
+    # the intensifier "right" is not the place; the longest phrase wins ("top left corner", not "top left")
+    assert said == [{"size": "little", "colour": "red", "position": "right side"},
+                    {"size": "big", "colour": "blue", "position": "top left corner"}]
+    assert captions.object_word_spans(text, scene) == captions.object_word_spans(text, scene, ("colour", "shape"))
+    with pytest.raises(ValueError, match="background"):
+        captions.object_word_spans(text, scene, ("colour", "background"))
+
+
 def test_adherence_does_not_grade_what_the_prompt_left_out():
     scene = sw.Scene("white", [sw.ShapeObject("red", "circle", "large", "top left")])
     image = torch.from_numpy(sw.render_scene(scene)).permute(2, 0, 1)[None].float() / 255

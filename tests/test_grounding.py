@@ -30,6 +30,16 @@ def test_token_objects_mark_each_objects_colour_and_shape_words(tokenizer):
     assert objects.shape == (MAX_TOKENS,) and objects[0] == grounding.NO_OBJECT   # [CLS] names nothing
 
 
+def test_token_objects_can_ground_size_and_place_words(tokenizer):
+    scene = _two_object_scene()
+    caption = "a small red circle in the top left and a small blue box in the bottom right"
+    objects = grounding.token_objects(tokenizer, [caption], [scene], ("colour", "shape", "size", "position"))[0]
+    tokens = tokenizer.convert_ids_to_tokens(tokenizer(caption).input_ids)
+    named = [(tokens[i], int(objects[i])) for i in range(len(tokens)) if objects[i] != grounding.NO_OBJECT]
+    assert named == [("small", 0), ("red", 0), ("circle", 0), ("top", 0), ("left", 0),
+                     ("small", 1), ("blue", 1), ("box", 1), ("bottom", 1), ("right", 1)]
+
+
 def test_token_objects_follow_the_scenes_order_when_a_colour_repeats(tokenizer):
     scene = sw.Scene("white", [sw.ShapeObject("red", "star", "small", "top"),
                                sw.ShapeObject("red", "triangle", "small", "bottom")])
