@@ -40,6 +40,18 @@ def test_same_image_and_original_processors_afterwards(pipe):
     assert (m.image - other).abs().max() > 1e-3                    # negative control: the comparison can fail
 
 
+def test_many_prompts_in_one_run_give_each_prompts_own_maps_and_image(pipe):
+    prompts = [PROMPT, "a big blue star at the bottom right", "green box"]
+    together = attention.cross_attention_maps_many(pipe, prompts, seed=3, num_inference_steps=3, guidance_scale=2.0)
+    for prompt, m in zip(prompts, together):
+        alone = attention.cross_attention_maps(pipe, prompt, seed=3, num_inference_steps=3, guidance_scale=2.0)
+        assert m.words == alone.words and m.maps.shape == alone.maps.shape
+        assert (m.maps - alone.maps).abs().max() < 1e-4 and (m.image - alone.image).abs().max() < 1e-4
+    assert (together[0].maps[:, 1] - together[1].maps[:, 1]).abs().max() > 1e-3   # negative control: not one map
+    with pytest.raises(ValueError, match="'' has no words"):
+        attention.cross_attention_maps_many(pipe, ["a red circle", ""], num_inference_steps=1)
+
+
 def test_processors_restored_after_an_error(pipe):
     before = dict(pipe.unet.attn_processors)
     with pytest.raises(RuntimeError, match="stop"):

@@ -20,7 +20,7 @@ def unet():
 
 def test_ddim_explorer_shows_the_samplers_digits_and_caches_each_setting(unet):
     schedule = make_schedule("linear")
-    w = ddim_explorer(unet, schedule, n=8, seed=3)
+    w = ddim_explorer(unet, schedule, n=8, seed=3, prefetch=False)
     assert isinstance(w, DDIMExplorer) and list(w.cache) == [(10, 0.0)]
     images, report = w.result(10, 0.0)
     want = (ddim_sample(unet, schedule, 8, 10, generator=torch.Generator().manual_seed(3)).clamp(-1, 1) + 1) / 2
@@ -30,6 +30,18 @@ def test_ddim_explorer_shows_the_samplers_digits_and_caches_each_setting(unet):
     assert set(w.cache) == {(10, 0.0), (2, 0.0), (2, 1.0)} and "2 steps, η = 1.0" in w.label.value
     assert not torch.equal(w.result(2, 1.0)[0], w.result(2, 0.0)[0])   # eta = 1 draws fresh noise
     assert w.result(2, 1.0)[0] is w.cache[(2, 1.0)][0]                  # the second look is the cached one
+
+
+def test_ddim_explorer_computes_the_neighbouring_settings_in_the_background(unet):
+    schedule = make_schedule("linear")
+    w = ddim_explorer(unet, schedule, n=8, seed=3)
+    w.wait(60)
+    assert set(w.cache) == {(10, 0.0), (20, 0.0), (5, 0.0), (10, 0.5)} and w.neighbours() == []
+    alone = ddim_explorer(unet, schedule, n=8, seed=3, prefetch=False)
+    assert torch.equal(w.cache[(20, 0.0)][0], alone.result(20, 0.0)[0])   # the same pictures as computed on a move
+    w.steps.value = 100                                                  # the last step: only fewer steps and eta
+    w.wait(60)
+    assert {(50, 0.0), (100, 0.5)} <= set(w.cache) and (100, 0.0) in w.cache
 
 
 def test_ddim_explorer_refuses_a_batch_of_one(unet):

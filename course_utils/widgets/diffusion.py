@@ -85,17 +85,26 @@ def trajectory_explorer(record, n_show: int = 8) -> TrajectoryExplorer:
 
 class DDIMExplorer(W.VBox):
     """Sliders over the number of DDIM steps and eta: 64 digits from the same noise, and the judge's
-    score of them, computed once per setting and cached (a setting seen before shows at once)."""
+    score of them, computed once per setting and cached (a setting seen before shows at once).
+
+    With `prefetch` (the default), while the room looks at a setting, a background thread computes the
+    settings one slider step away (more and fewer steps, the next eta), so that the next move usually
+    shows at once too. The pictures are the same either way: each setting starts from its own seeded
+    generator."""
 
     STEPS = (1, 2, 5, 10, 20, 50, 100)
     ETAS = (0.0, 0.5, 1.0)
 
-    def __init__(self, unet, alphas_cumprod, n: int = 64, seed: int = 0, n_show: int = 16, scale: int = 4):
+    def __init__(self, unet, alphas_cumprod, n: int = 64, seed: int = 0, n_show: int = 16, scale: int = 4,
+                 prefetch: bool = True):
+        import threading
+
         from .. import validate as v
 
         self.unet, self.abar = unet, getattr(alphas_cumprod, "alphas_cumprod", alphas_cumprod)
         self.n, self.seed = v.whole("n", n, 2, v.MAX_IMAGES), v.whole("seed", seed, 0, 2**32 - 1)
         self.n_show, self.scale, self.cache = min(n_show, n), scale, {}
+        self.prefetch, self._lock, self._worker, self._wanted = bool(prefetch), threading.Lock(), None, None
         self.steps = W.SelectionSlider(options=self.STEPS, value=10, description="DDIM steps",
                                        continuous_update=False, layout=W.Layout(width="360px"))
         self.eta = W.SelectionSlider(options=self.ETAS, value=0.0, description="η", continuous_update=False,
@@ -112,11 +121,42 @@ class DDIMExplorer(W.VBox):
         from ..digit_judge import judge_digits
 
         key = (int(steps), float(eta))
-        if key not in self.cache:
-            x = ddim_sample(self.unet, self.abar, self.n, key[0], key[1], torch.Generator().manual_seed(self.seed))
-            images = to_unit(x)
-            self.cache[key] = (images, judge_digits(images))
-        return self.cache[key]
+        with self._lock:                  # one setting at a time: a move waits for at most the one being made
+            if key not in self.cache:
+                x = ddim_sample(self.unet, self.abar, self.n, key[0], key[1], torch.Generator().manual_seed(self.seed))
+                images = to_unit(x)
+                self.cache[key] = (images, judge_digits(images))
+            return self.cache[key]
+
+    def neighbours(self) -> list[tuple[int, float]]:
+        """The settings one slider step away from the current one, nearest first, not yet computed."""
+        i, j = self.STEPS.index(self.steps.value), self.ETAS.index(self.eta.value)
+        near = [(self.STEPS[i + 1], self.ETAS[j]) if i + 1 < len(self.STEPS) else None,
+                (self.STEPS[i - 1], self.ETAS[j]) if i > 0 else None,
+                (self.STEPS[i], self.ETAS[j + 1]) if j + 1 < len(self.ETAS) else None,
+                (self.STEPS[i], self.ETAS[j - 1]) if j > 0 else None]
+        return [k for k in near if k is not None and k not in self.cache]
+
+    def _start_prefetch(self) -> None:
+        import threading
+
+        wanted = self._wanted = (self.steps.value, self.eta.value)
+
+        def work(keys):
+            for key in keys:
+                if self._wanted != wanted:    # the slider moved on: its own thread fetches its neighbours
+                    return
+                try:
+                    self.result(*key)
+                except Exception:             # never a traceback on the slide; a move computes it again
+                    return
+        self._worker = threading.Thread(target=work, args=(self.neighbours(),), daemon=True, name="ddim-prefetch")
+        self._worker.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Until the background computation of the neighbouring settings has finished (tests, scripts)."""
+        if self._worker is not None:
+            self._worker.join(timeout)
 
     def redraw(self) -> None:
         """Sample (or look up) the current setting, and show its first digits and its scores."""
@@ -128,10 +168,13 @@ class DDIMExplorer(W.VBox):
         self.label.value = (f"{self.steps.value} steps, η = {self.eta.value}: {calls} per digit<br>judge on {report.n} digits: confidence {report.confidence:.2f}, "
                             f"{report.classes_covered}/10 classes, Fréchet distance {report.frechet:.1f} "
                             "(lower is better)")
+        if self.prefetch:
+            self._start_prefetch()
 
 
-def ddim_explorer(unet, alphas_cumprod, n: int = 64, seed: int = 0) -> DDIMExplorer:
+def ddim_explorer(unet, alphas_cumprod, n: int = 64, seed: int = 0, prefetch: bool = True) -> DDIMExplorer:
     """Sliders over DDIM's number of steps and eta, with the digit judge's score live; returns the widget.
+    `prefetch`: compute the settings one slider step away in the background (DDIMExplorer).
 
     Example: ddim_explorer(models.load_pretrained("ddpm-digits").unet, noise.make_schedule("linear"))"""
-    return DDIMExplorer(unet, alphas_cumprod, n, seed)
+    return DDIMExplorer(unet, alphas_cumprod, n, seed, prefetch=prefetch)
