@@ -235,8 +235,6 @@ def object_word_spans(caption: str, scene, words: tuple = ("colour", "shape")) -
     unknown = set(words) - set(GROUNDABLE)
     if unknown:
         raise ValueError(f"object_word_spans can find {', '.join(GROUNDABLE)}; not {', '.join(sorted(unknown))}")
-    from .shapes import SIZE_WORDS as SCENE_SIZE_WORDS
-
     low, start, spans = caption.lower(), 0, []
     for obj in scene.objects:
         found = {}
@@ -245,8 +243,7 @@ def object_word_spans(caption: str, scene, words: tuple = ("colour", "shape")) -
                 hits = [m for m in [_place_pattern(obj.position).search(low, start)] if m]
             else:
                 options = {"colour": [obj.colour], "shape": SHAPE_WORDS.get(obj.shape, [obj.shape]),
-                           "size": SIZE_WORDS.get(obj.size, []) + [w for ws in SCENE_SIZE_WORDS.values()
-                                                                   for w in ws.get(obj.size, [])]}[what]
+                           "size": SIZE_WORDS.get(obj.size, [])}[what]    # the training grammars' size words
                 hits = [m for w in set(options) for m in [re.compile(rf"\b{re.escape(w)}\b").search(low, start)] if m]
             first = min(hits, key=lambda m: (m.start(), -m.end()), default=None)
             found[what] = None if first is None else first.span()
