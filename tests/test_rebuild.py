@@ -34,7 +34,8 @@ TEST_SIZED = {   # the data-size flags a test run shrinks (flag name as its log 
 SCRATCH = {"unet-shapes": ("cache", "snapshot"), "lcm-shapes": ("cache",)}   # folders under runs/ by default
 NOT_YET_REBUILT: set[str] = set()   # every shipped checkpoint is what its script's defaults make
 NOT_IN_SHIPPED_LOG = {   # flags the script gained after its shipped run; the log predates them (strict: see the test)
-    "unet-shapes": {"weak_step"},   # added as v3 shipped (79031bb); weak/ is the run's step-2,000 EMA, the default
+    "unet-shapes": {"weak_step", "ground_words"},   # added as v3 shipped (79031bb; weak/ is the step-2,000 EMA) and
+    # after it (3f8d5f8: which words are grounded; the default, colour and shape, is what v3 grounded)
 }
 RUN_ONLY = {"steps", "seconds", "resumed_at", "loss_every_100", "d_loss_every_100", "g_loss_every_100",
             "rank_weight_checksums", "machine", "device", "num_processes", "threads", "snapshots",
