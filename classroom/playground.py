@@ -235,6 +235,13 @@ def site_is_stale() -> bool:
     return any(not copy.exists() or copy.read_bytes() != source.read_bytes() for copy, source in copies.items())
 
 
+def port_taken(args) -> str:
+    """What to do when the port is in use (a `make class` or `make playground` still running, often)."""
+    return (f"Port {args.port} is already in use on this machine: is a `make class` or `make playground` still "
+            "running in another terminal? Ctrl-C there stops it; or choose another port: "
+            f"make class PORT={args.port + 1}" + (f" HOST={args.host}" if args.host != "127.0.0.1" else ""))
+
+
 def serve_site(args) -> None:
     """Build _site/playground.html if it is missing, then serve _site/ until Ctrl-C."""
     import http.server
@@ -248,8 +255,15 @@ def serve_site(args) -> None:
     http.server.ThreadingHTTPServer.daemon_threads = True
     http.server.ThreadingHTTPServer.allow_reuse_address = True
     family = __import__("socket").AF_INET6 if ":" in args.host else __import__("socket").AF_INET
-    server = type("Server", (http.server.ThreadingHTTPServer,), {"address_family": family})(
-        (args.host, args.port), site_handler(SITE))
+    try:
+        server = type("Server", (http.server.ThreadingHTTPServer,), {"address_family": family})(
+            (args.host, args.port), site_handler(SITE))
+    except OSError as e:
+        import errno
+
+        if e.errno != errno.EADDRINUSE:
+            raise
+        sys.exit(port_taken(args))
     print(where(args), flush=True)
     try:
         server.serve_forever()

@@ -134,6 +134,22 @@ def test_the_class_server_sends_files_and_nothing_outside_the_site(playground, t
         server.server_close()
 
 
+def test_make_class_on_a_port_in_use_says_so_without_a_traceback(playground, monkeypatch):
+    """A second `make class` (say with HOST=0.0.0.0 while the first still runs) found port 8866 taken and
+    ended in an OSError traceback in the 03/06 dress rehearsal; it now says what to do."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setattr(playground, "site_is_stale", lambda: False)
+        with pytest.raises(SystemExit) as ended:
+            playground.serve_site(playground.parse_args(["--in-browser", "--port", str(port)]))
+    said = str(ended.value.code)
+    assert f"Port {port} is already in use" in said and f"make class PORT={port + 1}" in said
+    assert "HOST" not in said
+    assert "HOST=0.0.0.0" in playground.port_taken(playground.parse_args(["--port", "8866", "--host", "0.0.0.0"]))
+
+
 def _listening(pid: int) -> list[tuple[str, int]]:
     import psutil
 
