@@ -44,6 +44,18 @@ def test_ddim_explorer_computes_the_neighbouring_settings_in_the_background(unet
     assert {(50, 0.0), (100, 0.5)} <= set(w.cache) and (100, 0.0) in w.cache
 
 
+def test_ddim_explorer_says_computing_and_stops_background_work_that_a_move_made_pointless(unet):
+    w = ddim_explorer(unet, make_schedule("linear"), n=8, seed=3, prefetch=False)
+    said = []
+    w.label.observe(lambda change: said.append(change["new"]), "value")
+    w.steps.value = 50                                                   # not computed yet: "computing" first
+    assert said[0].startswith("50 steps, η = 0.0: computing 8 digits") and said[-1].startswith("50 steps, η = 0.0: 50")
+    w.steps.value = 10                                                   # computed: straight to the result
+    assert not any("computing" in text for text in said[2:])
+    assert w.result(100, 0.0, stop=lambda: True) is None and (100, 0.0) not in w.cache   # stopped: nothing kept
+    assert w.result(100, 0.0, stop=lambda: False) is w.cache[(100, 0.0)]
+
+
 def test_ddim_explorer_refuses_a_batch_of_one(unet):
     with pytest.raises(ValueError, match="n must be"):
         DDIMExplorer(unet, make_schedule("linear"), n=1)

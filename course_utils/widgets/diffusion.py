@@ -83,14 +83,31 @@ def trajectory_explorer(record, n_show: int = 8) -> TrajectoryExplorer:
     return TrajectoryExplorer(record, n_show)
 
 
+class _Stopped(Exception):
+    """A background computation the slider's move made pointless."""
+
+
+class _Stoppable:
+    """The U-Net as ddim_sample uses it (config, device, a call), raising _Stopped when stop() is true."""
+
+    def __init__(self, unet, stop):
+        self.unet, self.stop, self.config, self.device = unet, stop, unet.config, unet.device
+
+    def __call__(self, *args, **kwargs):
+        if self.stop():
+            raise _Stopped
+        return self.unet(*args, **kwargs)
+
+
 class DDIMExplorer(W.VBox):
     """Sliders over the number of DDIM steps and eta: 64 digits from the same noise, and the judge's
     score of them, computed once per setting and cached (a setting seen before shows at once).
 
     With `prefetch` (the default), while the room looks at a setting, a background thread computes the
     settings one slider step away (more and fewer steps, the next eta), so that the next move usually
-    shows at once too. The pictures are the same either way: each setting starts from its own seeded
-    generator."""
+    shows at once too; a move to a setting not yet computed stops that work at its next network call
+    and says "computing" until its pictures are there. The pictures are the same either way: each
+    setting starts from its own seeded generator."""
 
     STEPS = (1, 2, 5, 10, 20, 50, 100)
     ETAS = (0.0, 0.5, 1.0)
@@ -115,15 +132,23 @@ class DDIMExplorer(W.VBox):
         super().__init__([side_by_side(self.image, W.VBox([self.steps, self.eta, self.label]))])
         self.redraw()
 
-    def result(self, steps: int, eta: float):
-        """(images (n, 1, H, W) in [0, 1], the judge's DigitReport) for one setting, cached."""
+    def result(self, steps: int, eta: float, stop=None):
+        """(images (n, 1, H, W) in [0, 1], the judge's DigitReport) for one setting, cached. With `stop`
+        (the background thread's), the computation gives up at the first network call after stop()
+        turns true, and returns None."""
         from ..diffusion import ddim_sample
         from ..digit_judge import judge_digits
 
         key = (int(steps), float(eta))
-        with self._lock:                  # one setting at a time: a move waits for at most the one being made
+        if key in self.cache:             # computed: no waiting for the background thread
+            return self.cache[key]
+        with self._lock:                  # one setting at a time; a move stops the background one (below)
             if key not in self.cache:
-                x = ddim_sample(self.unet, self.abar, self.n, key[0], key[1], torch.Generator().manual_seed(self.seed))
+                unet = self.unet if stop is None else _Stoppable(self.unet, stop)
+                try:
+                    x = ddim_sample(unet, self.abar, self.n, key[0], key[1], torch.Generator().manual_seed(self.seed))
+                except _Stopped:
+                    return None
                 images = to_unit(x)
                 self.cache[key] = (images, judge_digits(images))
             return self.cache[key]
@@ -142,16 +167,26 @@ class DDIMExplorer(W.VBox):
 
         wanted = self._wanted = (self.steps.value, self.eta.value)
 
+        def moved() -> bool:                  # the slider moved on: its own thread fetches its neighbours
+            return self._wanted != wanted
+
         def work(keys):
             for key in keys:
-                if self._wanted != wanted:    # the slider moved on: its own thread fetches its neighbours
-                    return
                 try:
-                    self.result(*key)
+                    if moved() or self.result(*key, stop=moved) is None:
+                        return
                 except Exception:             # never a traceback on the slide; a move computes it again
                     return
+        if self._worker is None:          # at exit, stop it first (torch aborts on a thread killed mid-call)
+            import atexit
+
+            atexit.register(self._stop_for_exit)
         self._worker = threading.Thread(target=work, args=(self.neighbours(),), daemon=True, name="ddim-prefetch")
         self._worker.start()
+
+    def _stop_for_exit(self) -> None:
+        self._wanted = ("exit",)
+        self.wait(10)
 
     def wait(self, timeout: float | None = None) -> None:
         """Until the background computation of the neighbouring settings has finished (tests, scripts)."""
@@ -162,7 +197,11 @@ class DDIMExplorer(W.VBox):
         """Sample (or look up) the current setting, and show its first digits and its scores."""
         from ..images import make_grid
 
-        images, report = self.result(self.steps.value, self.eta.value)
+        key = (self.steps.value, self.eta.value)
+        self._wanted = ("shown", key)     # a background computation stops at its next network call
+        if (int(key[0]), float(key[1])) not in self.cache:   # say so at once: 100 steps take seconds
+            self.label.value = f"{key[0]} steps, η = {key[1]}: computing {self.n} digits…"
+        images, report = self.result(*key)
         show(self.image, to_png(make_grid(images[: self.n_show], nrow=8), self.scale))
         calls = f"{self.steps.value} network call{'s' if self.steps.value > 1 else ''}"
         self.label.value = (f"{self.steps.value} steps, η = {self.eta.value}: {calls} per digit<br>judge on {report.n} digits: confidence {report.confidence:.2f}, "
