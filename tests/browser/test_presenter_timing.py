@@ -107,19 +107,20 @@ def touch(page, control: dict, cell_locator) -> None:
     """One interaction with the control, as a person would make it."""
     target = cell_locator.locator(".jp-OutputArea-output").nth(control["output"]).locator(control["selector"]).first
     target.scroll_into_view_if_needed()
-    if control["kind"] == "slider":
+    if control["kind"] == "slider":                # one step up, or down from the top (a slider drawn at its last value)
+        at_top = target.get_attribute("aria-valuenow") == target.get_attribute("aria-valuemax")
         target.focus()
-        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowLeft" if at_top else "ArrowRight")
     elif control["kind"] == "text":
         target.focus()
         page.keyboard.press("End")
-        page.keyboard.type(" ")                   # a changed prompt (a text box sends on Enter when changed)
-        page.keyboard.press("Enter")
+        page.keyboard.type(" and")                # a changed prompt (a text box sends on Enter when changed; a
+        page.keyboard.press("Enter")              # trailing space alone may change nothing that is shown)
     elif control["kind"] == "button":
         target.click()
-    else:
-        options = target.locator("option")
-        target.select_option(index=1 if options.count() > 1 else 0)
+    else:     # the next choice; select_option sends no key or mouse event, so the clock starts here
+        page.evaluate("() => { window.__firstResponse.t0 = performance.now(); }")
+        target.select_option(index=1)
 
 
 @pytest.mark.parametrize("lesson", chosen_lessons())
