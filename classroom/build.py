@@ -327,9 +327,34 @@ def solutions_as_notes(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<!\\)\$")
+
+
+def math_as_text(markdown: str) -> str:
+    """Each inline $...$ of `markdown` as Unicode text ("$\\bar\\alpha_t$" -> "α̅\\_t", escaped for
+    Markdown), with pylatexenc: reveal.js's speaker view shows the notes without MathJax, where raw
+    LaTeX read as "$\\bar\\alpha_t$" (the third 03/06 rehearsal)."""
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    to_text = LatexNodes2Text(math_mode="text")
+
+    def one(m: re.Match) -> str:
+        text = html.escape(to_text.latex_to_text(m.group(0)).strip(), quote=False)   # with its $: spacing kept
+        return re.sub(r"([\\_*`\[\]])", r"\\\1", text)
+    return _INLINE_MATH.sub(one, markdown)
+
+
+def notes_as_text(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The speaker notes' math as text (math_as_text); the slides keep theirs for MathJax."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and "speaker-notes" in cell.get("metadata", {}).get("tags", []):
+            cell.source = math_as_text(cell.source)
+    return nb
+
+
 def deck_notebook(name: str, instructor: bool = False) -> nbformat.NotebookNode:
     """A lesson ready for reveal.js, titled with its heading; `instructor`: with `solutions_as_notes`."""
-    nb = one_idea_per_slide(with_live_demo(executed(name), name))
+    nb = notes_as_text(one_idea_per_slide(with_live_demo(executed(name), name)))
     nb.metadata["title"] = f"{title(name)} ·" + (" instructor" if instructor else "")   # '... · slides'
     return solutions_as_notes(nb) if instructor else nb
 

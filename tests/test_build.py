@@ -56,6 +56,17 @@ def test_site_pages_and_public_decks_leave_out_solutions_and_their_outputs():
     assert "secret solution" in html(nb, "site", hidden=set()) and "solution's own output" in html(nb, "site", hidden=set())
 
 
+def test_the_speaker_notes_math_is_text_in_the_deck_and_the_slides_keep_theirs():
+    nb = lesson_like()
+    nb.cells[2].source += "\n- **Say:** $\\bar\\alpha_t$ falls from $t = 0 \\dots 999$; $a < b$."
+    nb.cells[1].source += "\n\nOn the slide: $\\bar\\alpha_t$."
+    deck = html(build.notes_as_text(nb), "slides")
+    notes = re.findall(r'<aside class="notes">(.*?)</aside>', deck, re.S)[0]
+    assert "α̅_t falls from t = 0 … 999; a &lt; b." in notes and "$" not in notes and "\\bar" not in notes
+    assert "$\\bar\\alpha_t$" in deck                             # the slide's own math stays for MathJax
+    assert build.math_as_text("costs \\$5, and $$x$$") == "costs \\$5, and $$x$$"   # no inline math: unchanged
+
+
 def test_the_instructor_deck_has_each_solution_in_its_slide_s_speaker_notes():
     deck = html(build.solutions_as_notes(lesson_like()), "slides", hidden=build.HIDDEN_TAGS["instructor"])
     notes = re.findall(r'<aside class="notes">(.*?)</aside>', deck, re.S)
