@@ -97,7 +97,10 @@ def test_presenter_theme_applies_only_while_presenting_and_scales(deck):
     size = """() => ({prose: parseFloat(getComputedStyle(document.querySelector('.jp-MarkdownOutput p')).fontSize),
                       code: parseFloat(getComputedStyle(document.querySelector('.jp-CodeCell .cm-content')).fontSize)})"""
     assert page.evaluate(size) == {"prose": 14, "code": 13}            # the notebook view: JupyterLab's sizes
+    breaks = "() => getComputedStyle(document.querySelector('.jp-OutputArea-output pre')).wordBreak"
+    assert page.evaluate(breaks) == "break-all"                        # JupyterLab's: a printed line breaks anywhere
     overflow.start_slideshow(page, 0)
+    assert page.evaluate(breaks) == "normal"                           # presenting: between words
     shot(page, "present-02-theme-1366x768")
     at_1366 = page.evaluate(size)
     assert abs(at_1366["prose"] - 24) <= 0.5 and abs(at_1366["code"] - 20) <= 0.5, at_1366
@@ -113,6 +116,7 @@ def test_presenter_theme_applies_only_while_presenting_and_scales(deck):
     assert width["cell"] >= 0.85 * width["window"], width             # the slide uses the width
     overflow.stop_slideshow(page)
     assert page.evaluate(size) == {"prose": 14, "code": 13}
+    assert page.evaluate(breaks) == "break-all"
 
 
 def test_a_click_on_code_then_space_edits_nothing(deck):
