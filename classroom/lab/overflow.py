@@ -8,9 +8,9 @@
 It starts JupyterLab as `make present` does (classroom/lab/launch.py: the presenter theme included) on a
 temporary copy of each lesson, opens it in Chromium, starts the slideshow (jupyterlab-slideshow) and
 pages through it with the slideshow's own command, measuring each slide: the cells it shows, all its
-fragments included. A slide whose cells are taller than the window (or wider: a horizontal scrollbar, or a code
-line cut off at the cell's right edge) is listed with its number, the index of its first cell in the notebook, and
-its heading.
+fragments included. A slide whose cells are taller than the window (or wider: a horizontal scrollbar, a code
+line or an equation cut off at the cell's right edge) is listed with its number, the index of its first cell
+in the notebook, and its heading.
 
 The slides need their outputs: each code cell takes the outputs of the cell with the same source in
 build/executed/ (the site build's executed copies, `make site`), so the lesson is not re-run. A code
@@ -56,7 +56,9 @@ MEASURE = """() => {
     height: Math.round(Math.max(...boxes.map(b => b.bottom)) - Math.min(...boxes.map(b => b.top))),
     scroll_height: nb.node.scrollHeight, client_height: nb.node.clientHeight,
     scroll_width: nb.node.scrollWidth, client_width: nb.node.clientWidth,
-    clipped: cells.some(([c]) => [...c.node.querySelectorAll('.cm-scroller')].some(e => e.scrollWidth > e.clientWidth + 1)),
+    clipped: cells.some(([c]) => [...c.node.querySelectorAll('.cm-scroller')].some(e => e.scrollWidth > e.clientWidth + 1)
+      || [...c.node.querySelectorAll('mjx-container, mjx-container > mjx-math')].some(e => e.scrollWidth > e.clientWidth + 1
+           || e.getBoundingClientRect().right > c.node.getBoundingClientRect().right + 1)),
     heading: heading ? heading.textContent.replace(/¶$/, '').trim()
                      : first.model.sharedModel.getSource().split('\\n')[0].slice(0, 80),
   };
@@ -86,7 +88,7 @@ class Slide:
 
     def __str__(self) -> str:
         what = [f"{self.height} px tall > {self.screen[1]}"] if self.too_tall else []
-        what += ["wider than the screen (or a code line cut off)"] if self.too_wide else []
+        what += ["wider than the screen (or a code line or an equation cut off)"] if self.too_wide else []
         return f"slide {self.number:2d} (cell {self.cells[0]:3d}) {self.heading[:60]!r}: {', '.join(what)}"
 
 

@@ -153,3 +153,23 @@ def test_escape_in_a_text_box_stays_in_the_slideshow(deck, cell, kind):
     assert page.evaluate("() => jupyterapp.shell.currentWidget.content.activeCellIndex") == cell
     overflow.stop_slideshow(page)
     assert page.errors == []
+
+
+def test_the_live_lister_sees_an_equation_cut_off_at_the_right(deck):
+    """Negative control of classroom/lab/overflow.py's cut-off check: the last slide with a short display
+    equation measures as fitting; with one wider than the slide, as cut off (the third rehearsal saw such
+    an equation by eye, which the lister missed). Last in this file: it leaves that cell changed."""
+    page = deck
+    end = len(DECK["cells"]) - 1
+    for n_terms, cut in ((3, False), (60, True)):
+        equation = "$$" + " + ".join(f"x_{{{i}}}" for i in range(n_terms)) + "$$"
+        page.evaluate("([i, s]) => { const nb = jupyterapp.shell.currentWidget.content; "
+                      "nb.widgets[i].model.sharedModel.setSource(s); nb.activeCellIndex = i; }",
+                      [end, "## The end\n\n" + equation])
+        page.evaluate("() => jupyterapp.commands.execute('notebook:run-cell')")
+        page.locator(".jp-Notebook .jp-Cell").nth(end).locator("mjx-container").wait_for()
+        overflow.start_slideshow(page, end)
+        shot(page, f"present-06-equation-of-{n_terms}-terms")
+        measured = page.evaluate(overflow.MEASURE)
+        overflow.stop_slideshow(page)
+        assert measured["clipped"] == cut, (n_terms, measured)
