@@ -1,5 +1,5 @@
-"""Which slides of the static decks are taller than the screen, or cut code off at the right: each deck
-opened in Chromium at 1366x768 and 1920x1080, every slide shown in turn and measured.
+"""Which slides of the static decks are taller than the screen, or cut code or an equation off at the
+right: each deck opened in Chromium at 1366x768 and 1920x1080, every slide shown in turn and measured.
 
     python classroom/build.py overflow [--only 03 06]     # prints each overflowing slide; exit 1 if any
 
@@ -34,6 +34,15 @@ MEASURE = """async () => {
     for (const pre of s.querySelectorAll(".jp-InputArea-editor pre")) {       // code cut off at the right
       if (pre.scrollWidth > pre.clientWidth + 2) {
         cut.push({slide: k + 1, h: at.h, v: at.v || 0, line: pre.innerText.split("\\n").find(l => l.length > 60) || ""});
+        break;
+      }
+    }
+    // An equation past the right edge by more than a sliver (MathJax breaks a long sum over lines by itself;
+    // a matrix or a wide fraction it cannot): any of its boxes ends 12 px (screen) or more beyond the slide's.
+    const right = s.getBoundingClientRect().right;
+    for (const m of s.querySelectorAll(".MJXc-display, .MathJax_Display, mjx-container")) {
+      if ([m, ...m.querySelectorAll("*")].some(e => e.getBoundingClientRect().right > right + 12)) {
+        cut.push({slide: k + 1, h: at.h, v: at.v || 0, line: "math: " + m.textContent.slice(0, 60)});
         break;
       }
     }
@@ -90,9 +99,9 @@ def main(only: list[str] | None = None, site: Path = SITE) -> int:
                     r = measure(page, f"{url}/slides/{deck.name}")
                     found += len(r["over"]) + len(r["cut"])
                     print(f"{deck.name.removesuffix('.slides.html')} at {w}x{h}: {len(r['over'])} of {r['total']} "
-                          f"slides taller than the screen, {len(r['cut'])} with code cut off at the right")
+                          f"slides taller than the screen, {len(r['cut'])} with code or an equation cut off at the right")
                     for c in r["cut"]:
-                        print(f"  slide {c['slide']} (#/{c['h']}/{c['v']}): code cut off, {c['line'][:70]!r}")
+                        print(f"  slide {c['slide']} (#/{c['h']}/{c['v']}): cut off at the right, {c['line'][:70]!r}")
                     for o in r["over"]:
                         print(f"  slide {o['slide']} (#/{o['h']}/{o['v']}): {o['height'] / r['height']:.2f} screens, "
                               f"{o['heading']!r}")
