@@ -57,8 +57,8 @@ MEASURE = """() => {
     scroll_height: nb.node.scrollHeight, client_height: nb.node.clientHeight,
     scroll_width: nb.node.scrollWidth, client_width: nb.node.clientWidth,
     clipped: cells.some(([c]) => [...c.node.querySelectorAll('.cm-scroller')].some(e => e.scrollWidth > e.clientWidth + 1)
-      || [...c.node.querySelectorAll('mjx-container, mjx-container > mjx-math')].some(e => e.scrollWidth > e.clientWidth + 1
-           || e.getBoundingClientRect().right > c.node.getBoundingClientRect().right + 1)),
+      || [...c.node.querySelectorAll('mjx-container, mjx-container > mjx-math')]      // an equation past the edge
+           .some(e => e.getBoundingClientRect().right > c.node.getBoundingClientRect().right + 2)),
     heading: heading ? heading.textContent.replace(/¶$/, '').trim()
                      : first.model.sharedModel.getSource().split('\\n')[0].slice(0, 80),
   };
