@@ -320,7 +320,8 @@ def solutions_as_notes(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             code = re.sub(r"^%%solution[^\n]*\n", "", cell.source)          # the magic line: not for the room
             # the speaker view has no style sheet of ours: wrap long lines in the element itself
             note = nbformat.v4.new_markdown_cell(
-                '**Solution** (speaker view only)\n\n<pre style="white-space: pre-wrap; font-size: 0.8em">'
+                '**Solution** (speaker view only)\n\n'
+                '<pre style="white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.8em">'
                 f"{html.escape(code)}</pre>")
             note.metadata = {"slideshow": {"slide_type": "notes"}, "tags": ["speaker-notes"]}
             nb.cells[i] = note
