@@ -31,7 +31,7 @@ MEASURE = """async () => {
     const s = slides[k], at = R.getIndices(s);
     R.slide(at.h, at.v || 0);
     await frame(); await idle(); await frame();
-    for (const pre of s.querySelectorAll(".jp-InputArea-editor pre")) {       // code cut off at the right
+    for (const pre of s.querySelectorAll(".jp-InputArea-editor pre, .jp-RenderedText pre")) {   // code or output cut off
       if (pre.scrollWidth > pre.clientWidth + 2) {
         cut.push({slide: k + 1, h: at.h, v: at.v || 0, line: pre.innerText.split("\\n").find(l => l.length > 60) || ""});
         break;
