@@ -198,9 +198,15 @@ class LiveRun(NamedTuple):
 
 def live_training(step_fn: Callable[[int], float], seconds: float, max_steps: int | None = None,
                   desc: str = "live demo", then: str = "the lesson continues with the shipped checkpoint",
-                  clock: Callable[[], float] = time.perf_counter) -> LiveRun:
+                  clock: Callable[[], float] = time.perf_counter, threads: int | str | None = "auto") -> LiveRun:
     """Run step_fn(step) -> loss until `seconds` of wall time are used (or `max_steps` are done),
     with a progress bar over the time; returns a LiveRun. No step starts after the time is up.
+
+    threads: torch's threads while the demo trains, put back afterwards (None leaves them as they are).
+    "auto": 1 in presenter mode (COURSE_FAST=1), torch's own otherwise. On a 2-core machine lesson 03's
+    presenter-mode step trained 164 and 163 steps in 15 s on 1 thread against 234 and 234 on 2 when the
+    machine was quiet, but 149 and 158 against 14 and 32 beside a busy program (benchmarks/bench_live_demo.py,
+    side by side in one run): in front of a class the demo must not depend on what else the laptop does.
 
     Interrupting the kernel (the stop button, or I I) ends the demo cleanly: a message instead
     of a KeyboardInterrupt traceback, and the cell (and Run All) carries on. The step that was
@@ -214,6 +220,16 @@ def live_training(step_fn: Callable[[int], float], seconds: float, max_steps: in
         max_steps = validate.whole("max_steps", max_steps, 1, 10**7)
     if not callable(step_fn):
         raise TypeError(f"step_fn must be a function step -> loss, got {type(step_fn).__name__}")
+    if threads == "auto":
+        from .paths import is_fast
+
+        threads = 1 if is_fast() else None
+    if threads is not None:
+        threads = validate.whole("threads", threads, 1, 1024,
+                                 hint='torch threads for the demo, e.g. threads=1; None keeps torch\'s; "auto"')
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
     losses: list[float] = []
     start = clock()
     stopped_by = "steps"
@@ -231,6 +247,7 @@ def live_training(step_fn: Callable[[int], float], seconds: float, max_steps: in
     finally:
         bar.n = min(clock() - start, seconds)
         bar.close()
+        torch.set_num_threads(before)
     run = LiveRun(losses, len(losses), clock() - start, stopped_by)
     why = {"time": f"time is up ({seconds:g} s)", "steps": f"all {max_steps} steps done",
            "interrupt": "stopped by you (interrupt)"}[stopped_by]

@@ -372,3 +372,51 @@ def test_ema_moves_to_the_models_device():
     before = ema.shadow["weight"]
     assert ema.to("cpu").shadow["weight"] is before
     assert {v.device.type for v in ema.to("meta").shadow.values()} == {"meta"}
+
+
+@pytest.fixture
+def two_threads():
+    """torch on 2 threads during the test (so that 1 can be told from it), as it was afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_live_training_trains_on_one_thread_in_presenter_mode_and_puts_torch_back(two_threads, monkeypatch, capsys):
+    from course_utils.train import live_training
+
+    seen = []
+    monkeypatch.setenv("COURSE_FAST", "1")
+    run = live_training(lambda i: seen.append(torch.get_num_threads()) or 0.0, seconds=60, max_steps=3)
+    assert run.steps == 3 and seen == [1, 1, 1]
+    assert torch.get_num_threads() == 2
+    monkeypatch.setenv("COURSE_FAST", "0")                 # a student's full run: torch's own threads
+    live_training(lambda i: seen.append(torch.get_num_threads()) or 0.0, seconds=60, max_steps=1)
+    assert seen[-1] == 2
+
+
+def test_live_training_puts_the_threads_back_after_an_interrupt_too(two_threads, capsys):
+    from course_utils.train import live_training
+
+    def step(i):
+        raise KeyboardInterrupt
+
+    assert live_training(step, seconds=60, threads=1).stopped_by == "interrupt"
+    assert torch.get_num_threads() == 2
+
+
+def test_live_training_threads_none_leaves_torch_as_it_is(two_threads, capsys):
+    from course_utils.train import live_training
+
+    seen = []
+    live_training(lambda i: seen.append(torch.get_num_threads()) or 0.0, seconds=60, max_steps=1, threads=None)
+    assert seen == [2]
+
+
+@pytest.mark.parametrize("bad", [0, 2.5, "one", True, "Auto"])
+def test_live_training_says_what_threads_takes(bad):
+    from course_utils.train import live_training
+
+    with pytest.raises((TypeError, ValueError), match="threads"):
+        live_training(lambda i: 0.0, seconds=1, threads=bad)
