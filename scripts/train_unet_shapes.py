@@ -4,6 +4,8 @@
     torchrun --nproc_per_node 2 scripts/train_unet_shapes.py ...          # 2 CPU processes, gradients synchronised
     accelerate launch scripts/train_unet_shapes.py ...                    # several GPUs
     python scripts/train_unet_shapes.py ... --resume --steps N            # go on from --state, up to step N
+    python scripts/train_unet_shapes.py ... --restart-from assets/in_progress/unet-shapes-v4   # state lost: write one
+                                                                          # from the committed snapshot, then --resume
     python scripts/train_unet_shapes.py --steps 3 --scenes 64 --out /tmp/unet/out --state /tmp/unet/state.safetensors \\
         --cache /tmp/unet/cache --snapshot /tmp/unet/snapshot          # a smoke run (CONTRIBUTING.md, "Smoke runs")
 
@@ -268,6 +270,34 @@ def _resumed_step(args) -> int:
         return int(json.loads(f.metadata()[STATE_KEY])["step"])
 
 
+def restart_state(args) -> int:
+    """Write --state from a float16 snapshot folder (--restart-from) when a machine has lost the run's own
+    state: the snapshot's EMA weights become both the weights and the EMA, and the optimiser starts
+    afresh (its moments are never kept in git) at the snapshot's step, so that `--resume` goes on from
+    there on the same learning-rate schedule, data draws and dev curve. Returns that step."""
+    from diffusers import UNet2DConditionModel
+
+    from course_utils.train import EMA, _optimizer, save_training_state
+
+    snap = args.restart_from
+    if not (snap / "curve.json").exists() or not (snap / "config.json").exists():
+        raise SystemExit(f"--restart-from {snap}: not a snapshot folder (it needs config.json, the weights and "
+                         "curve.json, as --snapshot writes them)")
+    if args.state.exists():
+        raise SystemExit(f"--restart-from: {args.state} exists; go on from it with --resume instead (it keeps the "
+                         "optimiser's moments)")
+    record = json.loads((snap / "curve.json").read_text())
+    step = int(record.get("weights_step") or record["curve"][-1]["step"])
+    unet = UNet2DConditionModel.from_pretrained(snap, use_safetensors=True).float()
+    save_training_state(args.state, unet, _optimizer(unet, "adamw", args.lr, 0.01, (0.9, 0.999)), step,
+                        EMA(unet, args.ema), extra={"seconds": float(record.get("seconds", 0.0)),
+                                                    "restarted_from": str(snap)})
+    args.snapshot.mkdir(parents=True, exist_ok=True)
+    if not (args.snapshot / "curve.json").exists():                 # the dev curve goes on where it stopped
+        shutil.copy(snap / "curve.json", args.snapshot / "curve.json")
+    return step
+
+
 def _ground_words(text: str) -> str:
     words = [w.strip() for w in text.split(",") if w.strip()]
     wrong = [w for w in words if w not in captions.GROUNDABLE]
@@ -324,6 +354,10 @@ def parser():
     p.add_argument("--out", type=Path, default=CHECKPOINTS / "unet-shapes")
     p.add_argument("--state", type=Path, default=ROOT / "runs" / "unet-shapes" / "state.safetensors")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--restart-from", type=Path, default=None, metavar="SNAPSHOT",
+                   help="write --state from this float16 snapshot folder (e.g. assets/in_progress/<run>, committed at "
+                        "the end of a sitting) and stop; then go on with --resume. For a machine that lost the run's "
+                        "state: the optimiser starts afresh at the snapshot's step")
     p.add_argument("--unet-config", type=json.loads, default={}, help="JSON overrides of the U-Net config")
     return p
 
@@ -334,6 +368,10 @@ def main(argv=None):
         raise SystemExit(f"--batch-size must be even with --pairs (both scenes of a pair share a batch), got {args.batch_size}")
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.restart_from is not None:
+        step = restart_state(args)
+        print(f"wrote {args.state} at step {step} from {args.restart_from} (a fresh optimiser); go on with --resume")
+        return
     torch.manual_seed(args.seed)
     start = _resumed_step(args)
     late = args.intensify > 0
@@ -375,7 +413,7 @@ def main(argv=None):
 
         unet.load_state_dict(UNet2DConditionModel.from_pretrained(args.init, use_safetensors=True).float().state_dict())
     settings = {k_: (str(v) if isinstance(v, Path) else v) for k_, v in vars(args).items()
-                if k_ not in ("resume", "out", "state", "snapshot", "cache", "prep_workers")}
+                if k_ not in ("resume", "restart_from", "out", "state", "snapshot", "cache", "prep_workers")}
     settings["caption_dropout"] = CAPTION_DROPOUT
     if args.init is not None and (args.init / "training_log.json").exists():  # the run it started from
         settings["init_training_log"] = json.loads((args.init / "training_log.json").read_text())

@@ -151,3 +151,41 @@ def test_v3_data_encoded_in_worker_processes_are_the_same():
     assert [t.shape[0] for t in one] == [24, 24, 12, 12]
     assert all(torch.equal(a, b) for a, b in zip(one, two))
     assert one[1].max() >= 1          # some token names the second object: the labels are not all empty
+
+
+def test_v3_script_restarts_from_a_committed_snapshot_when_the_state_is_lost(tmp_path):
+    """--restart-from: a machine that lost runs/ goes on from the float16 snapshot in git, at its step,
+    with a fresh optimiser; it refuses when the run's own state is still there (that one keeps the moments)."""
+    import json
+
+    from safetensors.torch import load_file
+
+    from course_utils.train import EMA, _optimizer, resume, warmup_cosine
+
+    script = _script()
+    torch.manual_seed(0)
+    unet = make_unet(block_out_channels=(32, 32), attention_head_dim=8)
+    snap = tmp_path / "in_progress"
+    unet.to(torch.float16).save_pretrained(snap, safe_serialization=True)
+    curve = [{"step": 4000, "rows": []}, {"step": 6000, "rows": []}]
+    (snap / "curve.json").write_text(json.dumps({"settings": {}, "curve": curve, "seconds": 1234.5}))
+    state, new_snap = tmp_path / "runs" / "state.safetensors", tmp_path / "runs" / "snapshot"
+    args = ["--restart-from", str(snap), "--state", str(state), "--snapshot", str(new_snap)]
+    script.main(args)
+
+    tensors = load_file(str(state))
+    assert not any(k.startswith("opt.") for k in tensors)                       # a fresh optimiser
+    fresh = make_unet(block_out_channels=(32, 32), attention_head_dim=8)
+    opt, ema = _optimizer(fresh, "adamw", 5e-4, 0.01, (0.9, 0.999)), EMA(fresh, 0.999)
+    sched = warmup_cosine(opt, 500, 32000, 0.0, 22500)
+    step, extra = resume(state, fresh, opt, sched, ema)
+    assert step == 6000 and extra["seconds"] == 1234.5 and extra["restarted_from"] == str(snap)
+    for k, v in unet.state_dict().items():                                      # the snapshot's weights, as float32
+        assert torch.equal(fresh.state_dict()[k], v.float()) and torch.equal(ema.shadow[k], v.float())
+    assert opt.param_groups[0]["lr"] == pytest.approx(5e-4)                     # the schedule's rate at step 6,000
+    assert json.loads((new_snap / "curve.json").read_text())["curve"] == curve   # the dev curve goes on
+
+    with pytest.raises(SystemExit, match="--resume"):                          # the run's own state is there
+        script.main(args)
+    with pytest.raises(SystemExit, match="not a snapshot"):
+        script.main(["--restart-from", str(tmp_path), "--state", str(tmp_path / "other.safetensors")])
