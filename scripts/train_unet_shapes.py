@@ -195,14 +195,29 @@ def prepared_data(args, intensify: float = 0.0):
             "contexts": text["contexts"], "objects": text["objects"].long()}, null
 
 
+def per_process_batch(args) -> int:
+    """Each process's share of --batch-size (the whole batch): torchrun and accelerate launch say how many
+    processes there are in WORLD_SIZE. A share must be whole, and even with --pairs."""
+    import os
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    share = args.batch_size // world
+    if share * world != args.batch_size or share < 1:
+        raise SystemExit(f"--batch-size {args.batch_size} (the whole batch) does not split evenly over {world} processes")
+    if args.pairs and share % 2:
+        raise SystemExit(f"--batch-size must give each of the {world} process(es) an even share with --pairs (both "
+                         f"scenes of a pair share a batch), got {args.batch_size}")
+    return share
+
+
 def make_draw(d: dict, null: torch.Tensor, args, late_text=None):
     """draw(gen, step) -> one batch (latents, contexts, token objects, masks) for train.fit. From step
     --intensify-from on, the captions are the intensified ones: `late_text()` gives their tensors (loaded
     once, when first needed; the earlier captions' tensors are dropped then)."""
     k = args.captions_per_scene
+    B = per_process_batch(args)
 
     def draw(gen, step):
-        B = args.batch_size
         if late_text is not None and step >= args.intensify_from and not d.get("late"):
             d.update(late_text(), late=True)
         if args.pairs:                                                                   # both scenes of B/2 pairs
@@ -310,7 +325,8 @@ def _ground_words(text: str) -> str:
 def parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=32000)
-    p.add_argument("--batch-size", type=int, default=64, help="per process; scenes come in pairs, so it must be even")
+    p.add_argument("--batch-size", type=int, default=64, help="the whole batch, split evenly over the processes (torchrun --nproc_per_node 2: half each); "
+                        "scenes come in pairs, so each share must be even")
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--lr-floor", type=float, default=0.0,
                    help="cosine decay to this share of --lr at --steps; 1 keeps it constant, so a run can be extended")
@@ -364,8 +380,7 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    if args.pairs and args.batch_size % 2:
-        raise SystemExit(f"--batch-size must be even with --pairs (both scenes of a pair share a batch), got {args.batch_size}")
+    per_process_batch(args)                                  # refuses a batch that does not split as it must
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.restart_from is not None:

@@ -121,10 +121,19 @@ def test_v3_script_trains_with_pairs_and_grounding_measures_its_dev_set_and_repe
     assert (tmp_path / "snap" / weights).exists()
 
 
-def test_v3_script_refuses_an_odd_batch_with_pairs():
+def test_v3_script_refuses_an_odd_batch_with_pairs(monkeypatch):
     script = _script()
     with pytest.raises(SystemExit, match="even"):
         script.main(["--batch-size", "5"])
+    # --batch-size is the whole batch: under torchrun --nproc_per_node 2 each process draws half of it
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert script.per_process_batch(script.parser().parse_args(["--batch-size", "64"])) == 32
+    with pytest.raises(SystemExit, match="even share"):                         # 2 x 15: a pair would be split
+        script.main(["--batch-size", "30"])
+    with pytest.raises(SystemExit, match="split evenly"):
+        script.main(["--batch-size", "9", "--no-pairs"])
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert script.per_process_batch(script.parser().parse_args(["--batch-size", "30"])) == 30
 
 
 def test_v3_data_encoded_in_worker_processes_are_the_same():
