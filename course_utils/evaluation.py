@@ -393,7 +393,7 @@ def evaluate_lora_high_guidance(guidance: float = 5.0, n_select: int = 100, n: i
 
 
 # ---------------------------------------------------------------------------------------------
-# unet-shapes v3's card: settings chosen on the selection set, reported on the report set.
+# unet-shapes' card (v3 on): settings chosen on the selection set, reported on the report set.
 
 GUIDANCES = (2.0, 3.0, 5.0, 7.5)
 LEVERS = {   # the sampling levers of course_utils.guidance, each with the settings tried on the selection set
@@ -498,7 +498,7 @@ def remeasure_levers(metrics: dict, kinds, unet_folder=None, vae_folder=None) ->
 def evaluate_text_to_image(unet_folder=None, vae_folder=None, weak_folder=None, compare_with=None,
                            n: int = 300, n_two: int = 200, n_select: int = 150, levers=None,
                            guidances=GUIDANCES, history=()) -> dict:
-    """unet-shapes v3's card measurement. 1. On the selection set: every guidance lever at every w
+    """unet-shapes' card measurement (v3 on). 1. On the selection set: every guidance lever at every w
     (choose_lever), which picks the lever and the plain-CFG w used below. 2. On the report set: plain
     CFG and the chosen lever at every w (n one-object held-out prompts), free-form prompts and two
     objects (n_two) at w = 2 and 5, steps 10 and 50 at the chosen w; every rate with its Wilson
