@@ -94,7 +94,7 @@ def shapes_pair(seed: int, index: int, two_object_fraction: float = 0.5, wording
                 jitter: bool = True) -> list[sw.Scene]:
     """Pair number `index` of stream `seed`: [scene, partner], where the partner differs where
     the words matter (two objects: colours or shapes exchanged; one object: one attribute
-    changed; shapes.partner_scene). unet-shapes v3 trains on such pairs, both in the same batch.
+    changed; shapes.partner_scene). unet-shapes v3 and v4 train on such pairs, both in the same batch.
 
     Example: a, b = shapes_pair(0, 5, 1.0); a.caption, b.caption"""
     scene = shapes_scene(seed, index, two_object_fraction, wording, jitter)

@@ -223,15 +223,22 @@ def evaluate_vae(n: int = 1000, seed: int = 2024) -> dict:
 def evaluate_unet_shapes(n: int = 300, n_two: int = 200, n_select: int = 150, compare_with=None) -> dict:
     """The registry's measurement of the shipped unet-shapes (its card): evaluate_text_to_image on the
     shipped U-Net and VAE, autoguidance guiding away from <unet-shapes>/weak (the EMA weights of step
-    2,000 of the same run, which scripts/train_unet_shapes.py keeps), and the version before it
-    (<unet-shapes>/previous/unet on previous/vae, kept for lesson 06) on the same prompts. compare_with:
-    another older U-Net folder, or (U-Net folder, the VAE folder it was trained on), instead."""
+    2,000 of the same run, which scripts/train_unet_shapes.py keeps), the version kept for lesson 06
+    (<unet-shapes>/previous/unet on previous/vae: v2, without the grounding loss) and the version just
+    before this one (<unet-shapes>/previous/v3-unet, on the shipped vae-shapes it was trained on), all on
+    the same prompts. compare_with: another older U-Net folder, or (U-Net folder, the VAE folder it was
+    trained on), instead of v2."""
     folder = checkpoint_dir("unet-shapes")
     weak, previous = folder / "weak", folder / "previous"
     if compare_with is None and (previous / "unet" / "config.json").exists():
         compare_with = (previous / "unet", previous / "vae")
-    return evaluate_text_to_image(folder, checkpoint_dir("vae-shapes"),
-                                  weak if (weak / "config.json").exists() else None, compare_with, n, n_two, n_select)
+    history = tuple((label, previous / sub, checkpoint_dir("vae-shapes")) for label, sub in HISTORY
+                    if (previous / sub / "config.json").exists())
+    return evaluate_text_to_image(folder, checkpoint_dir("vae-shapes"), weak if (weak / "config.json").exists() else None,
+                                  compare_with, n, n_two, n_select, history=history)
+
+
+HISTORY = (("v3", "v3-unet"),)   # older unet-shapes versions kept under previous/ (on today's vae-shapes) for the card
 
 
 def evaluate_lcm(n: int = 300, n_two: int = 200) -> dict:
@@ -386,7 +393,7 @@ def evaluate_lora_high_guidance(guidance: float = 5.0, n_select: int = 100, n: i
 
 
 # ---------------------------------------------------------------------------------------------
-# unet-shapes v3's card: settings chosen on the selection set, reported on the report set.
+# unet-shapes' card (v3 on): settings chosen on the selection set, reported on the report set.
 
 GUIDANCES = (2.0, 3.0, 5.0, 7.5)
 LEVERS = {   # the sampling levers of course_utils.guidance, each with the settings tried on the selection set
@@ -490,14 +497,16 @@ def remeasure_levers(metrics: dict, kinds, unet_folder=None, vae_folder=None) ->
 
 def evaluate_text_to_image(unet_folder=None, vae_folder=None, weak_folder=None, compare_with=None,
                            n: int = 300, n_two: int = 200, n_select: int = 150, levers=None,
-                           guidances=GUIDANCES) -> dict:
-    """unet-shapes v3's card measurement. 1. On the selection set: every guidance lever at every w
+                           guidances=GUIDANCES, history=()) -> dict:
+    """unet-shapes' card measurement (v3 on). 1. On the selection set: every guidance lever at every w
     (choose_lever), which picks the lever and the plain-CFG w used below. 2. On the report set: plain
     CFG and the chosen lever at every w (n one-object held-out prompts), free-form prompts and two
     objects (n_two) at w = 2 and 5, steps 10 and 50 at the chosen w; every rate with its Wilson
     interval, and the lever against plain CFG by McNemar on the same prompts. 3. With compare_with
     (an older U-Net folder, e.g. v2, on the VAE it was trained on: compare_with=(unet, vae)), the
-    older model on the same report prompts at w = 2, with McNemar against this one."""
+    older model on the same report prompts at w = 2, with McNemar against this one ('previous').
+    4. history: more older versions, (label, U-Net folder, VAE folder or None) each, measured the same
+    way; their rows go to 'history' and their McNemar tests to 'paired' with 'b' their label."""
     from .models.unet_shapes import load as load_unet
 
     pipe = text_to_image_pipeline(unet_folder, vae_folder)
@@ -526,20 +535,20 @@ def evaluate_text_to_image(unet_folder=None, vae_folder=None, weak_folder=None, 
                 key = "both_objects" if what == "two objects" else "all"
                 paired.append({"set": what, "guidance": w, "key": key, "a": lever, "b": "cfg"} | compare(got[lever], got["cfg"], key))
     rows += [row("single", single, "cfg", best_w, num_inference_steps=k) for k in (10, 50)]
+    mine = {(r["set"], r["guidance"]): r for r in rows if r["lever"] == "cfg" and r["steps"] == 25}
+    sets = (("single", single), ("free-form", free), ("two objects", two))
     previous = None
     if compare_with is not None:
         old_unet, old_vae = compare_with if isinstance(compare_with, (tuple, list)) else (compare_with, None)
-        old = text_to_image_pipeline(old_unet, old_vae)
-        mine = {(r["set"], r["guidance"]): r for r in rows if r["lever"] == "cfg" and r["steps"] == 25}
-        prev_rows = []
-        for what, scenes in (("single", single), ("free-form", free), ("two objects", two)):
-            r = measure(old, scenes, guidance_scale=2.0, num_inference_steps=25)
-            r = {"set": what, "lever": "cfg", "guidance": 2.0, "steps": 25} | r
-            key = "both_objects" if what == "two objects" else "all"
-            paired.append({"set": what, "guidance": 2.0, "key": key, "a": "this", "b": "previous"} |
-                          compare(mine[(what, 2.0)], r, key))
-            prev_rows.append(_public(r))
+        prev_rows, prev_paired = _older_model(old_unet, old_vae, "previous", mine, sets)
+        paired += prev_paired
         previous = {"unet": str(old_unet), "vae": str(old_vae) if old_vae else None, "rows": prev_rows}
+    earlier = []
+    for label, old_unet, old_vae in history:
+        old_rows, old_paired = _older_model(old_unet, old_vae, label, mine, sets)
+        paired += old_paired
+        earlier.append({"version": label, "unet": str(old_unet), "vae": str(old_vae) if old_vae else None,
+                        "rows": old_rows})
     unet_file = Path(unet_folder) if unet_folder else checkpoint_dir("unet-shapes")
     return {"n": n, "n_two": n_two, "n_select": n_select, "seeds": SEEDS, "guidances": list(guidances),
             "selection": {"rows": [_selection_row(r) for r in choice["rows"]], "scores": choice["scores"]},
@@ -549,7 +558,22 @@ def evaluate_text_to_image(unet_folder=None, vae_folder=None, weak_folder=None, 
             "file_mb": round((unet_file / "diffusion_pytorch_model.safetensors").stat().st_size / 1e6, 1),
             "example_heldout": single[0].caption, "examples_freeform": [s.caption for s in free[:4]],
             "example_two": two[0].caption,
-            "rows": [_public(r) for r in rows], "paired": paired, "previous": previous}
+            "rows": [_public(r) for r in rows], "paired": paired, "previous": previous, "history": earlier}
+
+
+def _older_model(unet_folder, vae_folder, label: str, mine: dict, sets) -> tuple[list, list]:
+    """An older U-Net (on the VAE it was trained on) on the same report prompts at w = 2, plain CFG, 25
+    steps: its rows, and McNemar of this model ('this', from `mine`) against it ('b' is `label`)."""
+    old = text_to_image_pipeline(unet_folder, vae_folder)
+    rows, paired = [], []
+    for what, scenes in sets:
+        r = measure(old, scenes, guidance_scale=2.0, num_inference_steps=25)
+        r = {"set": what, "lever": "cfg", "guidance": 2.0, "steps": 25} | r
+        key = "both_objects" if what == "two objects" else "all"
+        paired.append({"set": what, "guidance": 2.0, "key": key, "a": "this", "b": label} | compare(mine[(what, 2.0)], r, key))
+        print(f"{label}: {_public(r)}", flush=True)
+        rows.append(_public(r))
+    return rows, paired
 
 
 INTERVAL = {"start": 0.0, "stop": 0.8}

@@ -14,7 +14,7 @@ blocks). Nothing changes at sampling time.
         pred = unet(x_t, t, encoder_hidden_states=context).sample
     loss = mse(pred, target) + grounding_loss(maps, objects, masks, token_weight, pixel_weight)
 
-Used in scripts/train_unet_shapes.py (unet-shapes v3) and notebooks/06_stable_diffusion.ipynb."""
+Used in scripts/train_unet_shapes.py (unet-shapes v3 and v4) and notebooks/06_stable_diffusion.ipynb."""
 
 from __future__ import annotations
 

@@ -116,14 +116,16 @@ KEYS = ("colour", "shape", "size", "position", "background", "all", "both_object
 
 def card_rates(name: str = "unet-shapes", path=None) -> list[dict]:
     """Every rate a text-to-image card recorded, as stats.Rate with its 95 % interval: one dict per
-    row, {'version': 'this' or 'previous', 'set', 'wording', 'guidance', 'rescale', 'lever', 'steps', 'n',
+    row, {'version': 'this', 'previous' or an older version's label in 'history' (e.g. 'v3'), 'set', 'wording', 'guidance', 'rescale', 'lever', 'steps', 'n',
     'rates': {key: Rate}}. Reads both the older card format (shares and n) and the newer one (k and n).
 
     Example: next(r for r in card_rates() if r['set'] == 'two objects')['rates']['both_objects']"""
     m = metrics_json(name, path)
     prev = m.get("previous") or {}
     out = []
-    for version, rows in (("this", m.get("rows", [])), ("previous", prev.get("rows", []))):
+    versions = [("this", m.get("rows", [])), ("previous", prev.get("rows", []))]
+    versions += [(h["version"], h["rows"]) for h in m.get("history") or []]
+    for version, rows in versions:
         for row in rows:
             rates = {k: r for k in KEYS if (r := _rate(row, k)) is not None}
             wording = row.get("wording", "freeform" if row["set"] == "free-form" else "heldout")

@@ -73,7 +73,7 @@ def parser():
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--rank", type=int, default=16)
-    p.add_argument("--guidance", type=float, default=2.0, help="the teacher's guidance scale (plain CFG's best w on the selection set, its card's chosen.cfg_guidance)")
+    p.add_argument("--guidance", type=float, default=3.0, help="the teacher's guidance scale (plain CFG's best w on the selection set, its card's chosen.cfg_guidance)")
     p.add_argument("--ddim-steps", type=int, default=50, help="the teacher's grid: it steps over 1000 / this timesteps")
     p.add_argument("--target-ema", type=float, default=0.95, help="the target network's EMA decay (0: the student itself)")
     p.add_argument("--scenes", type=int, default=8000)

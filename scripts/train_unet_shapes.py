@@ -1,7 +1,8 @@
 """Rebuild the `unet-shapes` checkpoint (lesson 06), with a fixed seed.
 
-    python scripts/train_unet_shapes.py                                   # v3: from scratch, the defaults below
-    torchrun --nproc_per_node 2 scripts/train_unet_shapes.py ...          # 2 CPU processes, gradients synchronised
+    OMP_NUM_THREADS=1 torchrun --nproc_per_node 2 scripts/train_unet_shapes.py --threads 1   # v4 as it shipped:
+                                                                          # 2 CPU processes, gradients synchronised
+    python scripts/train_unet_shapes.py                                   # the same recipe on one process
     accelerate launch scripts/train_unet_shapes.py ...                    # several GPUs
     python scripts/train_unet_shapes.py ... --resume --steps N            # go on from --state, up to step N
     python scripts/train_unet_shapes.py ... --restart-from assets/in_progress/unet-shapes-v4   # state lost: write one
@@ -14,17 +15,20 @@ Earlier versions (in the card's history):
         --scenes 40000 --no-pairs --token-weight 0 --pixel-weight 0 --lr-floor 0.05
     v2: v1 + --init assets/checkpoints/unet-shapes --steps 4000 --lr 2e-4 --warmup 200 --scenes 30000
         --wording varied --two-object-fraction 0.5 --captions-per-scene 2 --no-pairs --token-weight 0 ...
+    v3: --ground-words colour,shape --two-object-fraction 0.5 --intensify-from 15000 (on one process)
 
 A UNet2DConditionModel learns to predict v in the 8x8x4 latents of `vae-shapes` (scaled by its
 scaling factor), cross-attending to the token embeddings of the course's text encoder, as in
 Stable Diffusion: its 1000-step scaled-linear schedule rescaled to end in pure noise, with
 v-prediction (SCHEDULER_CONFIG in course_utils/models/unet_shapes.py).
 
-What v3 adds, so that words bind to their objects:
+What v3 added and v4 keeps, so that words bind to their objects:
 - scenes come in pairs (data.shapes_pair), both in the same batch: two objects with their colours
   or shapes exchanged, one object with one attribute changed;
 - a grounding loss (course_utils/grounding.py): each colour and shape word's cross-attention in
-  the mid and up blocks is pulled onto its own object's pixels (shapes.render_masks);
+  the mid and up blocks is pulled onto its own object's pixels (shapes.render_masks); v4 grounds
+  the size and position words too;
+- "right" as an intensifier of places (captions.intensify; v4 from the first step, v3 from 15,000);
 - training captions can never be held-out or free-form prompts (captions.held_out_words: checked
   here for every caption, proved in tests/test_captions.py).
 
@@ -338,20 +342,20 @@ def parser():
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--scenes", type=int, default=64000, help="training scenes (rendered and encoded once)")
     p.add_argument("--captions-per-scene", type=int, default=2)
-    p.add_argument("--two-object-fraction", type=float, default=0.5)
+    p.add_argument("--two-object-fraction", type=float, default=0.7, help="share of scenes with two objects (v3: 0.5)")
     p.add_argument("--wording", default="varied", choices=["train", "varied"])
     p.add_argument("--pairs", action=argparse.BooleanOptionalAction, default=True,
                    help="scenes in pairs that differ where the words matter (data.shapes_pair), both in one batch")
     p.add_argument("--token-weight", type=float, default=0.1, help="the grounding loss's token term (0: none)")
     p.add_argument("--pixel-weight", type=float, default=0.01, help="the grounding loss's pixel term (BCE)")
-    p.add_argument("--ground-words", default="colour,shape", type=_ground_words,
+    p.add_argument("--ground-words", default="colour,shape,size,position", type=_ground_words,
                    help="which of an object's words the grounding loss pulls onto its pixels, comma-separated, "
                         "of colour, shape, size, position (v3: colour,shape)")
     p.add_argument("--intensify", type=float, default=0.3,
                    help='share of the captions\' "in/at/on the <place>" phrases that get "right" before them '
                         '("right at the top"; never the centre), from --intensify-from on (0: never)')
-    p.add_argument("--intensify-from", type=int, default=15000,
-                   help="the step from which training captions use --intensify (v3 switched at this step)")
+    p.add_argument("--intensify-from", type=int, default=0,
+                   help="the step from which training captions use --intensify (v3 switched at step 15000)")
     p.add_argument("--vae", type=Path, default=CHECKPOINTS / "vae-shapes", help="the VAE whose latents it learns")
     p.add_argument("--init", type=Path, default=None, help="start from the weights of this checkpoint folder")
     p.add_argument("--seed", type=int, default=0)

@@ -85,8 +85,12 @@ def test_the_gan_card_measurement_runs_from_the_library_and_gives_the_cards_keys
 
 @pytest.mark.slow
 def test_the_v3_card_measurement_chooses_on_selection_and_reports_with_intervals_and_paired_tests(capsys):
+    from course_utils.paths import checkpoint_dir
+
+    same = checkpoint_dir("unet-shapes")   # an "older version" that is this one: every paired test must find no difference
     r = evaluation.evaluate_text_to_image(n=3, n_two=2, n_select=2, guidances=(2.0,),
-                                          levers={"cfg": ({},), "interval": ({"start": 0.2, "stop": 1.0},)})
+                                          levers={"cfg": ({},), "interval": ({"start": 0.2, "stop": 1.0},)},
+                                          history=(("v0", same, None),))
     assert r["chosen"]["lever"] in ("cfg", "interval") and r["chosen"]["cfg_guidance"] == 2.0
     assert {s["lever"] for s in r["selection"]["scores"]} == {"cfg", "interval"}
     for row in r["rows"]:
@@ -98,6 +102,11 @@ def test_the_v3_card_measurement_chooses_on_selection_and_reports_with_intervals
     printed = capsys.readouterr().out
     assert "selection cfg" in printed
     assert [row["steps"] for row in r["rows"]][-2:] == [10, 50]
+    [old] = r["history"]
+    assert old["version"] == "v0" and [row["set"] for row in old["rows"]] == ["single", "free-form", "two objects"]
+    against = [p for p in r["paired"] if p["b"] == "v0"]
+    assert len(against) == 3 and all(p["a"] == "this" and p["guidance"] == 2.0 for p in against)
+    assert all(p["a_only"] == p["b_only"] == 0 for p in against)   # the same weights on the same seeded prompts
 
 
 def test_remeasure_levers_replaces_only_that_levers_rows_and_says_what_now_outscores_the_choice(monkeypatch):

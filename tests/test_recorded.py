@@ -153,6 +153,20 @@ def test_a_newer_card_chose_w_on_its_selection_set(tmp_path):
     assert recorded.card_rate("two objects", path=tmp_path / "metrics.json").k == 60
 
 
+def test_older_versions_in_the_cards_history_are_read_under_their_label(tmp_path):
+    def row(what, k, n):
+        key = "both_objects" if what == "two objects" else "all"
+        return {"set": what, "lever": "cfg", "guidance": 2.0, "steps": 25, "n": n, "rates": {key: {"k": k, "n": n}}}
+    m = {"rows": [row("two objects", 120, 200)], "previous": {"rows": [row("two objects", 20, 200)]},
+         "history": [{"version": "v3", "rows": [row("two objects", 90, 200), row("single", 250, 300)]}]}
+    (tmp_path / "metrics.json").write_text(json.dumps(m))
+    path = tmp_path / "metrics.json"
+    assert [r["version"] for r in recorded.card_rates(path=path)] == ["this", "previous", "v3", "v3"]
+    assert [recorded.card_rate("two objects", version=v, path=path).k for v in ("this", "previous", "v3")] == [120, 20, 90]
+    with pytest.raises(ValueError, match="records no .*'v4'"):
+        recorded.card_rate("two objects", version="v4", path=path)
+
+
 def test_a_share_that_is_no_whole_count_is_named_damaged(tmp_path):
     row = {"set": "single", "wording": "heldout", "guidance": 2.0, "rescale": 0.0, "steps": 25, "n": 300, "all": 0.7301}
     (tmp_path / "metrics.json").write_text(json.dumps({"rows": [row]}))
