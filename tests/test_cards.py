@@ -98,7 +98,9 @@ def unexplained_numbers(card: str, folder, name: str) -> list[str]:
             return any(_shows(text, v) for v in values)
         decimals = len(plain.split(".")[1]) if "." in plain else 0
         if decimals not in shown:
-            shown[decimals] = {f"{v * scale:.{decimals}f}" for v in values for scale in SCALES}
+            shown[decimals] = ({f"{v * scale:.{decimals}f}" for v in values for scale in SCALES}
+                               | {f"{v / 60:.{decimals}f}" for v in values})   # seconds / 60, as templates divide
+                               # (429 / 60 prints 7.2, 429 * (1 / 60) prints 7.1)
         return plain in shown[decimals]
 
     return [f"{text!r} in {line!r}" for line in card.splitlines() for text in NUMBER.findall(line)
@@ -328,3 +330,15 @@ def test_lora_teals_high_guidance_changes_are_with_minus_without():
     assert round(d["hg_chosen_old_all"], 6) == 2.0
     del m["high_guidance"]
     assert "hg_cfg_old_all" not in cards.derived("lora-teal", m)
+
+
+def test_lcm_shapes_distils_its_teacher_at_the_w_the_teachers_card_chose():
+    """lcm-shapes bakes one guidance scale in: plain CFG's best w on unet-shapes' selection set. When the
+    U-Net is retrained and its card chooses another w, the adapter (and its script's default) must follow."""
+    chosen = json.loads((paths.CHECKPOINTS / "unet-shapes" / "metrics.json").read_text())["chosen"]["cfg_guidance"]
+    log = json.loads((paths.CHECKPOINTS / "lcm-shapes" / "training_log.json").read_text())
+    metrics = json.loads((paths.CHECKPOINTS / "lcm-shapes" / "metrics.json").read_text())
+    assert log["guidance"] == chosen, f"lcm-shapes was distilled at w = {log['guidance']}, the teacher's card chose {chosen}"
+    assert metrics["teacher_guidance"] == chosen
+    unet_log = json.loads((paths.CHECKPOINTS / "unet-shapes" / "training_log.json").read_text())
+    assert log["teacher_training_log"] == unet_log, "lcm-shapes was distilled from another U-Net than the shipped one"
