@@ -104,7 +104,7 @@ def parse_args(argv=None):
                         "old colour (needs --vae-encoder; 0: no such push)")
     p.add_argument("--object-weight", type=float, default=10.0,
                    help="the VAE's errors weigh each picture's object pixels 1 + this (its colour is what must come out right)")
-    p.add_argument("--unet-preserve-weight", type=float, default=10.0,
+    p.add_argument("--unet-preserve-weight", type=float, default=30.0,
                    help="weight of the U-Net's error on the old-colour scenes (toward the base U-Net) against its error on teal's")
     p.add_argument("--keep-unconditional", action=argparse.BooleanOptionalAction, default=True,
                    help="examples whose caption is dropped (for guidance) learn the base U-Net's prediction too, so the "

@@ -31,7 +31,7 @@ from course_utils.stats import Rate
 
 LESSON = Path(__file__).resolve().parent.parent / "notebooks" / "08_make_it_yours.ipynb"
 REQUIRED = ("verdict", "old_target")
-WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "twenty": 20, "thirty": 30}
 
 
 def cells(path=None) -> list[dict]:
