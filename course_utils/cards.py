@@ -107,7 +107,20 @@ def derived(name: str, m: dict) -> dict:
             "old_colour": 100 * (on["old"]["colour"] - off["old"]["colour"]),
             "psnr_lost": off["vae_old_psnr"] - on["vae_old_psnr"],              # dB
             "picture_seed": m["seed"] + 1,                                      # evaluate_lora's VAE pictures
+            **_targets(m),
             **_high_guidance_changes(m.get("high_guidance"))}
+
+
+def _targets(m: dict) -> dict:
+    """lora-teal's verdicts on its 95 % intervals: teal drawn (Wilson) against 80 %, and the old colours' paired
+    change (all four right, colour right) against a loss of 2 points; {} for a card measured before the pairs."""
+    from .stats import Rate, loss_verdict
+
+    if "paired_old" not in m:
+        return {}
+    teal = Rate(m["rows"]["adapters"]["teal_colours"].get("teal", 0), m["n"])
+    return {"teal": teal.as_dict(), "teal_verdict": teal.verdict(0.8),
+            **{f"old_{key}_verdict": loss_verdict(m["paired_old"][key], 0.02) for key in ("all", "colour")}}
 
 
 def _high_guidance_changes(hg: dict | None) -> dict:
@@ -115,8 +128,13 @@ def _high_guidance_changes(hg: dict | None) -> dict:
     if not hg:
         return {}
     r = hg["report"]
-    return {f"hg_{how}_{what}": 100 * (r[f"{how}_adapters"][what]["rate"] - r[f"{how}_base"][what]["rate"])
-            for how in ("cfg", "chosen") for what in ("old_all", "old_colour")}
+    out = {f"hg_{how}_{what}": 100 * (r[f"{how}_adapters"][what]["rate"] - r[f"{how}_base"][what]["rate"])
+           for how in ("cfg", "chosen") for what in ("old_all", "old_colour")}
+    if "paired_old" in hg:
+        from .stats import loss_verdict
+
+        out["hg_chosen_old_all_verdict"] = loss_verdict(hg["paired_old"]["chosen"]["all"], 0.02)
+    return out
 
 
 def render_card(name: str) -> str:

@@ -310,13 +310,16 @@ def evaluate_lora(n: int = 100, n_old: int = 500, seed: int = 2024, guidance: fl
     pictures, picture_scenes, _ = ft.teal_examples(n_old, seed=seed + 1, other_share=0.5)
     is_teal = torch.tensor([s.objects[0].colour == ft.NEW_COLOUR for s in picture_scenes])
 
+    old_verdicts = {}
+
     def run(scale):
         kw = dict(guidance_scale=guidance, num_inference_steps=25, seed=seed) | ft.lora_scale(pipe, scale)
         teal = generate(pipe, prompts, **kw)
         back = reconstruct(pipe.vae, pictures)
+        old_verdicts[scale] = shapes_reader.judge(generate(pipe, [s.caption for s in old], **kw), old, ("teal",))
         return {"scale": scale, "teal": shapes_reader.adherence(teal, scenes, ("teal",)),
                 "teal_colours": dict(Counter(ft.read_colours(teal))),
-                "old": shapes_reader.adherence(generate(pipe, [s.caption for s in old], **kw), old, ("teal",)),
+                "old": shapes_reader.shares(old_verdicts[scale]),
                 "vae_teal_read_teal": float(np.mean([c == "teal" for c in ft.read_colours(back[is_teal])])),
                 "vae_old_psnr": float(psnr(back[~is_teal], pictures[~is_teal]).mean())}
 
@@ -330,9 +333,50 @@ def evaluate_lora(n: int = 100, n_old: int = 500, seed: int = 2024, guidance: fl
     split = {"unet": alone(1.0, vae=False), "vae": alone(0.0, vae=True)}
     folder = checkpoint_dir("lora-teal")
     return {"n": n, "n_old": n_old, "n_old_pictures": int((~is_teal).sum()), "n_teal_pictures": int(is_teal.sum()), "seed": seed, "guidance": guidance, "rows": rows,
+            "paired_old": old_change(old_verdicts[1.0], old_verdicts[0.0]),
             "alone": split,
             "example_prompts": prompts[:4],
             "file_kb": round(sum(f.stat().st_size for f in folder.glob("*.safetensors")) / 1e3, 1)}
+
+
+def old_change(with_adapters: list[dict], without: list[dict]) -> dict:
+    """The old colours' change, prompt by prompt (the same prompts and seeds with the adapters and without):
+    for 'all' (all four right) and 'colour', stats.mcnemar's counts and p with stats.paired_difference's
+    difference and its 95 % interval (fractions; a_only = right only with the adapters)."""
+    from course_utils import stats
+
+    return {key: stats.mcnemar(*flags) | stats.paired_difference(*flags)
+            for key in ("all", "colour") for flags in [[[v[key] for v in vs] for vs in (with_adapters, without)]]}
+
+
+LORA_REPORT_SEED = 2024     # the lora-teal card's prompts (evaluate_lora's default seed): never chosen on
+
+
+def lora_selection(folder, n: int = 100, n_old: int = 500, seed: int = 7, guidance: float = 2.0) -> dict:
+    """Score a trial of scripts/train_lora_teal.py (its output folder) on selection prompts, to choose the script's
+    settings: n free-form teal prompts and n_old old-colour prompts (held-out wording) of `seed`, which may not be
+    the card's report seed; 25 DDIM steps at `guidance`, with the adapters and without (the base model). Returns
+    teal drawn and the old colours' all four right as stats.Rate dicts, and the old colours' change paired
+    prompt by prompt (old_change)."""
+    from course_utils import finetune as ft
+    from course_utils import stats
+    from course_utils.adherence import generate
+
+    if seed == LORA_REPORT_SEED:
+        raise ValueError(f"seed {seed} gives the card's report prompts: choose settings on another seed (7 by default)")
+    pipe = ft.fresh_pipeline()
+    ft.load_lora(pipe, folder)
+    _, scenes, prompts = ft.teal_examples(n, seed=seed, wording="freeform")
+    old = [data.shapes_scene(seed, i, 0.0, "heldout") for i in range(n_old)]
+    got = {}
+    for scale in (1.0, 0.0):
+        kw = dict(guidance_scale=guidance, num_inference_steps=25, seed=seed) | ft.lora_scale(pipe, scale)
+        got[scale] = (shapes_reader.judge(generate(pipe, prompts, **kw), scenes, ("teal",)),
+                      shapes_reader.judge(generate(pipe, [o.caption for o in old], **kw), old, ("teal",)))
+    rate = {scale: (stats.rates(t)["colour"].as_dict(), stats.rates(o)["all"].as_dict()) for scale, (t, o) in got.items()}
+    return {"folder": str(folder), "seed": seed, "n": n, "n_old": n_old, "guidance": guidance,
+            "teal": rate[1.0][0], "base_teal": rate[0.0][0], "old_all": rate[1.0][1], "base_old_all": rate[0.0][1],
+            "old_change": old_change(got[1.0][1], got[0.0][1])}
 
 
 TEAL_LEVERS = (   # lora-teal at high guidance: the sampling levers tried on the selection prompts (the first of a tie wins)
@@ -375,7 +419,7 @@ def evaluate_lora_high_guidance(guidance: float = 5.0, n_select: int = 100, n: i
         print(f"lora-teal w={guidance}, selection: {lever} {settings}: teal {rows[-1]['teal']['rate']:.2f}", flush=True)
     best = max(rows, key=lambda r: r["teal"]["k"])          # max keeps the first of a tie
     chosen = {"lever": best["lever"], "settings": best["settings"]}
-    report, teal_verdicts = {}, {}
+    report, teal_verdicts, old_verdicts = {}, {}, {}
     for name, (lever, settings) in (("cfg", ("cfg", {})), ("chosen", (chosen["lever"], chosen["settings"]))):
         for who, scale in (("adapters", 1.0), ("base", 0.0)):
             row = {}
@@ -383,13 +427,15 @@ def evaluate_lora_high_guidance(guidance: float = 5.0, n_select: int = 100, n: i
                 v = verdicts(lever, settings, scale, (scenes, prompts), seed)
                 teal_verdicts[name] = v
                 row["teal"] = stats.rates(v)["colour"].as_dict()
-            r = stats.rates(verdicts(lever, settings, scale, (old, [o.caption for o in old]), seed))
+            old_verdicts[(name, who)] = verdicts(lever, settings, scale, (old, [o.caption for o in old]), seed)
+            r = stats.rates(old_verdicts[(name, who)])
             row["old_all"], row["old_colour"] = r["all"].as_dict(), r["colour"].as_dict()
             report[f"{name}_{who}"] = row
             print(f"lora-teal w={guidance}, report: {name} {who}: {row}", flush=True)
     paired = stats.mcnemar([x["colour"] for x in teal_verdicts["chosen"]], [x["colour"] for x in teal_verdicts["cfg"]])
+    paired_old = {name: old_change(old_verdicts[(name, "adapters")], old_verdicts[(name, "base")]) for name in ("cfg", "chosen")}
     return {"guidance": guidance, "n_select": n_select, "select_seed": select_seed, "n": n, "n_old": n_old, "seed": seed,
-            "selection": rows, "chosen": chosen, "report": report, "paired_teal": paired}
+            "selection": rows, "chosen": chosen, "report": report, "paired_teal": paired, "paired_old": paired_old}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -178,6 +178,12 @@ def adherence(images, scenes, extra_colours: tuple = ()) -> dict:
     right. extra_colours: as in read_scene (lesson 08 reads with ("teal",)). The shares of
     `judge`'s verdicts; `stats.rates(judge(...))` gives them with their 95 % intervals.
     Returns {'colour': 0.97, ..., 'background': ..., 'all': ..., 'both_objects': ...}."""
-    items = judge(images, scenes, extra_colours)
+    return shares(judge(images, scenes, extra_colours))
+
+
+def shares(items: list[dict]) -> dict:
+    """`judge`'s verdicts as shares, key by key (what `adherence` returns): {'colour': 0.97, ...}."""
+    if not items:
+        raise ValueError("shares needs at least one judged picture.")
     keys = [k for k in (*ATTRIBUTES, "background", "all", "both_objects") if any(k in it for it in items)]
     return {k: float(np.mean([it[k] for it in items if k in it])) for k in keys}

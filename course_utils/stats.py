@@ -113,6 +113,21 @@ def paired_difference(a, b, z: float = 1.96) -> dict:
     return {"difference": d, "low": max(-1.0, d - z * se), "high": min(1.0, d + z * se)}
 
 
+def loss_verdict(change: dict, allowed: float) -> str:
+    """The course's word for "loses at most `allowed`" (a fraction: 0.02 for 2 points) of a paired change
+    (paired_difference's dict): 'met' when the interval's low end is within it, 'not ruled out' when the
+    interval reaches it, 'missed' when the whole interval lies below -allowed.
+
+    Example: loss_verdict({'difference': -0.028, 'low': -0.051, 'high': -0.005}, 0.02) -> 'not ruled out'"""
+    allowed = v.number("allowed", allowed, 0, 1, hint="a share: 0.02 for at most 2 points lost")
+    for key in ("low", "high"):
+        if not isinstance(change, dict) or not isinstance(change.get(key), (int, float)):
+            raise ValueError(f"change must be a dict with 'low' and 'high' (stats.paired_difference's), got {change!r}")
+    if change["low"] >= -allowed - 1e-12:
+        return "met"
+    return "not ruled out" if change["high"] >= -allowed - 1e-12 else "missed"
+
+
 def rates(items: list[dict]) -> dict[str, Rate]:
     """Per-key Rates from per-item verdicts (dicts of key -> True/False, as `metrics.judge` gives);
     keys an item lacks are not counted for it."""

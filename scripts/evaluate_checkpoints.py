@@ -8,6 +8,7 @@ its model card (README.md) is rendered from them by course_utils.cards.
     python scripts/evaluate_checkpoints.py unet-shapes --levers apg   # APG's selection rows again, into metrics.json
     python scripts/evaluate_checkpoints.py flow-digits
     python scripts/evaluate_checkpoints.py lora-teal --high-guidance  # only teal at w = 5, with the lever chosen for it
+    python scripts/evaluate_checkpoints.py lora-teal --select runs/trial   # a training trial on selection prompts
 
 Every number in a model card comes from this script or from the training script's
 training_log.json; the card says on what machine and with how many threads it was measured.
@@ -49,7 +50,27 @@ def main():
                    help="lora-teal only: measure teal at w = 5 with plain CFG and with the sampling lever chosen on "
                         "selection prompts (evaluation.evaluate_lora_high_guidance, about 12 min on one thread) and keep "
                         "it in the existing metrics.json under 'high_guidance'")
+    p.add_argument("--select", type=Path, default=None, metavar="FOLDER",
+                   help="lora-teal only: score a trial of scripts/train_lora_teal.py (its --out folder) on selection "
+                        "prompts, never the card's (evaluation.lora_selection, about 6 min on one thread), into "
+                        "FOLDER/selection.json; the shipped card is left alone")
     args = p.parse_args()
+    if args.select is not None:
+        if args.name != "lora-teal":
+            p.error("--select scores a lora-teal trial; name lora-teal")
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        from course_utils.evaluation import lora_selection
+
+        before, t0 = _cpu_seconds(), time.perf_counter()
+        result = lora_selection(args.select)
+        result = {"host": host(before, time.perf_counter() - t0), **result}
+        atomic_file(args.select / "selection.json", lambda tmp: tmp.write_text(json.dumps(result, indent=1) + "\n"))
+        change = result["old_change"]["all"]
+        print(f"{args.select}: teal {result['teal']['k']}/{result['n']}, old all four {result['old_all']['k']}/{result['n_old']} "
+              f"(base {result['base_old_all']['k']}), change {100 * change['difference']:+.1f} points "
+              f"({100 * change['low']:+.1f} to {100 * change['high']:+.1f})")
+        return
     if args.high_guidance and args.name != "lora-teal":
         p.error("--high-guidance measures lora-teal at w = 5; name lora-teal")
     if (args.separation or args.levers) and args.name != "unet-shapes":
@@ -70,8 +91,8 @@ def main():
         elif args.high_guidance:
             from course_utils.evaluation import evaluate_lora_high_guidance
 
-            result = json.loads((folder / "metrics.json").read_text())
             part = evaluate_lora_high_guidance()
+            result = json.loads((folder / "metrics.json").read_text())    # read after measuring: a full run may have rewritten it
             result["high_guidance"] = {"host": host(before, time.perf_counter() - t0), **part}
         elif args.separation:
             from course_utils.evaluation import evaluate_separation

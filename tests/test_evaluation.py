@@ -1,5 +1,7 @@
 """course_utils.evaluation: the dev, selection and report prompt sets are disjoint by construction."""
 
+import inspect
+
 import pytest
 
 from course_utils import captions, evaluation
@@ -214,3 +216,26 @@ def test_the_lcm_card_measurement_pairs_the_adapter_with_its_teacher_on_the_same
     assert (first["a"], first["b"], first["n"]) == ("lcm 4", "teacher 25", 2)
     assert first["low"] <= first["difference"] <= first["high"]
     assert "lcm" in capsys.readouterr().out
+
+
+def test_old_change_pairs_each_prompt_with_and_without_the_adapters():
+    from course_utils.evaluation import old_change
+
+    on = [{"all": True, "colour": True}] * 90 + [{"all": False, "colour": True}] * 8 + [{"all": True, "colour": False}] * 2
+    off = [{"all": True, "colour": True}] * 100
+    c = old_change(on, off)
+    assert c["all"]["a_only"] == 0 and c["all"]["b_only"] == 8 and c["all"]["difference"] == pytest.approx(-0.08)
+    assert c["colour"]["b_only"] == 2 and c["colour"]["difference"] == pytest.approx(-0.02)
+    assert c["all"]["low"] < -0.08 < c["all"]["high"] and c["all"]["p"] < 0.01
+
+
+def test_lora_selection_refuses_the_cards_report_prompts_before_loading_anything(tmp_path):
+    """Settings for lora-teal are chosen on another seed than the card's: held out by construction."""
+    from course_utils.evaluation import LORA_REPORT_SEED, evaluate_lora, evaluate_lora_high_guidance, lora_selection
+
+    assert inspect.signature(evaluate_lora).parameters["seed"].default == LORA_REPORT_SEED
+    hg = inspect.signature(evaluate_lora_high_guidance).parameters
+    assert hg["seed"].default == LORA_REPORT_SEED != hg["select_seed"].default
+    assert inspect.signature(lora_selection).parameters["seed"].default != LORA_REPORT_SEED
+    with pytest.raises(ValueError, match="report prompts"):
+        lora_selection(tmp_path, seed=LORA_REPORT_SEED)

@@ -106,3 +106,32 @@ def test_paired_difference_is_zero_for_the_same_verdicts_and_its_interval_holds_
     assert d["high"] - d["low"] < 0.2 and paired_difference(b, a)["difference"] == pytest.approx(-0.05)
     with pytest.raises(ValueError, match="same items"):
         paired_difference(a, b[:50])
+
+
+@pytest.mark.parametrize("low, high, verdict", [(-0.015, 0.01, "met"), (-0.02, -0.01, "met"), (-0.05, -0.005, "not ruled out"),
+                                               (-0.05, -0.02, "not ruled out"), (-0.06, -0.025, "missed")])
+def test_loss_verdict_reads_the_interval_against_the_allowed_loss(low, high, verdict):
+    from course_utils.stats import loss_verdict
+
+    assert loss_verdict({"difference": (low + high) / 2, "low": low, "high": high}, 0.02) == verdict
+
+
+def test_loss_verdict_of_a_real_paired_change():
+    """500 prompts, 20 lost and 6 gained: -2.8 points, an interval reaching past -2 on both sides."""
+    from course_utils.stats import loss_verdict, paired_difference
+
+    a = [True] * 460 + [False] * 20 + [True] * 6 + [False] * 14       # with the adapters
+    b = [True] * 460 + [True] * 20 + [False] * 6 + [False] * 14       # without
+    d = paired_difference(a, b)
+    assert d["difference"] == pytest.approx(-0.028) and d["low"] < -0.02 < d["high"]
+    assert loss_verdict(d, 0.02) == "not ruled out"
+    assert loss_verdict(paired_difference(b, b), 0.02) == "met"
+
+
+@pytest.mark.parametrize("change, allowed", [(None, 0.02), ({"low": -0.1}, 0.02), ({"low": "x", "high": 0}, 0.02),
+                                             ({"low": -0.1, "high": 0.0}, 2), ({"low": -0.1, "high": 0.0}, "2 points")])
+def test_loss_verdict_explains_bad_input(change, allowed):
+    from course_utils.stats import loss_verdict
+
+    with pytest.raises(ValueError, match="change must be|allowed"):
+        loss_verdict(change, allowed)
