@@ -231,7 +231,12 @@ def test_old_change_pairs_each_prompt_with_and_without_the_adapters():
 
 def test_lora_selection_refuses_the_cards_report_prompts_before_loading_anything(tmp_path):
     """Settings for lora-teal are chosen on another seed than the card's: held out by construction."""
-    from course_utils.evaluation import LORA_REPORT_SEED, evaluate_lora, evaluate_lora_high_guidance, lora_selection
+    from course_utils.evaluation import (
+        LORA_REPORT_SEED,
+        evaluate_lora,
+        evaluate_lora_high_guidance,
+        lora_selection,
+    )
 
     assert inspect.signature(evaluate_lora).parameters["seed"].default == LORA_REPORT_SEED
     hg = inspect.signature(evaluate_lora_high_guidance).parameters
