@@ -133,7 +133,7 @@ def _high_guidance_changes(hg: dict | None) -> dict:
     if "paired_old" in hg:
         from .stats import loss_verdict
 
-        out["hg_chosen_old_all_verdict"] = loss_verdict(hg["paired_old"]["chosen"]["all"], 0.02)
+        out |= {f"hg_{how}_old_all_verdict": loss_verdict(hg["paired_old"][how]["all"], 0.02) for how in ("cfg", "chosen")}
     return out
 
 
