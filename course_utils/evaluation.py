@@ -349,7 +349,8 @@ def old_change(with_adapters: list[dict], without: list[dict]) -> dict:
             for key in ("all", "colour") for flags in [[[v[key] for v in vs] for vs in (with_adapters, without)]]}
 
 
-LORA_REPORT_SEED = 2024     # the lora-teal card's prompts (evaluate_lora's default seed): never chosen on
+LORA_REPORT_SEED = 2024     # the lora-teal card's prompts (evaluate_lora's default seed): never chosen on (another
+# seed's prompts can repeat some of its caption texts: the selection sets are other seeds, not disjoint sets)
 
 
 def lora_selection(folder, n: int = 100, n_old: int = 500, seed: int = 7, guidance: float = 2.0) -> dict:

@@ -52,7 +52,7 @@ def main():
                         "it in the existing metrics.json under 'high_guidance'")
     p.add_argument("--select", type=Path, default=None, metavar="FOLDER",
                    help="lora-teal only: score a trial of scripts/train_lora_teal.py (its --out folder) on selection "
-                        "prompts, never the card's (evaluation.lora_selection, about 6 min on one thread), into "
+                        "prompts of another seed than the card's (evaluation.lora_selection, about 6 min on one thread), into "
                         "FOLDER/selection.json; the shipped card is left alone")
     args = p.parse_args()
     if args.select is not None:
